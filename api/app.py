@@ -1,0 +1,106 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager, suppress
+from functools import partial
+
+import anyio
+import structlog
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from api.auth import AUTH_DEPENDENCIES
+from api.container import Container, build_container
+from api.controllers.auth import AuthController
+from api.controllers.health import health
+from api.controllers.me import MeController
+from api.controllers.oauth import OAuthController
+from api.deps import provide_account_service, provide_auth_service, provide_session_service, provide_unit
+from api.errors import exception_handlers
+from api.logging import configure_logging
+from api.middleware import access_log_middleware, security_headers_middleware
+from api.settings import Settings
+from crypto.clock import Clock
+from storage.migrate import current_revision, head_revision
+
+log = structlog.get_logger("api.app")
+API_PREFIX = "/api/v1"
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Công Dân Số API",
+        version="1.0.0",
+        description="Citizen personal data wallet: once-only data for Vietnam's online public services.",
+        path="/schema",
+        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        security=[{"BearerToken": []}],
+    )
+
+
+def _metrics() -> PrometheusConfig:
+    return PrometheusConfig(app_name="congdanso", group_path=True, exclude=["/metrics"])
+
+
+def _dependencies() -> dict[str, Provide]:
+    return {
+        "unit": Provide(provide_unit),
+        "auth_service": Provide(provide_auth_service, sync_to_thread=False),
+        "session_service": Provide(provide_session_service, sync_to_thread=False),
+        "account_service": Provide(provide_account_service, sync_to_thread=False),
+        **AUTH_DEPENDENCIES,
+    }
+
+
+def _check_schema(container: Container) -> None:
+    current, head = current_revision(container.engine), head_revision()
+    if current != head:
+        raise RuntimeError(f"database at revision {current}, code expects {head}: run `congdanso migrate`")
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, container: Container | None = None
+) -> Litestar:
+    settings = settings or (container.settings if container else Settings())
+    configure_logging(settings.log_level, json=settings.log_json)
+    container = container or build_container(settings, clock=clock)
+    _check_schema(container)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
+        with suppress(Exception):
+            await container.aclose()
+
+    api = Router(API_PREFIX, route_handlers=[AuthController, MeController, OAuthController])
+    return Litestar(
+        route_handlers=[api, health, PrometheusController],
+        dependencies=_dependencies(),
+        exception_handlers=exception_handlers(),
+        middleware=[access_log_middleware, security_headers_middleware, _metrics().middleware],
+        openapi_config=_openapi(),
+        lifespan=[lifespan],
+        state=State({"container": container}),
+        request_max_body_size=settings.max_json_kb * 1024,
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for `uvicorn --factory api.app:app_factory` (each worker builds its own)."""
+    return create_app()

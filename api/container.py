@@ -1,0 +1,157 @@
+"""The composition root: long-lived collaborators built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.settings import Settings
+from crypto.clock import Clock, SystemClock
+from crypto.derive import derive_key
+from crypto.keyring import KeyringFile, load_or_create_keyring
+from crypto.keys import KeyProvider, LocalKeyProvider
+from crypto.passwords import PinHasher
+from crypto.tokens import TokenSigner
+from identity.toolkit import IdentityConfig, IdentityToolkit, Limit
+from notify.dispatcher import OutboxDispatcher
+from notify.senders import DevOutboxFileSender, InAppSender, Sender, SmsGatewaySender, SmtpSender
+from notify.service import Notifier
+from storage.blobs import BlobStore, blob_store_from_url
+from storage.db import create_db_engine
+from storage.throttle import DatabaseThrottle
+
+log = structlog.get_logger("api.container")
+
+
+class ConfigurationError(Exception):
+    """The settings cannot make a safe service (e.g. development keys in production)."""
+
+
+class ReloadingKeyProvider:
+    """A LocalKeyProvider over the current keyring, rebuilt when the keyring file changes."""
+
+    def __init__(self, keyring: KeyringFile) -> None:
+        self._keyring = keyring
+        self._ring = keyring()
+        self._provider = LocalKeyProvider(self._ring)
+
+    def _current(self) -> LocalKeyProvider:
+        ring = self._keyring()
+        if ring is not self._ring:
+            self._ring, self._provider = ring, LocalKeyProvider(ring)
+        return self._provider
+
+    def wrap(self, key: bytes, *, context: Any) -> bytes:
+        return self._current().wrap(key, context=context)
+
+    def unwrap(self, wrapped: bytes, *, context: Any) -> bytes:
+        return self._current().unwrap(wrapped, context=context)
+
+    def rewrap(self, wrapped: bytes, *, context: Any) -> bytes:
+        return self._current().rewrap(wrapped, context=context)
+
+    def kid_of(self, wrapped: bytes) -> str:
+        return self._current().kid_of(wrapped)
+
+    @property
+    def current_kid(self) -> str:
+        return self._current().current_kid
+
+
+def load_keys(settings: Settings, clock: Clock) -> KeyringFile:
+    path = settings.resolved_keyring_file
+    if settings.env == "prod":
+        if not path.exists():
+            raise ConfigurationError(f"WALLET_ENV=prod needs a keyring at {path} (WALLET_KEYRING_FILE)")
+    else:
+        _ring, created = load_or_create_keyring(path, now=clock.now())
+        if created:
+            log.warning("development_keys_generated", path=str(path), note="DEVELOPMENT KEYS: never use in production")
+    keyring = KeyringFile(path)
+    if keyring().development:
+        if settings.env == "prod":
+            raise ConfigurationError("WALLET_ENV=prod refuses development keys; provision a production keyring")
+        log.warning("development_keys_in_use", path=str(path))
+    return keyring
+
+
+def build_senders(settings: Settings, clock: Clock, http: httpx.AsyncClient) -> dict[str, Sender]:
+    if settings.env == "dev":
+        dev = DevOutboxFileSender(settings.outbox_file, clock)
+        return {"sms": dev, "email": dev, "in_app": dev}
+    if not settings.sms_gateway_url or not settings.smtp_host:
+        raise ConfigurationError("WALLET_ENV=prod refuses the outbox file sender: set the SMS gateway and SMTP")
+    return {
+        "sms": SmsGatewaySender(settings.sms_gateway_url, settings.sms_gateway_token or "", http),
+        "email": SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+        ),
+        "in_app": InAppSender(),
+    }
+
+
+def identity_config(settings: Settings) -> IdentityConfig:
+    minute = timedelta(minutes=1)
+    return IdentityConfig(
+        issuer=settings.resolved_public_url,
+        register_per_ip=Limit(settings.register_per_ip_per_minute, minute),
+        login_per_ip=Limit(settings.login_per_ip_per_minute, minute),
+    )
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    throttle_engine: Engine
+    keyring: KeyringFile
+    keys: KeyProvider
+    identity: IdentityToolkit
+    blobs: BlobStore
+    dispatcher: OutboxDispatcher
+    outbox_key: bytes = field(repr=False)
+    http: httpx.AsyncClient
+
+    def notifier(self, session: Session) -> Notifier:
+        return Notifier(session, key=self.outbox_key, clock=self.clock)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        self.engine.dispose()
+        self.throttle_engine.dispose()
+
+
+def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keyring = load_keys(settings, clock)
+    keys = ReloadingKeyProvider(keyring)
+    engine = create_db_engine(settings.resolved_database_url)
+    throttle_url = settings.resolved_throttle_url
+    throttle_engine = engine if throttle_url == settings.resolved_database_url else create_db_engine(throttle_url)
+    pins = PinHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+    signer = TokenSigner(keyring, issuer=settings.resolved_public_url, clock=clock)
+    toolkit = IdentityToolkit(identity_config(settings), clock, keys, keyring, signer, pins, DatabaseThrottle(throttle_engine))
+    http = httpx.AsyncClient(timeout=10)
+    outbox_key = derive_key(keyring().index_key, "outbox")
+    dispatcher = OutboxDispatcher(engine, build_senders(settings, clock, http), key=outbox_key, clock=clock)
+    blobs = blob_store_from_url(
+        settings.resolved_storage_url,
+        access_key=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
+        secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
+    )
+    return Container(
+        settings, clock, engine, throttle_engine, keyring, keys, toolkit, blobs, dispatcher, outbox_key, http
+    )

@@ -1,0 +1,58 @@
+"""Registration, two-factor login, tokens and TOTP (API.md: "Citizens: registration and OTP login")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from api.deps import client_ip
+from identity.schemas import (
+    ChallengeResponse,
+    LoginRequest,
+    OtpVerifyRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    TotpConfirmRequest,
+    TotpEnrollResponse,
+    TotpStatus,
+)
+from identity.service import AuthService
+from identity.sessions import Principal, SessionService
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    def register(self, request: Request[Any, Any, Any], data: RegisterRequest, auth_service: AuthService) -> ChallengeResponse:
+        return auth_service.register(data, client_ip=client_ip(request))
+
+    @post("/login", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    def login(self, request: Request[Any, Any, Any], data: LoginRequest, auth_service: AuthService) -> ChallengeResponse:
+        return auth_service.login(data, client_ip=client_ip(request))
+
+    @post("/otp/verify", status_code=HTTP_200_OK, sync_to_thread=True)
+    def verify_otp(self, data: OtpVerifyRequest, auth_service: AuthService) -> TokenPair:
+        return auth_service.verify_otp(data.challenge_id, data.code)
+
+    @post("/refresh", status_code=HTTP_200_OK, sync_to_thread=True)
+    def refresh(self, data: RefreshRequest, session_service: SessionService) -> TokenPair:
+        return session_service.refresh(data.refresh_token)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    def logout(self, user: Principal, session_service: SessionService) -> None:
+        if user.session_id:
+            session_service.end(user.session_id)
+
+    @post("/totp/enroll", status_code=HTTP_200_OK, sync_to_thread=True)
+    def totp_enroll(self, user: Principal, auth_service: AuthService) -> TotpEnrollResponse:
+        return auth_service.totp_enroll(user)
+
+    @post("/totp/confirm", status_code=HTTP_200_OK, sync_to_thread=True)
+    def totp_confirm(self, user: Principal, data: TotpConfirmRequest, auth_service: AuthService) -> TotpStatus:
+        auth_service.totp_confirm(user, data.code)
+        return TotpStatus(enabled=True)

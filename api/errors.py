@@ -1,0 +1,186 @@
+"""The one table from error to HTTP status, rendered as RFC 9457 problem+json with a stable `code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from identity import errors as identity_errors
+from notify.errors import NotifyError
+
+log = structlog.get_logger("api.errors")
+PROBLEM_JSON = "application/problem+json"
+
+# Domain error class → HTTP status. Subclasses are looked up along their MRO.
+STATUS_OF: dict[type[Exception], int] = {
+    identity_errors.ValidationFailed: 422,
+    identity_errors.AlreadyRegistered: 409,
+    identity_errors.InvalidCredentials: 401,
+    identity_errors.OtpInvalid: 401,
+    identity_errors.OtpExpired: 401,
+    identity_errors.OtpAttemptsExceeded: 401,
+    identity_errors.RateLimited: 429,
+    identity_errors.InvalidToken: 401,
+    identity_errors.SessionExpired: 401,
+    identity_errors.RefreshTokenReused: 401,
+    identity_errors.Forbidden: 403,
+    identity_errors.TotpNotEnrolled: 409,
+    identity_errors.InvalidClient: 401,
+    identity_errors.InvalidScope: 400,
+    identity_errors.UnsupportedGrantType: 400,
+    identity_errors.AgencyExists: 409,
+    identity_errors.UnknownAgency: 404,
+    identity_errors.OfficerExists: 409,
+    identity_errors.IdentityError: 400,
+    NotifyError: 404,
+}
+
+# Framework errors get stable codes too, so clients never parse prose.
+_HTTP_CODES = {
+    400: ("malformed_request", "Yêu cầu không hợp lệ", "Malformed request"),
+    401: ("unauthenticated", "Cần đăng nhập", "Authentication required"),
+    403: ("forbidden", "Không có quyền truy cập", "Forbidden"),
+    404: ("not_found", "Không tìm thấy", "Not found"),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ", "Method not allowed"),
+    413: ("payload_too_large", "Dữ liệu gửi lên quá lớn", "Payload too large"),
+    415: ("unsupported_media_type", "Kiểu dữ liệu không được hỗ trợ", "Unsupported media type"),
+    429: ("rate_limited", "Quá nhiều yêu cầu", "Too many requests"),
+    503: ("service_unavailable", "Dịch vụ tạm thời gián đoạn", "Service unavailable"),
+}
+
+ENGLISH_TITLES = {
+    "validation_failed": "Validation failed",
+    "already_registered": "This national ID is already registered",
+    "invalid_credentials": "Wrong national ID or PIN",
+    "otp_invalid": "Wrong or already used code",
+    "otp_expired": "The code has expired",
+    "otp_attempts_exceeded": "Too many wrong codes; log in again",
+    "rate_limited": "Too many requests; try again later",
+    "invalid_token": "Invalid session",
+    "session_expired": "The session has ended",
+    "refresh_token_reused": "A used refresh token was presented; the session family was revoked",
+    "forbidden": "You may not do this",
+    "totp_not_enrolled": "No authenticator app enrolled",
+    "invalid_client": "Unknown client or wrong secret",
+    "invalid_scope": "Scope not granted to this client",
+    "unsupported_grant_type": "Only client_credentials is supported",
+    "notice_not_found": "Notice not found",
+    "internal_error": "Internal error",
+}
+ENGLISH_TITLES |= {code: en for code, _vi, en in _HTTP_CODES.values()}
+
+
+def _wants_english(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("accept-language", "vi").strip().lower().startswith("en")
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    if _wants_english(request):
+        title = ENGLISH_TITLES.get(code, title)
+    body = {"type": f"urn:congdanso:problem:{code}", "title": title, "status": status, "detail": detail}
+    body |= {"code": code, "instance": request.url.path, **extra}
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _status_for(exc: Exception) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    status = _status_for(exc)
+    code: str = getattr(exc, "code", "error")
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if errors := getattr(exc, "errors", None):
+        extra["errors"] = [{"field": field, "messages": msgs} for field, msgs in errors.items()]
+    if retry_after := getattr(exc, "retry_after", None):
+        headers["Retry-After"] = str(retry_after)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="congdanso"'
+    if code in {"invalid_client", "invalid_scope", "unsupported_grant_type"}:
+        extra["error"] = code  # RFC 6749 clients read this member
+    title = getattr(exc, "title", "Lỗi")
+    return problem(request, status=status, code=code, title=title, detail=str(exc), headers=headers, **extra)
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    """Body or parameter validation: 422 with the offending fields; unparseable JSON: 400."""
+    fields = _validation_fields(exc.extra)
+    if not fields:
+        return problem(request, status=400, code="malformed_request", title="Yêu cầu không hợp lệ", detail=exc.detail)
+    errors = [{"field": name, "messages": msgs} for name, msgs in fields.items()]
+    detail = "; ".join(f"{e['field']}: {', '.join(e['messages'])}" for e in errors)
+    return problem(
+        request, status=422, code="validation_failed", title="Dữ liệu không hợp lệ", detail=detail, errors=errors
+    )
+
+
+def _validation_fields(extra: Any) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "body")
+        fields.setdefault(key, []).append(str(item.get("message", "invalid")))
+    return fields
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    code, title, _en = _HTTP_CODES.get(status, ("http_error", "Lỗi", "Error"))
+    if isinstance(exc, NotAuthorizedException):
+        code = "unauthenticated"
+    elif isinstance(exc, PermissionDeniedException):
+        code = "forbidden"
+    elif isinstance(exc, NotFoundException):
+        code = "not_found"
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="congdanso"'
+    return problem(request, status=status, code=code, title=title, detail=exc.detail, headers=headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
+    return problem(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        code="internal_error",
+        title="Lỗi hệ thống",
+        detail="Đã xảy ra lỗi; vui lòng thử lại sau",
+    )
+
+
+def exception_handlers() -> dict[type[Exception] | int, Any]:
+    return {
+        identity_errors.IdentityError: domain_error_handler,
+        NotifyError: domain_error_handler,
+        ValidationException: validation_handler,
+        HTTPException: http_error_handler,
+        Exception: internal_error_handler,
+    }
+
+
+__all__ = ["PROBLEM_JSON", "MediaType", "exception_handlers", "problem"]

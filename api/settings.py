@@ -1,0 +1,76 @@
+"""Typed settings from the environment (prefix WALLET_), loaded once and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WALLET_", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(default=None, description="default: SQLite in the data dir")
+    throttle_url: str | None = Field(
+        default=None, description="database of the throttle counters; default: the main database, or on SQLite a "
+        "separate throttle.db beside it (SQLite locks the whole file, and counters commit on their own)"
+    )
+    storage_url: str | None = Field(default=None, description="default: file://<data dir>/blobs")
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    public_url: str | None = Field(default=None, description="base URL printed in verification links")
+    keyring_file: Path | None = Field(default=None, description="default: <data dir>/keys/keyring.json")
+    max_file_mb: int = Field(default=20, ge=1, le=1024)
+    max_json_kb: int = Field(default=256, ge=1)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+    trusted_proxies: list[str] = Field(default_factory=list, description="peers whose X-Forwarded-For is believed")
+    # Argon2id cost of PINs: the defaults are the policy; tests may lower them.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    register_per_ip_per_minute: int = Field(default=20, ge=1)
+    login_per_ip_per_minute: int = Field(default=30, ge=1)
+    outbox_interval_seconds: float = Field(default=2.0, gt=0)
+    sms_gateway_url: str | None = None
+    sms_gateway_token: SecretStr | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "Công Dân Số <no-reply@congdanso.local>"
+    smtp_starttls: bool = True
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'wallet.db').resolve()}"
+
+    @property
+    def resolved_throttle_url(self) -> str:
+        if self.throttle_url:
+            return self.throttle_url
+        if self.resolved_database_url.startswith("sqlite"):
+            return f"sqlite:///{(self.data_dir / 'throttle.db').resolve()}"
+        return self.resolved_database_url
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    @property
+    def resolved_keyring_file(self) -> Path:
+        return self.keyring_file or self.data_dir / "keys" / "keyring.json"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def outbox_file(self) -> Path:
+        return self.data_dir / "outbox.jsonl"

@@ -1,0 +1,245 @@
+"""STREAM-style segmented AES-256-GCM for large files: memory stays flat whatever the file size.
+
+Layout (version 1)::
+
+    header  = version (1 byte, 0x01) ‖ segment size (4 bytes, big-endian) ‖ nonce prefix (7 random bytes)
+    stream  = header ‖ segment 0 ‖ segment 1 ‖ … ‖ segment n (the last)
+    segment = AES-256-GCM ciphertext ‖ tag (16 bytes)
+
+Every segment but the last holds exactly `segment size` plaintext bytes (so is segment size + 16
+bytes long); the last holds 0 to segment size - 1 bytes. Segment i is sealed with
+
+    nonce = nonce prefix ‖ i (4 bytes, big-endian) ‖ last flag (1 byte, 0 or 1)
+    aad   = header ‖ context.encode() ‖ i (4 bytes, big-endian) ‖ last flag (1 byte)
+
+so reordering, dropping or duplicating segments, cutting the stream short, dropping the last
+segment, appending after it, splicing in segments of another stream (another nonce prefix and
+header) or serving the stream for another record (another context) all fail to open.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crypto.aead import TAG_SIZE, Context, aes256gcm
+from crypto.errors import DecryptionError
+
+SEGMENT_SIZE = 64 * 1024
+MIN_SEGMENT_SIZE = 16
+MAX_SEGMENT_SIZE = 16 * 1024 * 1024  # bounds what a decryptor buffers before its first tag check
+STREAM_VERSION = 1
+_NONCE_PREFIX_SIZE = 7
+_HEADER = struct.Struct(f">BI{_NONCE_PREFIX_SIZE}s")
+HEADER_SIZE = _HEADER.size
+_POSITION = struct.Struct(">IB")
+_MAX_COUNTER = 2**32 - 1
+
+
+def _check_segment_size(segment_size: int) -> None:
+    if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
+        raise ValueError(f"segment size must be in [{MIN_SEGMENT_SIZE}, {MAX_SEGMENT_SIZE}]")
+
+
+def sealed_size(plaintext_size: int, segment_size: int = SEGMENT_SIZE) -> int:
+    """The exact length of the sealed stream of `plaintext_size` bytes (header and tags included)."""
+    _check_segment_size(segment_size)
+    if plaintext_size < 0:
+        raise ValueError("a size cannot be negative")
+    full, rest = divmod(plaintext_size, segment_size)
+    if full > _MAX_COUNTER:
+        raise ValueError("too large for one stream")
+    return HEADER_SIZE + full * (segment_size + TAG_SIZE) + rest + TAG_SIZE
+
+
+class _Segments:
+    """Seals and opens the segments of one stream (its key, header and context)."""
+
+    __slots__ = ("_aad_prefix", "_aes", "_nonce_prefix")
+
+    def __init__(self, aes: AESGCM, header: bytes, context: Context) -> None:
+        self._aes = aes
+        self._nonce_prefix = header[-_NONCE_PREFIX_SIZE:]
+        self._aad_prefix = header + context.encode()
+
+    def seal(self, counter: int, last: bool, plaintext: memoryview | bytearray) -> bytes:
+        position = _POSITION.pack(counter, last)
+        return self._aes.encrypt(self._nonce_prefix + position, plaintext, self._aad_prefix + position)
+
+    def open(self, counter: int, last: bool, sealed: memoryview | bytearray) -> bytes:
+        """The plaintext; InvalidTag if the segment is not segment `counter` with this last flag."""
+        position = _POSITION.pack(counter, last)
+        return self._aes.decrypt(self._nonce_prefix + position, sealed, self._aad_prefix + position)
+
+
+class StreamEncryptor:
+    """Seals a file of any size in segments; write `header()`, then every `update`, then `finalize()`.
+
+    Use a fresh data key per document version (`crypto.envelope`): with a random 56-bit nonce
+    prefix, one key should seal at most a few thousand streams. Discard the encryptor after an error.
+    """
+
+    __slots__ = ("_buffer", "_counter", "_finalized", "_header", "_segment_size", "_segments")
+
+    def __init__(self, key: bytes, *, context: Context, segment_size: int = SEGMENT_SIZE) -> None:
+        aes = aes256gcm(key)
+        _check_segment_size(segment_size)
+        self._header = _HEADER.pack(STREAM_VERSION, segment_size, secrets.token_bytes(_NONCE_PREFIX_SIZE))
+        self._segments = _Segments(aes, self._header, context)
+        self._segment_size = segment_size
+        self._buffer = bytearray()
+        self._counter = 0
+        self._finalized = False
+
+    def header(self) -> bytes:
+        """The 12-byte stream header; it goes first and is authenticated with every segment."""
+        return self._header
+
+    def update(self, data: bytes) -> bytes:
+        """Zero or more complete sealed segments; fewer than `segment_size` bytes stay buffered."""
+        self._check_not_finalized()
+        view = memoryview(data)
+        sealed: list[bytes] = []
+        if self._buffer:
+            view = self._fill_buffer(view, sealed)
+        size = self._segment_size
+        while len(view) >= size:
+            sealed.append(self._seal(view[:size], last=False))
+            view = view[size:]
+        self._buffer += view
+        return b"".join(sealed)
+
+    def finalize(self) -> bytes:
+        """The last segment (the buffered rest, possibly empty), flagged last: it marks the true end."""
+        self._check_not_finalized()
+        last = self._seal(self._buffer, last=True)
+        self._finalized = True
+        self._buffer = bytearray()
+        return last
+
+    def _fill_buffer(self, view: memoryview, sealed: list[bytes]) -> memoryview:
+        take = self._segment_size - len(self._buffer)
+        self._buffer += view[:take]
+        if len(self._buffer) == self._segment_size:
+            sealed.append(self._seal(self._buffer, last=False))
+            self._buffer = bytearray()
+        return view[take:]
+
+    def _seal(self, plaintext: memoryview | bytearray, *, last: bool) -> bytes:
+        # a non-last segment may not take the top counter: the last one would have none left
+        limit = _MAX_COUNTER if last else _MAX_COUNTER - 1
+        if self._counter > limit:
+            raise OverflowError("stream too long: the segment counter is exhausted")
+        segment = self._segments.seal(self._counter, last, plaintext)
+        self._counter += 1
+        return segment
+
+    def _check_not_finalized(self) -> None:
+        if self._finalized:
+            raise ValueError("the stream is already finalized")
+
+
+class StreamDecryptor:
+    """Opens a sealed stream fed in chunks of any size, releasing only authenticated plaintext.
+
+    Each returned piece is a verified segment in its place, but the stream is only known complete
+    when `finalize()` returns: until then, treat output as provisional (write it to a temporary
+    file, or abort the response). The last segment is recognised by trial: an `update` that ends
+    inside a segment tries it as the last one, so feed chunks of at least a few KiB. After any
+    DecryptionError the decryptor refuses everything.
+    """
+
+    __slots__ = ("_aes", "_context", "_counter", "_done", "_failed", "_header", "_pending", "_sealed_size", "_segments")
+
+    def __init__(self, key: bytes, *, context: Context) -> None:
+        self._aes = aes256gcm(key)
+        self._context = context
+        self._header = bytearray()
+        self._segments: _Segments | None = None
+        self._sealed_size = 0
+        self._pending = bytearray()
+        self._counter = 0
+        self._done = False
+        self._failed = False
+
+    def update(self, data: bytes) -> bytes:
+        """Verified plaintext of every segment completed by `data`; DecryptionError on any failure."""
+        if self._failed:
+            raise DecryptionError
+        try:
+            return self._update(memoryview(data))
+        except DecryptionError:
+            self._failed = True
+            raise
+
+    def finalize(self) -> None:
+        """DecryptionError unless the last segment was verified and nothing followed it."""
+        if self._failed or not self._done:
+            self._failed = True
+            raise DecryptionError
+
+    def _update(self, view: memoryview) -> bytes:
+        if self._done:
+            if view:
+                raise DecryptionError  # bytes after the last segment
+            return b""
+        view = self._read_header(view)
+        if self._segments is None:
+            return b""
+        plaintext: list[bytes] = []
+        if self._pending:
+            view = self._fill_pending(view, plaintext)
+        size = self._sealed_size
+        while len(view) >= size:
+            plaintext.append(self._open(view[:size]))
+            view = view[size:]
+        self._pending += view
+        self._try_last(plaintext)
+        return b"".join(plaintext)
+
+    def _read_header(self, view: memoryview) -> memoryview:
+        if self._segments is not None:
+            return view
+        need = HEADER_SIZE - len(self._header)
+        self._header += view[:need]
+        if len(self._header) == HEADER_SIZE:
+            version, segment_size, _ = _HEADER.unpack(self._header)
+            if version != STREAM_VERSION or not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
+                raise DecryptionError
+            self._segments = _Segments(self._aes, bytes(self._header), self._context)
+            self._sealed_size = segment_size + TAG_SIZE
+        return view[need:]
+
+    def _fill_pending(self, view: memoryview, plaintext: list[bytes]) -> memoryview:
+        take = self._sealed_size - len(self._pending)
+        self._pending += view[:take]
+        if len(self._pending) == self._sealed_size:
+            plaintext.append(self._open(self._pending))
+            self._pending = bytearray()
+        return view[take:]
+
+    def _open(self, sealed: memoryview | bytearray) -> bytes:
+        """A full-size segment, which is never the last one."""
+        if self._segments is None or self._counter >= _MAX_COUNTER:
+            raise DecryptionError  # a non-last segment at the top counter leaves no room for the last
+        try:
+            segment = self._segments.open(self._counter, False, sealed)
+        except InvalidTag:
+            raise DecryptionError from None
+        self._counter += 1
+        return segment
+
+    def _try_last(self, plaintext: list[bytes]) -> None:
+        """If the pending bytes are exactly the last segment, release it; else wait for more."""
+        if self._segments is None or len(self._pending) < TAG_SIZE:
+            return
+        try:
+            segment = self._segments.open(self._counter, True, self._pending)
+        except InvalidTag:
+            return
+        plaintext.append(segment)
+        self._pending = bytearray()
+        self._done = True

@@ -1,0 +1,69 @@
+"""Every query of the identity package."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, delete, select, update
+
+from identity.models import Agency, AuthSession, Citizen, Officer, OtpChallenge, RefreshToken, TotpCredential
+
+
+class IdentityRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def citizen(self, citizen_id: str) -> Citizen | None:
+        return self.session.get(Citizen, citizen_id)
+
+    def citizen_by_national_id(self, index: str) -> Citizen | None:
+        return self.session.exec(select(Citizen).where(Citizen.national_id_index == index)).first()
+
+    def delete_pending_citizen(self, citizen: Citizen) -> None:
+        self.session.exec(delete(OtpChallenge).where(col(OtpChallenge.subject_id) == citizen.id))
+        self.session.delete(citizen)
+        self.session.flush()
+
+    def officer(self, officer_id: str) -> Officer | None:
+        return self.session.get(Officer, officer_id)
+
+    def officer_by_phone(self, phone: str) -> Officer | None:
+        return self.session.exec(select(Officer).where(Officer.phone == phone)).first()
+
+    def agency(self, code: str) -> Agency | None:
+        return self.session.get(Agency, code)
+
+    def agency_by_client_id(self, client_id: str) -> Agency | None:
+        return self.session.exec(select(Agency).where(Agency.client_id == client_id)).first()
+
+    def challenge(self, challenge_id: str) -> OtpChallenge | None:
+        # Row locks (PostgreSQL) serialise concurrent uses of one code; SQLite already writes serially.
+        return self.session.get(OtpChallenge, challenge_id, with_for_update=True)
+
+    def totp(self, subject_type: str, subject_id: str) -> TotpCredential | None:
+        query = select(TotpCredential).where(
+            TotpCredential.subject_type == subject_type, TotpCredential.subject_id == subject_id
+        )
+        return self.session.exec(query.with_for_update()).first()
+
+    def auth_session(self, session_id: str) -> AuthSession | None:
+        return self.session.get(AuthSession, session_id)
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        return self.session.exec(query).first()
+
+    def revoke_sessions_of(self, subject_type: str, subject_id: str, *, at: datetime, reason: str) -> None:
+        self.session.exec(
+            update(AuthSession)
+            .where(
+                col(AuthSession.subject_type) == subject_type,
+                col(AuthSession.subject_id) == subject_id,
+                col(AuthSession.revoked_at).is_(None),
+            )
+            .values(revoked_at=at, revoked_reason=reason)
+        )

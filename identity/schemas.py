@@ -1,0 +1,105 @@
+"""Request and response shapes of the identity capability (API.md, "Citizens" and "Agencies")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegisterRequest(BaseModel):
+    model_config = _STRICT
+
+    national_id: str = Field(min_length=1, max_length=20, description="12-digit CCCD number")
+    full_name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date
+    phone: str = Field(min_length=1, max_length=20, description="0xxxxxxxxx or +84xxxxxxxxx")
+    pin: str = Field(min_length=1, max_length=20, description="6 digits")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    sex: Literal["nam", "nu"] | None = Field(default=None, description="checked against the CCCD's sex digit")
+
+
+class LoginRequest(BaseModel):
+    model_config = _STRICT
+
+    national_id: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=20, description="officers log in by phone")
+    pin: str = Field(min_length=1, max_length=20)
+
+
+class ChallengeResponse(BaseModel):
+    challenge_id: str
+    channel: Literal["sms", "totp"]
+    expires_at: datetime
+
+
+class OtpVerifyRequest(BaseModel):
+    model_config = _STRICT
+
+    challenge_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=12)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    citizen_id: str | None = None
+    officer_id: str | None = None
+
+
+class RefreshRequest(BaseModel):
+    model_config = _STRICT
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class TotpEnrollResponse(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class TotpConfirmRequest(BaseModel):
+    model_config = _STRICT
+
+    code: str = Field(min_length=1, max_length=12)
+
+
+class TotpStatus(BaseModel):
+    enabled: bool
+
+
+class CitizenProfile(BaseModel):
+    id: str
+    national_id: str
+    full_name: str
+    date_of_birth: date
+    sex: Literal["nam", "nu"]
+    phone: str
+    email: str | None
+    totp_enabled: bool
+    created_at: datetime
+
+
+class OfficerProfile(BaseModel):
+    id: str
+    full_name: str
+    phone: str
+    agency: dict[str, str]
+
+
+class AgencyToken(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    scope: str
+
+
+class AgencyCredentials(BaseModel):
+    client_id: str
+    client_secret: str

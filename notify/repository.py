@@ -1,0 +1,144 @@
+"""Every query of the notification domain."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, update
+from sqlmodel import Session, col, select
+
+from notify.models import DEAD, PENDING, SENT, InAppNotice, OutboxMessage
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message this worker holds until `lease_until`, which also fences its later updates."""
+
+    id: str
+    channel: str
+    payload_sealed: bytes
+    created_at: datetime
+    attempts: int
+    lease_until: datetime
+
+
+def _claimable(now: datetime) -> list[ColumnElement[bool]]:
+    """Pending, due, and not leased by a live worker (a lease that ran out counts as free)."""
+    return [
+        col(OutboxMessage.status) == PENDING,
+        col(OutboxMessage.next_attempt_at) <= now,
+        or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
+    ]
+
+
+class OutboxRepository:
+    """Queries on `notification_outbox`; the caller owns the transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, message: OutboxMessage) -> None:
+        self._session.add(message)
+        self._session.flush()
+
+    def get(self, message_id: str) -> OutboxMessage | None:
+        return self._session.get(OutboxMessage, message_id)
+
+    def due_ids(self, *, now: datetime, channels: Collection[str], ids: Sequence[str] | None, limit: int) -> list[str]:
+        """Ids of pending, unleased messages due by `now`, oldest first (locked rows skipped on PostgreSQL)."""
+        query = (
+            select(OutboxMessage.id)
+            .where(*_claimable(now))
+            .where(col(OutboxMessage.channel).in_(list(channels)))
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if ids is not None:
+            query = query.where(col(OutboxMessage.id).in_(list(ids)))
+        return list(self._session.exec(query))
+
+    def try_claim(self, message_id: str, *, now: datetime, lease_until: datetime) -> Claim | None:
+        """Lease one message unless another worker got it first (the UPDATE's row count decides)."""
+        result = self._session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id, *_claimable(now))
+            .values(lease_until=lease_until)
+        )
+        if result.rowcount != 1:
+            return None
+        row = self._session.exec(
+            select(
+                OutboxMessage.channel, OutboxMessage.payload_sealed, OutboxMessage.created_at, OutboxMessage.attempts
+            ).where(col(OutboxMessage.id) == message_id)
+        ).one()
+        return Claim(message_id, row[0], row[1], row[2], row[3], lease_until)
+
+    def mark_sent(self, message_id: str, *, now: datetime) -> bool:
+        """Record a delivery; a no-op if the message is no longer pending."""
+        result = self._session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == PENDING)
+            .values(status=SENT, sent_at=now, lease_until=None, last_error=None)
+        )
+        return result.rowcount == 1
+
+    def record_failure(self, claim: Claim, *, error: str, next_attempt_at: datetime, dead: bool) -> bool:
+        """Count a failed attempt and release the lease; ignored if the lease was lost to another worker."""
+        result = self._session.exec(
+            update(OutboxMessage)
+            .where(
+                and_(
+                    col(OutboxMessage.id) == claim.id,
+                    col(OutboxMessage.status) == PENDING,
+                    col(OutboxMessage.lease_until) == claim.lease_until,
+                )
+            )
+            .values(
+                status=DEAD if dead else PENDING,
+                attempts=claim.attempts + 1,
+                next_attempt_at=next_attempt_at,
+                lease_until=None,
+                last_error=error[:64],
+            )
+        )
+        return result.rowcount == 1
+
+
+class InAppNoticeRepository:
+    """Queries on `in_app_notice`; the caller owns the transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, notice: InAppNotice) -> None:
+        self._session.add(notice)
+        self._session.flush()
+
+    def page(self, recipient_id: str, *, limit: int, after: tuple[datetime, str] | None) -> list[InAppNotice]:
+        """Up to `limit` notices, newest first, strictly older than the `after` (created_at, id) key."""
+        query = select(InAppNotice).where(col(InAppNotice.recipient_id) == recipient_id)
+        if after is not None:
+            created_at, notice_id = after
+            query = query.where(
+                or_(
+                    col(InAppNotice.created_at) < created_at,
+                    and_(col(InAppNotice.created_at) == created_at, col(InAppNotice.id) < notice_id),
+                )
+            )
+        query = query.order_by(col(InAppNotice.created_at).desc(), col(InAppNotice.id).desc()).limit(limit)
+        return list(self._session.exec(query))
+
+    def get_for(self, recipient_id: str, notice_id: str) -> InAppNotice | None:
+        query = select(InAppNotice).where(
+            col(InAppNotice.id) == notice_id, col(InAppNotice.recipient_id) == recipient_id
+        )
+        return self._session.exec(query).first()
+
+    def mark_read(self, notice: InAppNotice, *, now: datetime) -> None:
+        if notice.read_at is None:
+            notice.read_at = now
+            self._session.add(notice)
+            self._session.flush()

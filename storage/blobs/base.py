@@ -1,0 +1,132 @@
+"""The blob store contract: one protocol, its errors, and the key grammar every backend enforces."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+DEFAULT_CHUNK_SIZE = 1 << 20
+
+# S3 caps keys at 1024 bytes and most filesystems cap a name at 255 bytes; enforcing both here
+# keeps a key that works on one backend working on every other.
+MAX_KEY_LENGTH = 1024
+MAX_SEGMENT_LENGTH = 255
+
+# A segment may not start with "." so that ".", "..", hidden files and the local store's `.tmp/`
+# folder can never be addressed by a key.
+_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_PARTIAL_SEGMENT = re.compile(r"[A-Za-z0-9._-]*")
+
+
+class BlobStoreError(Exception):
+    """Base for every failure of a blob store."""
+
+
+class BlobNotFound(BlobStoreError):  # noqa: N818 - the name is part of the shared interface
+    """No object is stored under the requested key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no blob stored under {key!r}")
+        self.key = key
+
+
+class BlobStoreUnavailable(BlobStoreError):  # noqa: N818 - the name is part of the shared interface
+    """The backend could not be reached or failed (network, 5xx, disk I/O)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """One stored object, as seen by `BlobStore.list`."""
+
+    key: str
+    size: int
+    modified_at: datetime  # timezone-aware, UTC
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Streams opaque objects in and out of a backend, addressed by `/`-separated keys.
+
+    Keys are validated by `validate_key` (invalid keys raise ValueError before any I/O).
+    Listing order is backend-specific.
+    """
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = DEFAULT_CONTENT_TYPE) -> int:
+        """Store the chunks under `key` and return the number of bytes written.
+
+        Memory stays flat whatever the size. Atomic: a put that fails or is cancelled before it
+        returns leaves no new object under `key` (a previous object there is kept).
+        """
+        ...
+
+    def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """Stream the object; raises BlobNotFound before the first chunk if there is none.
+
+        Close the iterator when stopping early (`contextlib.aclosing`) to release the connection or file.
+        """
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing key is not an error."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether an object is stored under `key`."""
+        ...
+
+    def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        """Every object whose key starts with `prefix` (a plain string prefix, as in S3)."""
+        ...
+
+    async def check(self) -> None:
+        """Health probe: returns if the backend is usable, raises BlobStoreUnavailable otherwise."""
+        ...
+
+
+def validate_key(key: str) -> str:
+    """Return `key` if it is a valid blob key, else raise ValueError saying why.
+
+    A key is a relative path of 1–255 character segments of `[A-Za-z0-9._-]` that do not start
+    with "."; at most 1024 characters.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError("blob key must be a non-empty string")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"blob key longer than {MAX_KEY_LENGTH} characters")
+    if key.startswith("/"):
+        raise ValueError(f"blob key must be relative, not start with '/': {key!r}")
+    for segment in key.split("/"):
+        _check_segment(key, segment)
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return `prefix` if some valid key could start with it, else raise ValueError.
+
+    Everything up to the last "/" must be a valid key; what follows may be any partial segment.
+    """
+    if not isinstance(prefix, str):
+        raise ValueError("blob prefix must be a string")
+    if prefix.startswith("/"):
+        raise ValueError(f"blob prefix must be relative, not start with '/': {prefix!r}")
+    directory, _, partial = prefix.rpartition("/")
+    if directory:
+        validate_key(directory)
+    if len(prefix) > MAX_KEY_LENGTH or not _PARTIAL_SEGMENT.fullmatch(partial):
+        raise ValueError(f"invalid blob prefix {prefix!r}")
+    return prefix
+
+
+def _check_segment(key: str, segment: str) -> None:
+    if not segment:
+        raise ValueError(f"blob key has an empty segment ('//' or a trailing '/'): {key!r}")
+    if segment in {".", ".."}:
+        raise ValueError(f"blob key may not contain '.' or '..' segments: {key!r}")
+    if len(segment) > MAX_SEGMENT_LENGTH:
+        raise ValueError(f"blob key segment longer than {MAX_SEGMENT_LENGTH} characters: {key!r}")
+    if not _SEGMENT.fullmatch(segment):
+        raise ValueError(f"blob key segments use only A-Z a-z 0-9 . _ - and may not start with '.': {key!r}")

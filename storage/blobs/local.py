@@ -1,0 +1,267 @@
+"""A blob store in a local folder: one file per key, for development, tests and single-node setups."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, TypeVar, TypeVarTuple
+
+import anyio
+import anyio.to_thread
+
+from storage.blobs.base import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
+    BlobInfo,
+    BlobNotFound,
+    BlobStoreError,
+    BlobStoreUnavailable,
+    validate_key,
+    validate_prefix,
+)
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+_TMP_DIR = ".tmp"
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+# Small chunks are gathered into one write so a stream of 4 KiB chunks does not cost a thread hop each.
+_WRITE_BATCH = 1 << 20
+# A concurrent delete may prune a freshly made empty folder before our rename lands in it.
+_INSTALL_ATTEMPTS = 3
+_MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    key: str
+    path: Path
+    is_dir: bool
+    size: int = 0
+    mtime: float = 0.0
+
+
+class LocalBlobStore:
+    """Stores each blob as a file under `root` (`root/<key>`), written atomically.
+
+    A put writes to a temporary file in `root/.tmp/`, fsyncs it and renames it into place, then
+    fsyncs the folder: readers see the old object or the new one, never a partial file. Files are
+    created 0600 and folders 0700. Every blocking call runs in a worker thread. The content type is
+    not stored. Unlike S3, a key cannot be both an object and a folder ("a" and "a/b"): such a put
+    raises BlobStoreError.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._tmp = root / _TMP_DIR
+
+    def __repr__(self) -> str:
+        return f"LocalBlobStore(root={str(self._root)!r})"
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = DEFAULT_CONTENT_TYPE) -> int:
+        target = self._path(key)
+        file, tmp = await _io(self._open_temp)
+        try:
+            size = await _write_all(file, chunks)
+            await _io(_install, tmp, target, self._root)
+        except BaseException:
+            # Shielded so that a cancelled put still removes its temporary file.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_discard, file, tmp)
+            raise
+        return size
+
+    def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        return self._read(key, self._path(key), chunk_size)
+
+    async def delete(self, key: str) -> None:
+        await _io(_remove, self._path(key), self._root)
+
+    async def exists(self, key: str) -> bool:
+        return await _io(self._path(key).is_file)
+
+    def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        return self._walk(validate_prefix(prefix))
+
+    async def check(self) -> None:
+        await _io(self._probe)
+
+    # -- internals ---------------------------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self._root / validate_key(key)
+
+    def _open_temp(self) -> tuple[BinaryIO, Path]:
+        _make_dirs(self._root, self._tmp)
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")  # mkstemp creates the file 0600
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def _probe(self) -> None:
+        """Prove the folder is writable, not merely present."""
+        _make_dirs(self._root, self._tmp)
+        with tempfile.NamedTemporaryFile(dir=self._tmp, prefix="check-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+
+    async def _read(self, key: str, path: Path, chunk_size: int) -> AsyncIterator[bytes]:
+        file = await _io(_open_existing, path)
+        if file is None:
+            raise BlobNotFound(key)
+        try:
+            while chunk := await _io(file.read, chunk_size):
+                yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(file.close)
+
+    async def _walk(self, prefix: str) -> AsyncIterator[BlobInfo]:
+        """Depth-first walk from the deepest folder the prefix names; yields keys in byte order."""
+        directory = prefix.rpartition("/")[0]
+        start = self._root / directory if directory else self._root
+        stack: builtins.list[Iterator[_Entry]] = [iter(await _io(_scan, start, directory))]
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+            elif entry.is_dir:
+                if (entry.key + "/").startswith(prefix):
+                    stack.append(iter(await _io(_scan, entry.path, entry.key)))
+            elif entry.key.startswith(prefix):
+                yield BlobInfo(entry.key, entry.size, datetime.fromtimestamp(entry.mtime, tz=UTC))
+
+
+async def _io(func: Callable[[*Ts], T], *args: *Ts) -> T:
+    """Run a blocking file operation in a worker thread, translating OS errors."""
+    with _translate_os_errors():
+        return await anyio.to_thread.run_sync(func, *args)
+
+
+@contextlib.contextmanager
+def _translate_os_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise BlobStoreUnavailable(f"local blob store I/O failed: {exc}") from exc
+
+
+async def _write_all(file: BinaryIO, chunks: AsyncIterable[bytes]) -> int:
+    size = 0
+    pending: builtins.list[bytes] = []
+    pending_size = 0
+    async for chunk in chunks:
+        pending.append(chunk)
+        pending_size += len(chunk)
+        size += len(chunk)
+        if pending_size >= _WRITE_BATCH:
+            await _io(file.writelines, pending)
+            pending, pending_size = [], 0
+    await _io(_flush_and_close, file, pending)
+    return size
+
+
+def _flush_and_close(file: BinaryIO, pending: builtins.list[bytes]) -> None:
+    file.writelines(pending)
+    file.flush()
+    os.fsync(file.fileno())
+    file.close()
+
+
+def _install(tmp: Path, target: Path, root: Path) -> None:
+    """Rename the finished temporary file to its key and make the rename durable."""
+    for attempt in range(_INSTALL_ATTEMPTS):
+        _make_dirs(root, target.parent)
+        try:
+            tmp.replace(target)
+        except FileNotFoundError:
+            if attempt + 1 == _INSTALL_ATTEMPTS:
+                raise
+        except IsADirectoryError:
+            raise _conflict(target) from None
+        else:
+            break
+    _fsync_dir(target.parent)
+
+
+def _open_existing(path: Path) -> BinaryIO | None:
+    try:
+        return path.open("rb")
+    except _MISSING:
+        return None
+
+
+def _discard(file: BinaryIO, tmp: Path) -> None:
+    file.close()
+    tmp.unlink(missing_ok=True)
+
+
+def _remove(path: Path, root: Path) -> None:
+    try:
+        path.unlink()
+    except _MISSING:
+        return  # deleting a missing key is not an error
+    _fsync_dir(path.parent)
+    # Prune folders left empty so that an erased owner's key prefix does not linger as a folder name.
+    for parent in path.parents:
+        if parent == root or root not in parent.parents:
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break  # not empty (or already gone): stop pruning
+
+
+def _make_dirs(root: Path, directory: Path) -> None:
+    """Create `directory` and its missing parents 0700, one by one: mkdir(parents=True) ignores `mode`."""
+    if not root.is_dir():
+        root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+    below_root = [folder for folder in (directory, *directory.parents) if root in folder.parents]
+    for folder in reversed(below_root):
+        try:
+            folder.mkdir(mode=_DIR_MODE)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise _conflict(folder) from None
+            continue
+        _fsync_dir(folder.parent)
+
+
+def _conflict(path: Path) -> BlobStoreError:
+    return BlobStoreError(f"a local blob key cannot be both an object and a folder: {path.name!r}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _scan(directory: Path, key: str) -> builtins.list[_Entry]:
+    """The entries of one folder, sorted so that a depth-first walk yields keys in byte order."""
+    entries: builtins.list[_Entry] = []
+    try:
+        with os.scandir(directory) as found:
+            for item in found:
+                if item.name.startswith("."):
+                    continue  # `.tmp/` and anything else no key can name
+                entry_key = f"{key}/{item.name}" if key else item.name
+                if item.is_dir(follow_symlinks=False):
+                    entries.append(_Entry(entry_key, Path(item.path), is_dir=True))
+                elif item.is_file(follow_symlinks=False):
+                    info = item.stat(follow_symlinks=False)
+                    entries.append(_Entry(entry_key, Path(item.path), False, info.st_size, info.st_mtime))
+    except _MISSING:
+        return []
+    # "a/b" sorts before "a-c" as a key only if folder "a" is compared as "a/".
+    entries.sort(key=lambda e: e.key + "/" if e.is_dir else e.key)
+    return entries

@@ -1,0 +1,124 @@
+"""Shared throttling counters. They live in the database so every worker sees the same counts;
+a Redis-backed store can implement the same `Throttle` protocol later."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Column, ColumnElement, Engine, Integer, MetaData, String, Table, case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from storage.types import UTCDateTime
+
+# Plain SQLAlchemy tables: infrastructure, not domain data. Created by the first identity migration.
+throttle_metadata = MetaData()
+window_counters = Table(
+    "throttle_window",
+    throttle_metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+penalties = Table(
+    "throttle_penalty",
+    throttle_metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0  # whole seconds, for the Retry-After header
+
+
+class Throttle(Protocol):
+    def hit(self, key: str, *, limit: int, window: timedelta, now: datetime) -> Verdict: ...
+    def blocked(self, key: str, *, now: datetime) -> Verdict: ...
+    def record_failure(self, key: str, *, now: datetime) -> None:
+        """Count a failure and block the key for a delay that grows with the count."""
+        stmt = self._insert()(penalties).values(key=key, failures=1, blocked_until=None, updated_at=now)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[penalties.c.key], set_={"failures": penalties.c.failures + 1, "updated_at": now}
+        ).returning(penalties.c.failures)
+        with self._engine.begin() as conn:
+            failures = conn.execute(stmt).scalar_one()
+            until = now + growing_delay(failures)
+            conn.execute(update(penalties).where(penalties.c.key == key).values(blocked_until=until))
+
+    def reset(self, key: str) -> None: ...
+
+
+def growing_delay(failures: int) -> timedelta:
+    """No delay for the first 3 failures, then 1, 2, 4 … seconds, capped at 15 minutes."""
+    if failures <= 3:
+        return timedelta(0)
+    return timedelta(seconds=min(2 ** (failures - 4), 900))
+
+
+class DatabaseThrottle:
+    """Fixed-window counters and growing-delay penalties in their own short transactions, so a count
+    is never lost with a rolled-back request."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _insert(self) -> type[Insert]:
+        return postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert  # type: ignore[return-value]
+
+    def hit(self, key: str, *, limit: int, window: timedelta, now: datetime) -> Verdict:
+        """Count one event; refuse once `limit` events fell in the current window."""
+        start = _window_start(now, window)
+        stmt = self._insert()(window_counters).values(key=key, window_start=start, count=1)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[window_counters.c.key],
+            set_={
+                "count": _case_same_window(start, window_counters.c.count + 1, 1),
+                "window_start": start,
+            },
+        ).returning(window_counters.c.count)
+        with self._engine.begin() as conn:
+            count = conn.execute(stmt).scalar_one()
+        if count <= limit:
+            return Verdict(True)
+        return Verdict(False, _seconds_until(start + window, now))
+
+    def blocked(self, key: str, *, now: datetime) -> Verdict:
+        with self._engine.connect() as conn:
+            until = conn.execute(select(penalties.c.blocked_until).where(penalties.c.key == key)).scalar()
+        if until is not None and until > now:
+            return Verdict(False, _seconds_until(until, now))
+        return Verdict(True)
+
+    def record_failure(self, key: str, *, now: datetime) -> None:
+        with self._engine.begin() as conn:
+            failures = conn.execute(select(penalties.c.failures).where(penalties.c.key == key)).scalar() or 0
+            failures += 1
+            values = {"failures": failures, "blocked_until": now + growing_delay(failures), "updated_at": now}
+            stmt = self._insert()(penalties).values(key=key, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[penalties.c.key], set_=values))  # type: ignore[attr-defined]
+
+    def reset(self, key: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(penalties).where(penalties.c.key == key))
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = window.total_seconds()
+    epoch = now.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _case_same_window(start: datetime, same: ColumnElement[int] | int, fresh: int) -> ColumnElement[int]:
+    return case((window_counters.c.window_start == start, same), else_=fresh)

@@ -1,0 +1,44 @@
+"""Shared fixtures: a real database per test (SQLite file, and PostgreSQL started by the test setup)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.postgres import PostgresServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--no-postgres", action="store_true", help="run database tests on SQLite only")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _database_params() -> list[object]:
+    return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a fresh, empty database: SQLite in a temp folder, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'wallet.db'}"
+        return
+    if request.config.getoption("--no-postgres"):
+        pytest.skip("PostgreSQL disabled with --no-postgres")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)

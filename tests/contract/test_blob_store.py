@@ -1,0 +1,392 @@
+"""The BlobStore contract, run against every backend through the parametrized `blob_store` fixture."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import stat
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage.blobs import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    BlobStoreError,
+    BlobStoreUnavailable,
+    LocalBlobStore,
+    blob_store_from_url,
+    validate_key,
+    validate_prefix,
+)
+from tests.seaweed import SeaweedServer
+
+pytestmark = pytest.mark.anyio
+
+MiB = 1 << 20
+
+
+class Boom(Exception):
+    """Raised by a chunk iterator to make a put fail mid-way."""
+
+
+async def chunked(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def failing_after(data: bytes, size: int) -> AsyncIterator[bytes]:
+    async for chunk in chunked(data, size):
+        yield chunk
+    raise Boom
+
+
+async def generated(total: int, chunk_size: int, digest: hashlib._Hash) -> AsyncIterator[bytes]:
+    """`total` bytes as distinct chunks made on the fly, so that only the store can hold them in memory."""
+    base = random.Random(total).randbytes(chunk_size)
+    for index in range(total // chunk_size):
+        chunk = index.to_bytes(8, "big") + base[8:]
+        digest.update(chunk)
+        yield chunk
+
+
+async def read(store: BlobStore, key: str, chunk_size: int = MiB) -> bytes:
+    return b"".join([chunk async for chunk in store.get(key, chunk_size=chunk_size)])
+
+
+async def listing(store: BlobStore, prefix: str = "") -> dict[str, int]:
+    return {info.key: info.size async for info in store.list(prefix)}
+
+
+class TestRoundTrip:
+    @pytest.mark.parametrize("size", [0, 1, 1000, 5 * MiB + 3])
+    async def test_get_returns_what_put_wrote(self, blob_store: BlobStore, size: int) -> None:
+        data = random.Random(size).randbytes(size)
+        written = await blob_store.put("docs/a.bin", chunked(data, 64 * 1024))
+        assert written == size
+        assert await read(blob_store, "docs/a.bin") == data
+
+    async def test_many_small_chunks_spanning_several_parts(self, blob_store: BlobStore) -> None:
+        data = random.Random(20).randbytes(20 * MiB + 12345)
+        assert await blob_store.put("big/object", chunked(data, 4099), content_type="application/pdf") == len(data)
+        assert await read(blob_store, "big/object") == data
+
+    async def test_get_streams_in_chunks_of_at_most_chunk_size(self, blob_store: BlobStore) -> None:
+        await blob_store.put("k", chunked(b"x" * 10_000, 10_000))
+        sizes = [len(chunk) async for chunk in blob_store.get("k", chunk_size=4096)]
+        assert sum(sizes) == 10_000
+        assert max(sizes) <= 4096
+        assert len(sizes) >= 3
+
+    async def test_put_overwrites(self, blob_store: BlobStore) -> None:
+        await blob_store.put("k", chunked(b"first version, longer", 4))
+        await blob_store.put("k", chunked(b"second", 4))
+        assert await read(blob_store, "k") == b"second"
+        assert await listing(blob_store) == {"k": 6}
+
+    async def test_reader_may_stop_early(self, blob_store: BlobStore) -> None:
+        await blob_store.put("k", chunked(b"y" * (3 * MiB), MiB))
+        async with aclosing(blob_store.get("k", chunk_size=MiB)) as chunks:
+            async for chunk in chunks:
+                assert chunk == b"y" * MiB
+                break
+        assert await read(blob_store, "k") == b"y" * (3 * MiB)  # the store still works afterwards
+
+
+class TestExistsAndDelete:
+    async def test_exists_follows_put_and_delete(self, blob_store: BlobStore) -> None:
+        assert not await blob_store.exists("a/b")
+        await blob_store.put("a/b", chunked(b"1", 1))
+        assert await blob_store.exists("a/b")
+        assert not await blob_store.exists("a")  # a "folder" is not an object
+        await blob_store.delete("a/b")
+        assert not await blob_store.exists("a/b")
+        assert await listing(blob_store) == {}
+
+    async def test_delete_is_idempotent(self, blob_store: BlobStore) -> None:
+        await blob_store.delete("never/stored")
+        await blob_store.put("k", chunked(b"1", 1))
+        await blob_store.delete("k")
+        await blob_store.delete("k")
+        await blob_store.delete("a")  # nor is deleting a "folder" an error
+
+    async def test_delete_keeps_siblings(self, blob_store: BlobStore) -> None:
+        for key in ("c/1/x", "c/1/y", "c/2/x"):
+            await blob_store.put(key, chunked(b"data", 2))
+        await blob_store.delete("c/1/x")
+        assert await listing(blob_store, "c/") == {"c/1/y": 4, "c/2/x": 4}
+
+
+class TestGetMissing:
+    async def test_missing_key_raises_blob_not_found_before_any_chunk(self, blob_store: BlobStore) -> None:
+        received: list[bytes] = []
+        with pytest.raises(BlobNotFound) as caught:
+            async for chunk in blob_store.get("no/such/key"):
+                received.append(chunk)
+        assert received == []
+        assert isinstance(caught.value, BlobStoreError)
+
+    async def test_folder_is_not_an_object(self, blob_store: BlobStore) -> None:
+        await blob_store.put("a/b", chunked(b"1", 1))
+        with pytest.raises(BlobNotFound):
+            await read(blob_store, "a")
+
+
+class TestList:
+    async def test_lists_by_prefix_with_sizes_and_utc_times(self, blob_store: BlobStore) -> None:
+        before = datetime.now(UTC) - timedelta(seconds=5)
+        objects = {"u1/doc/a": 3, "u1/doc/b": 0, "u1/docs": 7, "u1/img/c": 1, "u2/doc/a": 2}
+        for key, size in objects.items():
+            await blob_store.put(key, chunked(b"z" * size, 2))
+        infos = [info async for info in blob_store.list("u1/")]
+        assert {info.key: info.size for info in infos} == {k: v for k, v in objects.items() if k.startswith("u1/")}
+        for info in infos:
+            assert isinstance(info, BlobInfo)
+            assert info.modified_at.utcoffset() == timedelta(0)
+            assert before <= info.modified_at <= datetime.now(UTC) + timedelta(seconds=5)
+        assert await listing(blob_store, "u1/doc") == {"u1/doc/a": 3, "u1/doc/b": 0, "u1/docs": 7}
+        assert await listing(blob_store, "u1/doc/") == {"u1/doc/a": 3, "u1/doc/b": 0}
+        assert await listing(blob_store, "u") == {**objects}
+        assert await listing(blob_store) == objects
+        assert await listing(blob_store, "u3") == {}
+
+    async def test_empty_store_lists_nothing(self, blob_store: BlobStore) -> None:
+        assert await listing(blob_store) == {}
+
+
+valid_segments = st.from_regex(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,20}", fullmatch=True)
+valid_keys = st.lists(valid_segments, min_size=1, max_size=5).map("/".join)
+bad_characters = st.characters(exclude_characters="/", codec="utf-8").filter(lambda c: not validate_prefix_char(c))
+
+
+def validate_prefix_char(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char in "._-")
+
+
+invalid_keys = st.one_of(
+    st.tuples(valid_keys, valid_keys).map(lambda ks: f"{ks[0]}/../{ks[1]}"),
+    st.tuples(valid_keys, st.sampled_from(["..", "."])).map("/".join),
+    st.tuples(valid_keys, valid_keys).map("//".join),
+    valid_keys.map(lambda k: "/" + k),
+    valid_keys.map(lambda k: k + "/"),
+    st.tuples(valid_keys, bad_characters).map("".join),
+    valid_keys.map(lambda k: "." + k),
+    st.just(""),
+)
+
+
+class TestKeyValidation:
+    @given(valid_keys)
+    def test_valid_keys_are_accepted(self, key: str) -> None:
+        assert validate_key(key) == key
+        assert validate_prefix(key) == key
+
+    @given(invalid_keys)
+    def test_invalid_keys_are_rejected(self, key: str) -> None:
+        with pytest.raises(ValueError, match="blob key"):
+            validate_key(key)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(key=valid_keys)
+    async def test_any_valid_key_round_trips(self, blob_store: BlobStore, key: str) -> None:
+        # The same store serves every example, so each one leaves it empty again.
+        await blob_store.put(key, chunked(key.encode(), 7))
+        assert await read(blob_store, key) == key.encode()
+        assert await listing(blob_store) == {key: len(key)}
+        await blob_store.delete(key)
+
+    @pytest.mark.parametrize("key", ["", "/abs", "a//b", "a/", "../x", "a/../b", "a/./b", ".tmp/x", "é", "a b", "a\n"])
+    async def test_every_operation_rejects_invalid_keys(self, blob_store: BlobStore, key: str) -> None:
+        with pytest.raises(ValueError, match="blob key"):
+            await blob_store.put(key, chunked(b"1", 1))
+        with pytest.raises(ValueError, match="blob key"):
+            blob_store.get(key)
+        with pytest.raises(ValueError, match="blob key"):
+            await blob_store.exists(key)
+        with pytest.raises(ValueError, match="blob key"):
+            await blob_store.delete(key)
+        assert await listing(blob_store) == {}
+
+    @pytest.mark.parametrize("prefix", ["/", "/a", "a//", "../", "a/../", "a b"])
+    async def test_list_rejects_invalid_prefixes(self, blob_store: BlobStore, prefix: str) -> None:
+        with pytest.raises(ValueError, match="blob"):
+            blob_store.list(prefix)
+
+
+class TestFailedPut:
+    @pytest.mark.parametrize("size", [1000, 20 * MiB])
+    async def test_failing_iterator_leaves_nothing(
+        self, blob_store: BlobStore, leftovers: Callable[[], list[str]], size: int
+    ) -> None:
+        with pytest.raises(Boom):
+            await blob_store.put("k", failing_after(b"q" * size, 256 * 1024))
+        assert not await blob_store.exists("k")
+        assert await listing(blob_store) == {}
+        assert leftovers() == []
+
+    async def test_failed_overwrite_keeps_the_previous_object(
+        self, blob_store: BlobStore, leftovers: Callable[[], list[str]]
+    ) -> None:
+        await blob_store.put("k", chunked(b"old", 3))
+        with pytest.raises(Boom):
+            await blob_store.put("k", failing_after(b"n" * (12 * MiB), MiB))
+        assert await read(blob_store, "k") == b"old"
+        assert leftovers() == []
+
+    async def test_cancelled_put_leaves_nothing(
+        self, blob_store: BlobStore, leftovers: Callable[[], list[str]]
+    ) -> None:
+        async def slow() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b"s" * MiB
+            await anyio.sleep_forever()
+            yield b""  # pragma: no cover - never reached
+
+        with anyio.move_on_after(2) as scope:
+            await blob_store.put("k", slow())
+        assert scope.cancelled_caught
+        assert not await blob_store.exists("k")
+        assert leftovers() == []
+
+
+class TestMemory:
+    async def test_64_mib_streams_through_in_flat_memory(self, blob_store: BlobStore) -> None:
+        size = 64 * MiB
+        sent, received = hashlib.sha256(), hashlib.sha256()
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            assert await blob_store.put("big", generated(size, MiB, sent)) == size
+            _, put_peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            async for chunk in blob_store.get("big"):
+                received.update(chunk)
+            _, get_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert received.digest() == sent.digest()
+        assert put_peak < 32 * MiB, f"put peaked at {put_peak / MiB:.1f} MiB"
+        assert get_peak < 32 * MiB, f"get peaked at {get_peak / MiB:.1f} MiB"
+
+
+class TestCheck:
+    async def test_check_passes_on_a_working_store(self, blob_store: BlobStore) -> None:
+        await blob_store.check()
+
+    async def test_stores_satisfy_the_protocol(self, blob_store: BlobStore) -> None:
+        assert isinstance(blob_store, BlobStore)
+
+
+@pytest.mark.s3
+class TestS3StorageDown:
+    async def test_operations_fail_fast_while_down_and_recover(
+        self, seaweed: SeaweedServer, s3_store: BlobStore
+    ) -> None:
+        await s3_store.put("kept", chunked(b"before the outage", 5))
+
+        async def dies_mid_put() -> AsyncIterator[bytes]:
+            yield b"p" * (8 * MiB)  # a full first part: the multipart upload has started
+            seaweed.kill()
+            yield b"p" * MiB
+
+        try:
+            with pytest.raises(BlobStoreUnavailable):
+                await s3_store.put("mid", dies_mid_put())
+            for operation in (
+                lambda: s3_store.put("new", chunked(b"x", 1)),
+                lambda: read(s3_store, "kept"),
+                lambda: s3_store.exists("kept"),
+                lambda: s3_store.delete("kept"),
+                lambda: listing(s3_store),
+                s3_store.check,
+            ):
+                started = time.monotonic()
+                with pytest.raises(BlobStoreUnavailable):
+                    await operation()
+                assert time.monotonic() - started < 5
+        finally:
+            seaweed.start()
+        await s3_store.check()
+        assert await read(s3_store, "kept") == b"before the outage"
+        assert not await s3_store.exists("mid")
+        await s3_store.put("new", chunked(b"after", 5))
+        assert await listing(s3_store) == {"kept": 17, "new": 5}
+
+
+class TestLocalFiles:
+    """What only the local backend promises: private file modes and a hidden temporary folder."""
+
+    async def test_files_are_0600_and_folders_0700(self, tmp_path: Path) -> None:
+        root = tmp_path / "blobs"
+        await LocalBlobStore(root).put("a/b/c", chunked(b"secret", 6))
+        for path in (root, root / "a", root / "a" / "b", root / ".tmp"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+        assert stat.S_IMODE((root / "a" / "b" / "c").stat().st_mode) == 0o600
+
+    async def test_temporary_leftovers_are_never_listed(self, tmp_path: Path) -> None:
+        store = LocalBlobStore(tmp_path)
+        await store.put("k", chunked(b"1", 1))
+        (tmp_path / ".tmp" / "put-crashed").write_bytes(b"half")
+        assert await listing(store) == {"k": 1}
+
+    async def test_delete_prunes_empty_folders(self, tmp_path: Path) -> None:
+        store = LocalBlobStore(tmp_path)
+        await store.put("citizen-1/doc/v1", chunked(b"1", 1))
+        await store.put("citizen-2/doc/v1", chunked(b"1", 1))
+        await store.delete("citizen-1/doc/v1")
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp", "citizen-2"]
+
+    async def test_key_that_is_also_a_folder_is_refused(self, tmp_path: Path) -> None:
+        store = LocalBlobStore(tmp_path)
+        await store.put("a/b", chunked(b"1", 1))
+        with pytest.raises(BlobStoreError):
+            await store.put("a", chunked(b"2", 1))
+        with pytest.raises(BlobStoreError):
+            await store.put("a/b/c", chunked(b"3", 1))
+        assert await listing(store) == {"a/b": 1}
+
+    async def test_unwritable_root_is_unavailable(self, tmp_path: Path) -> None:
+        (tmp_path / "file").write_bytes(b"")
+        with pytest.raises(BlobStoreUnavailable):
+            await LocalBlobStore(tmp_path / "file" / "blobs").check()
+
+
+class TestFactory:
+    def test_file_url_builds_a_local_store(self, tmp_path: Path) -> None:
+        assert isinstance(blob_store_from_url(tmp_path.as_uri()), LocalBlobStore)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "",
+            "blobs",
+            "ftp://host/x",
+            "file://relative/path",
+            "file:///",
+            "file:///x?y=1",
+            "s3://Bad_Bucket?endpoint=h:1",
+            "s3://bucket",
+            "s3://bucket?endpoint=",
+            "s3://bucket/path?endpoint=h:1",
+            "s3://bucket?endpoint=h:1&secure=maybe",
+            "s3://bucket?endpoint=h:1&typo=1",
+            "s3://user:pw@bucket?endpoint=h:1",
+        ],
+    )
+    def test_bad_urls_are_rejected_clearly(self, url: str) -> None:
+        with pytest.raises(ValueError, match="URL") as caught:
+            blob_store_from_url(url, access_key="ak", secret_key="sk")
+        assert "pw" not in str(caught.value)
+
+    def test_s3_needs_keys(self) -> None:
+        with pytest.raises(ValueError, match="access_key"):
+            blob_store_from_url("s3://bucket?endpoint=127.0.0.1:9000&secure=false")

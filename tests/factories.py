@@ -1,0 +1,60 @@
+"""Builders of valid test data: CCCD numbers that agree with their holder, phones, registrations."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from identity.validation import normalize_phone
+
+_serials = itertools.count(100001)
+_phones = itertools.count(1000000)
+
+
+def make_cccd(date_of_birth: date, *, sex: str = "nam", province: str = "048") -> str:
+    century_digit = 2 * ((date_of_birth.year - 1900) // 100) + (1 if sex == "nu" else 0)
+    return f"{province}{century_digit}{date_of_birth.year % 100:02d}{next(_serials) % 1_000_000:06d}"
+
+
+def make_phone() -> str:
+    return f"090{next(_phones) % 10_000_000:07d}"
+
+
+def registration(**overrides: Any) -> dict[str, Any]:
+    dob = overrides.pop("dob", date(1995, 3, 2))
+    sex = overrides.pop("sex_for_id", "nam")
+    data = {
+        "national_id": make_cccd(dob, sex=sex),
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": dob.isoformat(),
+        "phone": make_phone(),
+        "pin": "246810",
+    }
+    data.update(overrides)
+    return data
+
+
+def outbox_lines(outbox: Path) -> list[dict[str, Any]]:
+    if not outbox.exists():
+        return []
+    return [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def last_code(outbox: Path, *, to: str | None = None) -> str:
+    """The OTP in the newest SMS (to a given E.164 number, if named)."""
+    for line in reversed(outbox_lines(outbox)):
+        if line["channel"] == "sms" and (to is None or line["to"] == to):
+            match = re.search(r"\b(\d{6})\b", line["body"])
+            if match:
+                return match.group(1)
+    raise AssertionError("no OTP found in the outbox")
+
+
+def e164(phone: str) -> str:
+    normalized = normalize_phone(phone)
+    assert normalized is not None, phone
+    return normalized

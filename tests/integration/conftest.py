@@ -1,0 +1,99 @@
+"""An app per test on a real database, with a frozen clock so expiry boundaries are exact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.cli import migrate
+from api.settings import Settings
+from crypto.clock import FrozenClock
+from tests.factories import e164, last_code, registration
+
+START = datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class Wallet:
+    """A running app, its client, its clock and its dev outbox."""
+
+    app: Litestar
+    client: TestClient[Litestar]
+    clock: FrozenClock
+    settings: Settings
+
+    @property
+    def outbox(self) -> Path:
+        return self.settings.outbox_file
+
+    def post(self, path: str, json: Any = None, token: str | None = None, **kw: Any) -> Any:
+        return self.client.post(f"/api/v1{path}", json=json, headers=_auth(token), **kw)
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=_auth(token), **kw)
+
+    def register(self, **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Register and verify a citizen; returns (registration data, token pair)."""
+        data = registration(**overrides)
+        answer = self.post("/auth/register", data)
+        assert answer.status_code == 202, answer.text
+        code = last_code(self.outbox, to=e164(data["phone"]))
+        tokens = self.post("/auth/otp/verify", {"challenge_id": answer.json()["challenge_id"], "code": code})
+        assert tokens.status_code == 200, tokens.text
+        return data, tokens.json()
+
+    def login(self, national_id: str, pin: str) -> dict[str, Any]:
+        answer = self.post("/auth/login", {"national_id": national_id, "pin": pin})
+        assert answer.status_code == 202, answer.text
+        return dict(answer.json())
+
+
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def settings_for(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "log_json": True,
+        "log_level": "warning",
+        "register_per_ip_per_minute": 1000,
+        "login_per_ip_per_minute": 1000,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def make_wallet(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Wallet]]:
+    clients: list[TestClient[Litestar]] = []
+
+    def build(**overrides: Any) -> Wallet:
+        settings = settings_for(tmp_path, database_url, **overrides)
+        migrate(settings)
+        clock = FrozenClock(START)
+        app = create_app(settings, clock=clock)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return Wallet(app, client, clock, settings)
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def wallet(make_wallet: Callable[..., Wallet]) -> Wallet:
+    return make_wallet()

@@ -1,51 +1,58 @@
-"""Guards: who is calling. Each provider answers 401 without a valid token and 403 for a wrong role."""
+"""Guards: who is calling. The token is checked before any handler dependency exists (in its own short
+transaction), so a refused request never holds the request's database session; 401 without a valid
+token, 403 for a wrong role."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Request
+import anyio
+from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
 
+from api.deps import container_of
 from identity.errors import InvalidToken
-from identity.sessions import Principal, SessionService
+from identity.sessions import Principal, Role, SessionService
+from storage.db import transaction
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("Thiếu mã truy cập (Authorization: Bearer)")
     return token.strip()
 
 
-def provide_principal(request: Request[Any, Any, Any], session_service: SessionService) -> Principal:
-    return session_service.authenticate(bearer_token(request))
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    container = container_of(connection.app.state)
+    token = bearer_token(connection)
 
+    def check() -> Principal:
+        with transaction(container.engine) as session:
+            return SessionService(session, container.identity).authenticate(token)
 
-def provide_citizen(principal: Principal) -> Principal:
-    principal.require("citizen")
+    principal = await anyio.to_thread.run_sync(check)
+    connection.state.principal = principal
     return principal
 
 
-def provide_officer(principal: Principal) -> Principal:
-    principal.require("officer")
+def requires(*roles: Role) -> Guard:
+    """A guard admitting only callers of the given roles."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+        principal = await authenticate(connection)
+        principal.require(*roles)
+
+    return guard
+
+
+def provide_principal(request: Any) -> Principal:
+    principal: Principal = request.state.principal
     return principal
 
 
-def provide_user(principal: Principal) -> Principal:
-    principal.require("citizen", "officer")
-    return principal
-
-
-def provide_agency(principal: Principal) -> Principal:
-    principal.require("agency")
-    return principal
-
-
-AUTH_DEPENDENCIES = {
-    "principal": Provide(provide_principal, sync_to_thread=True),
-    "citizen": Provide(provide_citizen, sync_to_thread=False),
-    "officer": Provide(provide_officer, sync_to_thread=False),
-    "user": Provide(provide_user, sync_to_thread=False),
-    "agency": Provide(provide_agency, sync_to_thread=False),
-}
+AUTH_DEPENDENCIES = {"principal": Provide(provide_principal, sync_to_thread=False)}

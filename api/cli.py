@@ -21,7 +21,7 @@ from storage.migrate import upgrade
 
 def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
-    import identity.models
+    import identity.models  # noqa: F401
     import notify.models  # noqa: F401
 
     return SQLModel.metadata
@@ -80,7 +80,9 @@ def _agency_create(settings: Settings, args: argparse.Namespace) -> int:
 def _officer_create(settings: Settings, args: argparse.Namespace) -> int:
     officer = _with_accounts(
         settings,
-        lambda accounts: accounts.create_officer(phone=args.phone, name=args.name, agency_code=args.agency, pin=args.pin),
+        lambda accounts: accounts.create_officer(
+            phone=args.phone, name=args.name, agency_code=args.agency, pin=args.pin
+        ),
     )
     _emit(args, officer.model_dump(), f"officer {officer.id} created for {officer.agency['code']}")
     return 0
@@ -94,9 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="congdanso", description="Công Dân Số citizen data wallet")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run migrations and start the HTTP service").set_defaults(run=_serve)
-    commands.add_parser("migrate", help="bring the database schema to the latest revision").set_defaults(
-        run=_migrate
-    )
+    commands.add_parser("migrate", help="bring the database schema to the latest revision").set_defaults(run=_migrate)
     agency = commands.add_parser("agency", help="agencies (OAuth clients)").add_subparsers(dest="sub", required=True)
     create = agency.add_parser("create", help="create an agency; its secret is shown once")
     create.add_argument("--code", required=True)

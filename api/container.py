@@ -143,7 +143,9 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     throttle_engine = engine if throttle_url == settings.resolved_database_url else create_db_engine(throttle_url)
     pins = PinHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
     signer = TokenSigner(keyring, issuer=settings.resolved_public_url, clock=clock)
-    toolkit = IdentityToolkit(identity_config(settings), clock, keys, keyring, signer, pins, DatabaseThrottle(throttle_engine))
+    toolkit = IdentityToolkit(
+        identity_config(settings), clock, keys, keyring, signer, pins, DatabaseThrottle(throttle_engine)
+    )
     http = httpx.AsyncClient(timeout=10)
     outbox_key = derive_key(keyring().index_key, "outbox")
     dispatcher = OutboxDispatcher(engine, build_senders(settings, clock, http), key=outbox_key, clock=clock)

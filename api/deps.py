@@ -51,7 +51,8 @@ async def provide_unit(state: State) -> AsyncGenerator[UnitOfWork, None]:
         yield unit
     except Exception as exc:
         # Counted failures (a wrong OTP, a reused refresh token) must persist although the request fails.
-        await anyio.to_thread.run_sync(lambda: unit.finish(commit=getattr(exc, "keeps_changes", False)))
+        keep = bool(getattr(exc, "keeps_changes", False))
+        await anyio.to_thread.run_sync(lambda: unit.finish(commit=keep))
         raise
     await anyio.to_thread.run_sync(lambda: unit.finish(commit=True))
     if unit.notifier.queued_ids:

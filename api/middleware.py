@@ -7,6 +7,7 @@ import uuid
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("api.access")
@@ -26,7 +27,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     which carry personal data that no shared or browser cache may keep."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -50,7 +51,7 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
     """One structured line per request: method, route path, status, duration, request id."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()

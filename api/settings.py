@@ -16,8 +16,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = Field(default=None, description="default: SQLite in the data dir")
     throttle_url: str | None = Field(
-        default=None, description="database of the throttle counters; default: the main database, or on SQLite a "
-        "separate throttle.db beside it (SQLite locks the whole file, and counters commit on their own)"
+        default=None,
+        description="database of the throttle counters; default: the main database, or on SQLite a "
+        "separate throttle.db beside it (SQLite locks the whole file, and counters commit on their own)",
     )
     storage_url: str | None = Field(default=None, description="default: file://<data dir>/blobs")
     s3_access_key: SecretStr | None = None

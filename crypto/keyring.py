@@ -198,7 +198,7 @@ def save_keyring(ring: Keyring, path: Path) -> None:
         json.dump(ring.to_json(), out, indent=2)
         out.flush()
         os.fsync(out.fileno())
-    os.chmod(tmp, 0o600)
+    tmp.chmod(0o600)
     tmp.replace(path)
 
 

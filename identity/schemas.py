@@ -46,7 +46,7 @@ class OtpVerifyRequest(BaseModel):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     citizen_id: str | None = None
     officer_id: str | None = None
@@ -95,7 +95,7 @@ class OfficerProfile(BaseModel):
 
 class AgencyToken(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     scope: str
 

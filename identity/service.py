@@ -39,9 +39,7 @@ from identity.validation import cccd_problems, cccd_sex, is_valid_pin, normalize
 from notify.service import Notifier
 
 SubjectType = Literal["citizen", "officer"]
-OTP_SMS_TEMPLATE = (
-    "Công Dân Số: mã xác thực của bạn là {code}, hiệu lực 5 phút. Không chia sẻ mã này với bất kỳ ai."
-)
+OTP_SMS_TEMPLATE = "Công Dân Số: mã xác thực của bạn là {code}, hiệu lực 5 phút. Không chia sẻ mã này với bất kỳ ai."
 
 
 @dataclass(frozen=True)
@@ -316,4 +314,3 @@ def _user_subject(principal: Principal) -> SubjectType:
 
 def _totp_context(subject_id: str) -> Context:
     return Context(purpose="totp", citizen=subject_id)
-

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from crypto.clock import Clock
 from notify.repository import Claim, OutboxRepository
 from notify.senders import OutgoingMessage, Sender
-from notify.service import open_payload, outbox_context
+from notify.service import check_key, open_payload, outbox_context
 from storage.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class OutboxDispatcher:
         max_attempts: int = 8,
         backoff: timedelta = timedelta(seconds=10),
     ) -> None:
+        check_key(key)
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._engine = engine
@@ -133,10 +134,10 @@ class OutboxDispatcher:
         attempts = claim.attempts + 1
         dead = attempts >= self._max_attempts
         with transaction(self._engine) as session:
-            OutboxRepository(session).record_failure(
+            applied = OutboxRepository(session).record_failure(
                 claim, error=error, next_attempt_at=now + self.backoff(attempts), dead=dead
             )
-        if dead:
+        if dead and applied:
             logger.error("notification given up", extra={"outbox_id": claim.id, "attempts": attempts})
 
     def backoff(self, attempts: int) -> timedelta:

@@ -48,16 +48,14 @@ class OutboxRepository:
 
     def due_ids(self, *, now: datetime, channels: Collection[str], ids: Sequence[str] | None, limit: int) -> list[str]:
         """Ids of pending, unleased messages due by `now`, oldest first (locked rows skipped on PostgreSQL)."""
+        query = select(OutboxMessage.id).where(*_claimable(now)).where(col(OutboxMessage.channel).in_(list(channels)))
+        if ids is not None:
+            query = query.where(col(OutboxMessage.id).in_(list(ids)))
         query = (
-            select(OutboxMessage.id)
-            .where(*_claimable(now))
-            .where(col(OutboxMessage.channel).in_(list(channels)))
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        if ids is not None:
-            query = query.where(col(OutboxMessage.id).in_(list(ids)))
         return list(self._session.exec(query))
 
     def try_claim(self, message_id: str, *, now: datetime, lease_until: datetime) -> Claim | None:

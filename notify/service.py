@@ -18,7 +18,7 @@ from notify.repository import InAppNoticeRepository, OutboxRepository
 from notify.schemas import CHANNELS, Channel, InAppNoticeView
 from storage.types import new_id
 
-__all__ = ["Channel", "InAppNoticeView", "Notifier", "open_payload", "seal_payload"]
+__all__ = ["Channel", "InAppNoticeView", "Notifier", "check_key", "open_payload", "seal_payload"]
 
 OUTBOX_PURPOSE = "outbox"
 IN_APP_PURPOSE = "in_app_notice"
@@ -33,6 +33,12 @@ def open_payload(key: bytes, sealed: bytes, *, context: Context) -> dict[str, An
     """Open a sealed payload; `crypto.errors.DecryptionError` if the key or row does not match."""
     payload: dict[str, Any] = json.loads(open_sealed(key, sealed, context=context))
     return payload
+
+
+def check_key(key: bytes) -> None:
+    """Refuse a key AES-256-GCM cannot use, at construction rather than at the first notice."""
+    if not isinstance(key, bytes) or len(key) != KEY_SIZE:
+        raise ValueError("the outbox key must be 32 bytes")
 
 
 def outbox_context(message_id: str) -> Context:
@@ -51,8 +57,7 @@ class Notifier:
     """
 
     def __init__(self, session: Session, *, key: bytes, clock: Clock) -> None:
-        if not isinstance(key, bytes) or len(key) != KEY_SIZE:
-            raise ValueError("the outbox key must be 32 bytes")
+        check_key(key)
         self._key = key
         self._clock = clock
         self._outbox = OutboxRepository(session)

@@ -42,17 +42,7 @@ class Verdict:
 class Throttle(Protocol):
     def hit(self, key: str, *, limit: int, window: timedelta, now: datetime) -> Verdict: ...
     def blocked(self, key: str, *, now: datetime) -> Verdict: ...
-    def record_failure(self, key: str, *, now: datetime) -> None:
-        """Count a failure and block the key for a delay that grows with the count."""
-        stmt = self._insert()(penalties).values(key=key, failures=1, blocked_until=None, updated_at=now)
-        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=[penalties.c.key], set_={"failures": penalties.c.failures + 1, "updated_at": now}
-        ).returning(penalties.c.failures)
-        with self._engine.begin() as conn:
-            failures = conn.execute(stmt).scalar_one()
-            until = now + growing_delay(failures)
-            conn.execute(update(penalties).where(penalties.c.key == key).values(blocked_until=until))
-
+    def record_failure(self, key: str, *, now: datetime) -> None: ...
     def reset(self, key: str) -> None: ...
 
 
@@ -98,12 +88,15 @@ class DatabaseThrottle:
         return Verdict(True)
 
     def record_failure(self, key: str, *, now: datetime) -> None:
+        """Count a failure and block the key for a delay that grows with the count."""
+        stmt = self._insert()(penalties).values(key=key, failures=1, blocked_until=None, updated_at=now)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[penalties.c.key], set_={"failures": penalties.c.failures + 1, "updated_at": now}
+        ).returning(penalties.c.failures)
         with self._engine.begin() as conn:
-            failures = conn.execute(select(penalties.c.failures).where(penalties.c.key == key)).scalar() or 0
-            failures += 1
-            values = {"failures": failures, "blocked_until": now + growing_delay(failures), "updated_at": now}
-            stmt = self._insert()(penalties).values(key=key, **values)
-            conn.execute(stmt.on_conflict_do_update(index_elements=[penalties.c.key], set_=values))  # type: ignore[attr-defined]
+            failures = conn.execute(stmt).scalar_one()
+            until = now + growing_delay(failures)
+            conn.execute(update(penalties).where(penalties.c.key == key).values(blocked_until=until))
 
     def reset(self, key: str) -> None:
         with self._engine.begin() as conn:

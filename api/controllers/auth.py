@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from api.auth import requires
 from api.deps import client_ip
 from identity.schemas import (
     ChallengeResponse,
@@ -25,14 +26,18 @@ from identity.sessions import Principal, SessionService
 
 class AuthController(Controller):
     path = "/auth"
-    tags = ["auth"]
+    tags = ("auth",)
 
     @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
-    def register(self, request: Request[Any, Any, Any], data: RegisterRequest, auth_service: AuthService) -> ChallengeResponse:
+    def register(
+        self, request: Request[Any, Any, Any], data: RegisterRequest, auth_service: AuthService
+    ) -> ChallengeResponse:
         return auth_service.register(data, client_ip=client_ip(request))
 
     @post("/login", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
-    def login(self, request: Request[Any, Any, Any], data: LoginRequest, auth_service: AuthService) -> ChallengeResponse:
+    def login(
+        self, request: Request[Any, Any, Any], data: LoginRequest, auth_service: AuthService
+    ) -> ChallengeResponse:
         return auth_service.login(data, client_ip=client_ip(request))
 
     @post("/otp/verify", status_code=HTTP_200_OK, sync_to_thread=True)
@@ -43,16 +48,16 @@ class AuthController(Controller):
     def refresh(self, data: RefreshRequest, session_service: SessionService) -> TokenPair:
         return session_service.refresh(data.refresh_token)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
-    def logout(self, user: Principal, session_service: SessionService) -> None:
-        if user.session_id:
-            session_service.end(user.session_id)
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    def logout(self, principal: Principal, session_service: SessionService) -> None:
+        if principal.session_id:
+            session_service.end(principal.session_id)
 
-    @post("/totp/enroll", status_code=HTTP_200_OK, sync_to_thread=True)
-    def totp_enroll(self, user: Principal, auth_service: AuthService) -> TotpEnrollResponse:
-        return auth_service.totp_enroll(user)
+    @post("/totp/enroll", status_code=HTTP_200_OK, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    def totp_enroll(self, principal: Principal, auth_service: AuthService) -> TotpEnrollResponse:
+        return auth_service.totp_enroll(principal)
 
-    @post("/totp/confirm", status_code=HTTP_200_OK, sync_to_thread=True)
-    def totp_confirm(self, user: Principal, data: TotpConfirmRequest, auth_service: AuthService) -> TotpStatus:
-        auth_service.totp_confirm(user, data.code)
+    @post("/totp/confirm", status_code=HTTP_200_OK, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    def totp_confirm(self, principal: Principal, data: TotpConfirmRequest, auth_service: AuthService) -> TotpStatus:
+        auth_service.totp_confirm(principal, data.code)
         return TotpStatus(enabled=True)

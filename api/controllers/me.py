@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
+from api.auth import requires
 from identity.accounts import AccountService
 from identity.schemas import CitizenProfile, OfficerProfile
 from identity.service import AuthService
@@ -12,12 +13,12 @@ from identity.sessions import Principal
 
 class MeController(Controller):
     path = "/me"
-    tags = ["me"]
+    tags = ("me",)
 
-    @get("", sync_to_thread=True)
+    @get("", sync_to_thread=True, guards=[requires("citizen", "officer")])
     def me(
-        self, user: Principal, auth_service: AuthService, account_service: AccountService
+        self, principal: Principal, auth_service: AuthService, account_service: AccountService
     ) -> CitizenProfile | OfficerProfile:
-        if user.role == "officer":
-            return account_service.officer_profile(user.subject_id)
-        return auth_service.citizen_profile(user.subject_id)
+        if principal.role == "officer":
+            return account_service.officer_profile(principal.subject_id)
+        return auth_service.citizen_profile(principal.subject_id)

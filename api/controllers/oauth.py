@@ -24,7 +24,7 @@ class TokenForm:
 
 class OAuthController(Controller):
     path = "/oauth"
-    tags = ["agencies"]
+    tags = ("agencies",)
 
     @post("/token", status_code=HTTP_200_OK, sync_to_thread=True)
     def token(

@@ -26,7 +26,7 @@ class BlobStoreError(Exception):
     """Base for every failure of a blob store."""
 
 
-class BlobNotFound(BlobStoreError):  # noqa: N818 - the name is part of the shared interface
+class BlobNotFound(BlobStoreError):
     """No object is stored under the requested key."""
 
     def __init__(self, key: str) -> None:
@@ -34,7 +34,7 @@ class BlobNotFound(BlobStoreError):  # noqa: N818 - the name is part of the shar
         self.key = key
 
 
-class BlobStoreUnavailable(BlobStoreError):  # noqa: N818 - the name is part of the shared interface
+class BlobStoreUnavailable(BlobStoreError):
     """The backend could not be reached or failed (network, 5xx, disk I/O)."""
 
 

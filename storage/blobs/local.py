@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import stat
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,7 +79,7 @@ class LocalBlobStore:
             raise
         return size
 
-    def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
+    def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncGenerator[bytes, None]:
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
         return self._read(key, self._path(key), chunk_size)
@@ -87,9 +88,9 @@ class LocalBlobStore:
         await _io(_remove, self._path(key), self._root)
 
     async def exists(self, key: str) -> bool:
-        return await _io(self._path(key).is_file)
+        return await _io(_is_file, self._path(key))
 
-    def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+    def list(self, prefix: str = "") -> AsyncGenerator[BlobInfo, None]:
         return self._walk(validate_prefix(prefix))
 
     async def check(self) -> None:
@@ -112,7 +113,7 @@ class LocalBlobStore:
             probe.write(b"ok")
             probe.flush()
 
-    async def _read(self, key: str, path: Path, chunk_size: int) -> AsyncIterator[bytes]:
+    async def _read(self, key: str, path: Path, chunk_size: int) -> AsyncGenerator[bytes, None]:
         file = await _io(_open_existing, path)
         if file is None:
             raise BlobNotFound(key)
@@ -123,7 +124,7 @@ class LocalBlobStore:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(file.close)
 
-    async def _walk(self, prefix: str) -> AsyncIterator[BlobInfo]:
+    async def _walk(self, prefix: str) -> AsyncGenerator[BlobInfo, None]:
         """Depth-first walk from the deepest folder the prefix names; yields keys in byte order."""
         directory = prefix.rpartition("/")[0]
         start = self._root / directory if directory else self._root
@@ -199,8 +200,19 @@ def _open_existing(path: Path) -> BinaryIO | None:
 
 
 def _discard(file: BinaryIO, tmp: Path) -> None:
-    file.close()
-    tmp.unlink(missing_ok=True)
+    # The put's own error is the one to report: a failing cleanup must not replace it.
+    with contextlib.suppress(OSError):
+        file.close()
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file() would also answer False to an I/O error; only a missing file is "no"."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except _MISSING:
+        return False
 
 
 def _remove(path: Path, root: Path) -> None:

@@ -31,12 +31,11 @@ def seaweed() -> Iterator[SeaweedServer]:
 def bucket(seaweed: SeaweedServer) -> Iterator[str]:
     """A fresh, empty bucket, removed after the test."""
     name = f"contract-{uuid.uuid4().hex[:16]}"
-    client = seaweed.client()
-    client.make_bucket(name)
+    seaweed.create_bucket(name)
     yield name
     if seaweed.running:
         # SeaweedFS deletes a non-empty bucket along with its objects (s3.allowDeleteBucketNotEmpty).
-        client.remove_bucket(name)
+        seaweed.client().remove_bucket(name)
 
 
 @pytest.fixture

@@ -327,3 +327,9 @@ class TestNotifierAndDispatcherTogether:
         }
         with Session(engine) as session:
             assert {r.status for r in session.exec(select(OutboxMessage))} == {"sent"}
+
+
+class TestConstruction:
+    def test_a_short_key_is_refused_at_once(self, engine: Engine, clock: FrozenClock) -> None:
+        with pytest.raises(ValueError, match="32 bytes"):
+            OutboxDispatcher(engine, {}, key=b"k" * 16, clock=clock)

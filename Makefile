@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make serve` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+PACKAGES := api identity wallet consent notify crypto storage
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: serve test lint typecheck pytest bench deps system-deps clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+# The venv follows the committed lock exactly.
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+deps: $(VENV)/.synced
+
+# The tests start a real PostgreSQL server themselves; it comes from Debian's packages.
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL (Debian package) for the integration tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+serve: deps
+	$(BIN)/congdanso serve
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: deps
+	$(BIN)/mypy $(PACKAGES) bench
+
+pytest: deps system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

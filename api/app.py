@@ -8,6 +8,7 @@ from functools import partial
 
 import anyio
 import structlog
+from sqlalchemy import Engine
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -28,7 +29,7 @@ from api.logging import configure_logging
 from api.middleware import access_log_middleware, security_headers_middleware
 from api.settings import Settings
 from crypto.clock import Clock
-from storage.migrate import current_revision, head_revision
+from storage.migrate import Chain, current_revision, head_revision
 
 log = structlog.get_logger("api.app")
 API_PREFIX = "/api/v1"
@@ -63,9 +64,15 @@ def _dependencies() -> dict[str, Provide]:
 
 
 def _check_schema(container: Container) -> None:
-    current, head = current_revision(container.engine), head_revision()
-    if current != head:
-        raise RuntimeError(f"database at revision {current}, code expects {head}: run `congdanso migrate`")
+    engines: dict[Chain, Engine] = {
+        "main": container.engine,
+        "throttle": container.throttle_engine,
+        "keystore": container.keystore_engine,
+    }
+    for chain, engine in engines.items():
+        current, head = current_revision(engine, chain=chain), head_revision(chain)
+        if current != head:
+            raise RuntimeError(f"{chain} schema at {current}, code expects {head}: run `congdanso migrate`")
 
 
 def create_app(

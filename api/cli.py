@@ -16,7 +16,7 @@ from api.settings import Settings
 from identity.accounts import AccountService
 from identity.errors import IdentityError
 from storage.db import create_db_engine, transaction
-from storage.migrate import upgrade
+from storage.migrate import Chain, upgrade
 
 
 def _models_metadata() -> Any:
@@ -28,11 +28,16 @@ def _models_metadata() -> Any:
 
 
 def migrate(settings: Settings) -> None:
-    """Upgrade the main database and, when separate, the throttle database (same revisions)."""
-    for url in dict.fromkeys([settings.resolved_database_url, settings.resolved_throttle_url]):
+    """Upgrade the three migration chains, each in its own database (or one shared database)."""
+    targets: list[tuple[Chain, str]] = [
+        ("main", settings.resolved_database_url),
+        ("throttle", settings.resolved_throttle_url),
+        ("keystore", settings.resolved_keystore_url),
+    ]
+    for chain, url in targets:
         engine = create_db_engine(url, pool_size=1)
         try:
-            upgrade(engine, metadata=_models_metadata())
+            upgrade(engine, chain=chain, metadata=_models_metadata() if chain == "main" else None)
         finally:
             engine.dispose()
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.settings import Settings
+from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
 from crypto.derive import derive_key
 from crypto.keyring import KeyringFile, load_or_create_keyring
@@ -24,6 +25,7 @@ from notify.senders import DevOutboxFileSender, InAppSender, Sender, SmsGatewayS
 from notify.service import Notifier
 from storage.blobs import BlobStore, blob_store_from_url
 from storage.db import create_db_engine
+from storage.keystore import SqlCitizenKeyStore
 from storage.throttle import DatabaseThrottle
 
 log = structlog.get_logger("api.container")
@@ -116,8 +118,10 @@ class Container:
     clock: Clock
     engine: Engine
     throttle_engine: Engine
+    keystore_engine: Engine
     keyring: KeyringFile
     keys: KeyProvider
+    citizen_keys: CitizenKeys
     identity: IdentityToolkit
     blobs: BlobStore
     dispatcher: OutboxDispatcher
@@ -131,6 +135,7 @@ class Container:
         await self.http.aclose()
         self.engine.dispose()
         self.throttle_engine.dispose()
+        self.keystore_engine.dispose()
 
 
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
@@ -143,9 +148,10 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     throttle_engine = engine if throttle_url == settings.resolved_database_url else create_db_engine(throttle_url)
     pins = PinHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
     signer = TokenSigner(keyring, issuer=settings.resolved_public_url, clock=clock)
-    toolkit = IdentityToolkit(
-        identity_config(settings), clock, keys, keyring, signer, pins, DatabaseThrottle(throttle_engine)
-    )
+    keystore_engine = create_db_engine(settings.resolved_keystore_url, pool_size=5)
+    citizen_keys = CitizenKeys(keys, SqlCitizenKeyStore(keystore_engine))
+    throttle = DatabaseThrottle(throttle_engine)
+    toolkit = IdentityToolkit(identity_config(settings), clock, keys, keyring, signer, pins, throttle, citizen_keys)
     http = httpx.AsyncClient(timeout=10)
     outbox_key = derive_key(keyring().index_key, "outbox")
     dispatcher = OutboxDispatcher(engine, build_senders(settings, clock, http), key=outbox_key, clock=clock)
@@ -155,5 +161,17 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
     )
     return Container(
-        settings, clock, engine, throttle_engine, keyring, keys, toolkit, blobs, dispatcher, outbox_key, http
+        settings,
+        clock,
+        engine,
+        throttle_engine,
+        keystore_engine,
+        keyring,
+        keys,
+        citizen_keys,
+        toolkit,
+        blobs,
+        dispatcher,
+        outbox_key,
+        http,
     )

@@ -16,7 +16,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from identity import errors as identity_errors
-from notify.errors import NotifyError
+from notify.errors import InvalidCursor, NotifyError
 
 log = structlog.get_logger("api.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -42,6 +42,7 @@ STATUS_OF: dict[type[Exception], int] = {
     identity_errors.UnknownAgency: 404,
     identity_errors.OfficerExists: 409,
     identity_errors.IdentityError: 400,
+    InvalidCursor: 400,
     NotifyError: 404,
 }
 

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         "separate throttle.db beside it (SQLite locks the whole file, and counters commit on their own)",
     )
     storage_url: str | None = Field(default=None, description="default: file://<data dir>/blobs")
+    keystore_url: str | None = Field(
+        default=None,
+        description="database of the wrapped citizen keys, kept apart from the main database so its backups "
+        "hold no keys; default: SQLite at <data dir>/keys/citizen_keys.db",
+    )
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
@@ -59,6 +64,10 @@ class Settings(BaseSettings):
         if self.resolved_database_url.startswith("sqlite"):
             return f"sqlite:///{(self.data_dir / 'throttle.db').resolve()}"
         return self.resolved_database_url
+
+    @property
+    def resolved_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite:///{(self.data_dir / 'keys' / 'citizen_keys.db').resolve()}"
 
     @property
     def resolved_storage_url(self) -> str:

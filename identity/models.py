@@ -18,7 +18,6 @@ class Citizen(SQLModel, table=True):
     national_id_index: str = Field(max_length=64, unique=True)
     phone_index: str = Field(max_length=64, index=True)
     qr_id: str = Field(max_length=40, unique=True)  # pseudonymous, random, never derived from the ID
-    wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     profile_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     pin_hash: str = Field(max_length=200)
     status: str = Field(max_length=16, index=True)  # pending | active | erased

@@ -11,7 +11,6 @@ from typing import Literal
 from sqlmodel import Session
 
 from crypto.aead import Context
-from crypto.envelope import CitizenKey
 from crypto.otp import new_sms_code, new_totp_secret, totp_enrollment, totp_match_step
 from identity.errors import (
     AlreadyRegistered,
@@ -97,13 +96,12 @@ class AuthService:
             national_id_index=index,
             phone_index=self._kit.phone_index(phone),
             qr_id=secrets.token_urlsafe(16),
-            wrapped_key=b"",
             profile_sealed=b"",
             pin_hash=self._kit.pins.hash(data.pin),
             status="pending",
             created_at=now,
         )
-        key, citizen.wrapped_key = CitizenKey.create(self._kit.keys, citizen.id)
+        key = self._kit.citizen_keys.create(citizen.id)
         profile = {
             "national_id": data.national_id,
             "full_name": data.full_name,
@@ -278,7 +276,7 @@ class AuthService:
 
     # -- profile ------------------------------------------------------------------------------
     def _profile_of(self, citizen: Citizen) -> dict[str, str | None]:
-        key = CitizenKey.unwrap(self._kit.keys, citizen.id, citizen.wrapped_key)
+        key = self._kit.citizen_keys.open(citizen.id)
         data: dict[str, str | None] = json.loads(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
         return data
 

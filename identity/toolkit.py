@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock
 from crypto.derive import BlindIndex
 from crypto.keyring import Keyring
@@ -50,6 +51,7 @@ class IdentityToolkit:
     tokens: TokenSigner
     pins: PinHasher
     throttle: Throttle
+    citizen_keys: CitizenKeys
     national_id_index: BlindIndex = field(init=False)
     phone_index: BlindIndex = field(init=False)
     codes: CodeHasher = field(init=False)

@@ -52,6 +52,8 @@ _PORT_FLAGS = (
 # -admin.port.grpc says, so the admin gRPC port is pinned to that offset.
 _ADMIN_GRPC_OFFSET = 10000
 _PORT_ATTEMPTS = 3
+# What `weed mini` logs (and then hangs, without exiting) when a port was taken since we chose it.
+_PORT_TAKEN = "Port allocation failed"
 
 
 def weed_binary() -> Path:
@@ -79,6 +81,7 @@ class SeaweedServer:
         self._ports: dict[str, int] = {}
         self._root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     # -- addresses ---------------------------------------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class SeaweedServer:
         for stale in self.root.glob("*.sock"):
             stale.unlink()  # a killed server leaves its unix sockets behind
         log = self.log_path.open("ab")
+        self._log_start = log.tell()
         try:
             self._process = subprocess.Popen(
                 self._command(),
@@ -239,19 +243,24 @@ class SeaweedServer:
             try:
                 self.start()
             except RuntimeError:
-                self._signal(signal.SIGKILL, self._stop_timeout)
-                if attempt + 1 == _PORT_ATTEMPTS or "address already in use" not in self._log_tail().lower():
+                self.kill()
+                if attempt + 1 == _PORT_ATTEMPTS or _PORT_TAKEN not in self._log_tail():
                     raise
             else:
                 return
 
     def _wait_until_ready(self) -> None:
-        client = self.client()
+        # Short timeouts: the port may belong to someone else who accepts and never answers.
+        client = minio_client(
+            self.endpoint, access_key=self.access_key, secret_key=self.secret_key, secure=False, read_timeout=2
+        )
         deadline = time.monotonic() + self._startup_timeout
         while True:
             if self._process is None or self._process.poll() is not None:
                 code = None if self._process is None else self._process.returncode
                 raise RuntimeError(f"weed mini exited with code {code}:\n{self._log_tail()}")
+            if _PORT_TAKEN in self._log_tail():
+                raise RuntimeError(f"weed mini could not bind its ports:\n{self._log_tail()}")
             with contextlib.suppress(Exception):
                 client.list_buckets()
                 if self._volume_server_registered():
@@ -289,9 +298,12 @@ class SeaweedServer:
                 Path(f"/tmp/seaweedfs-{component}-grpc-{port}.sock").unlink(missing_ok=True)
 
     def _log_tail(self) -> str:
+        """The end of what the server logged since its last start."""
         if not self.log_path.exists():
             return ""
-        return self.log_path.read_text(errors="replace")[-4000:]
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")[-4000:]
 
     def __repr__(self) -> str:
         return f"SeaweedServer(endpoint={self.endpoint if self._ports else None!r}, running={self.running})"

@@ -13,6 +13,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=config.attributes.get("target_metadata"),
         render_as_batch=connection.dialect.name == "sqlite",
+        version_table=config.attributes.get("version_table", "alembic_version"),
         compare_type=True,
     )
     with context.begin_transaction():

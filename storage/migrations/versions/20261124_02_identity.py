@@ -1,4 +1,4 @@
-"""Accounts, OTP challenges, TOTP, sessions, refresh tokens and throttle counters.
+"""Accounts, OTP challenges, TOTP, sessions and refresh tokens.
 
 Revision ID: 20261124_02
 Revises: 20261124_01
@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("national_id_index", sa.String(64), nullable=False, unique=True),
         sa.Column("phone_index", sa.String(64), nullable=False, index=True),
         sa.Column("qr_id", sa.String(40), nullable=False, unique=True),
-        sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
         sa.Column("profile_sealed", sa.LargeBinary, nullable=False),
         sa.Column("pin_hash", sa.String(200), nullable=False),
         sa.Column("status", sa.String(16), nullable=False, index=True),
@@ -96,25 +95,10 @@ def upgrade() -> None:
         sa.Column("created_at", UTC_TIME, nullable=False),
         sa.Column("spent_at", UTC_TIME, nullable=True),
     )
-    op.create_table(
-        "throttle_window",
-        sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("window_start", UTC_TIME, nullable=False),
-        sa.Column("count", sa.Integer, nullable=False),
-    )
-    op.create_table(
-        "throttle_penalty",
-        sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("failures", sa.Integer, nullable=False),
-        sa.Column("blocked_until", UTC_TIME, nullable=True),
-        sa.Column("updated_at", UTC_TIME, nullable=False),
-    )
 
 
 def downgrade() -> None:
     for table in (
-        "throttle_penalty",
-        "throttle_window",
         "refresh_token",
         "auth_session",
         "totp_credential",

@@ -1,0 +1,58 @@
+"""A SQL key store for wrapped citizen keys, in a database of its own (see crypto.citizen_keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.types import UTCDateTime
+
+keystore_metadata = MetaData()
+citizen_keys = Table(
+    "citizen_key",
+    keystore_metadata,
+    Column("citizen_id", String(36), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+class SqlCitizenKeyStore:
+    """Each call is its own committed transaction. On SQLite, deleted keys are overwritten on disk
+    (secure_delete) and the WAL is checkpointed, so an erased key does not linger in free pages."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA secure_delete=ON"))
+
+    def put(self, citizen_id: str, wrapped: bytes) -> None:
+        values = {"wrapped": wrapped, "updated_at": datetime.now(UTC)}
+        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(citizen_keys).values(citizen_id=citizen_id, **values)
+        with self._engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=[citizen_keys.c.citizen_id], set_=values))
+
+    def get(self, citizen_id: str) -> bytes | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(citizen_keys.c.wrapped).where(citizen_keys.c.citizen_id == citizen_id))
+            value = row.scalar()
+        return bytes(value) if value is not None else None
+
+    def delete(self, citizen_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(citizen_keys).where(citizen_keys.c.citizen_id == citizen_id))
+        if self._engine.dialect.name == "sqlite":
+            raw = self._engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
+
+    def ids(self) -> Iterator[str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(citizen_keys.c.citizen_id)).scalars().all()
+        yield from rows

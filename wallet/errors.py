@@ -1,0 +1,79 @@
+"""Wallet errors: each carries a stable `code` and a Vietnamese `title`; HTTP statuses live only in `api/errors.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class WalletError(Exception):
+    code = "wallet_error"
+    title = "Lỗi ví giấy tờ"  # user-facing titles in Vietnamese
+    # True when the state changed before the error must still be committed.
+    keeps_changes = False
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+
+class DocumentNotFound(WalletError):
+    code = "document_not_found"
+    title = "Không tìm thấy giấy tờ"
+
+
+class FileNotFound(WalletError):
+    code = "file_not_found"
+    title = "Không tìm thấy tệp"
+
+
+class UnknownDocumentType(WalletError):
+    code = "unknown_document_type"
+    title = "Loại giấy tờ không hợp lệ"
+
+
+class FieldsInvalid(WalletError):
+    """Every problem with a paper's fields at once, by field name (the shape of `identity.errors.ValidationFailed`)."""
+
+    code = "validation_failed"
+    title = "Thông tin giấy tờ không hợp lệ"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+        self.errors = {k: list(v) for k, v in errors.items()}
+
+
+class FileTooLarge(WalletError):
+    code = "file_too_large"
+    title = "Tệp quá lớn"
+
+
+class UnsupportedFileType(WalletError):
+    code = "unsupported_file_type"
+    title = "Định dạng tệp không được hỗ trợ"
+
+
+class QuotaExceeded(WalletError):
+    code = "quota_exceeded"
+    title = "Vượt quá dung lượng lưu trữ"
+
+
+class StorageUnavailable(WalletError):
+    code = "storage_unavailable"
+    title = "Kho lưu trữ tạm thời không khả dụng"
+
+
+class DocumentCorrupted(WalletError):
+    """A ciphertext failed to open or a file's SHA-256 did not match: the stored data was damaged or tampered with."""
+
+    code = "document_corrupted"
+    title = "Dữ liệu giấy tờ bị hỏng hoặc bị sửa đổi"
+
+
+class IssuerSignedReadonly(WalletError):
+    code = "issuer_signed_readonly"
+    title = "Giấy tờ do cơ quan nhà nước cấp không thể chỉnh sửa"
+
+
+class FreshFactorRequired(WalletError):
+    code = "fresh_factor_required"
+    title = "Cần nhập mã xác thực mới để tiếp tục"

@@ -8,7 +8,6 @@ from functools import partial
 
 import anyio
 import structlog
-from sqlalchemy import Engine
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -16,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy import Engine
 
 from api.auth import AUTH_DEPENDENCIES
 from api.container import Container, build_container

@@ -15,7 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from api.deps import container_of
 from identity.errors import InvalidToken
 from identity.sessions import Principal, Role, SessionService
-from storage.db import transaction
+from storage.db import read_only, transaction
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
@@ -32,8 +32,13 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     token = bearer_token(connection)
 
     def check() -> Principal:
-        with transaction(container.engine) as session:
-            return SessionService(session, container.identity).authenticate(token)
+        with transaction(read_only(container.engine)) as session:
+            sessions = SessionService(session, container.identity)
+            principal, seen_due = sessions.authenticate_readonly(token)
+        if seen_due and principal.session_id:
+            with transaction(container.engine) as session:
+                SessionService(session, container.identity).touch(principal.session_id)
+        return principal
 
     principal = await anyio.to_thread.run_sync(check)
     connection.state.principal = principal

@@ -16,6 +16,7 @@ from identity.accounts import AccountService
 from identity.service import AuthService
 from identity.sessions import SessionService
 from notify.service import Notifier
+from storage.db import read_only
 
 
 def container_of(state: State) -> Container:
@@ -28,11 +29,13 @@ class UnitOfWork:
     """The request's session and the notices it queued; notices go out only after the commit."""
 
     container: Container
+    writes: bool = True
     session: Session = field(init=False)
     notifier: Notifier = field(init=False)
 
     def __post_init__(self) -> None:
-        self.session = Session(self.container.engine, expire_on_commit=False)
+        engine = self.container.engine if self.writes else read_only(self.container.engine)
+        self.session = Session(engine, expire_on_commit=False)
         self.notifier = self.container.notifier(self.session)
 
     def finish(self, *, commit: bool) -> None:
@@ -45,8 +48,11 @@ class UnitOfWork:
             self.session.close()
 
 
-async def provide_unit(state: State) -> AsyncGenerator[UnitOfWork, None]:
-    unit = UnitOfWork(container_of(state))
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def provide_unit(request: Request[Any, Any, Any]) -> AsyncGenerator[UnitOfWork, None]:
+    unit = UnitOfWork(container_of(request.app.state), writes=request.method not in _READ_METHODS)
     try:
         yield unit
     except Exception as exc:

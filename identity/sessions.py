@@ -128,13 +128,20 @@ class SessionService:
 
     def authenticate(self, token: str) -> Principal:
         """Verify an access token and, for user sessions, that the session is still alive."""
+        principal, seen_due = self.authenticate_readonly(token)
+        if seen_due and principal.session_id:
+            self.touch(principal.session_id)
+        return principal
+
+    def authenticate_readonly(self, token: str) -> tuple[Principal, bool]:
+        """As `authenticate`, writing nothing; also says whether the session's idle clock is due a touch."""
         try:
             claims = self._kit.tokens.verify(token, typ=ACCESS_TYP, audience=self._kit.config.audience)
         except TokenError as exc:
             raise InvalidToken(exc.reason) from exc
         role = claims.get("role")
         if role == "agency":
-            return self._agency_principal(claims)
+            return self._agency_principal(claims), False
         if role not in ("citizen", "officer"):
             raise InvalidToken()
         auth = self._repo.auth_session(str(claims.get("sid")))
@@ -142,10 +149,16 @@ class SessionService:
             raise InvalidToken()
         now = self._kit.clock.now()
         self._check_alive(auth, now)
-        if (now - auth.last_seen_at).total_seconds() >= _SEEN_GRANULARITY_SECONDS:
-            auth.last_seen_at = now
+        seen_due = (now - auth.last_seen_at).total_seconds() >= _SEEN_GRANULARITY_SECONDS
+        principal = Principal(role, auth.subject_id, auth.id, claims.get("agency"), auth_time=auth.auth_time)
+        return principal, seen_due
+
+    def touch(self, session_id: str) -> None:
+        """Record activity for the idle timeout."""
+        auth = self._repo.auth_session(session_id)
+        if auth is not None:
+            auth.last_seen_at = self._kit.clock.now()
             self._repo.add(auth)
-        return Principal(role, auth.subject_id, auth.id, claims.get("agency"), auth_time=auth.auth_time)
 
     def _agency_principal(self, claims: dict[str, object]) -> Principal:
         agency = self._repo.agency(str(claims["sub"]))

@@ -47,8 +47,21 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
 
 
 def _begin_immediate(connection: Any) -> None:
-    # A write lock from the start avoids the upgrade deadlock of concurrent read-then-write transactions.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock from the start, avoiding the upgrade deadlock of concurrent
+    # read-then-write transactions; read-only work asks for a deferred BEGIN (see `read_only`).
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_BEGIN_OPTION = "sqlite_begin"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read: on SQLite they take no write lock,
+    so readers run in parallel under WAL. A write inside one may fail under contention."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
 
 
 def is_sqlite(engine: Engine) -> bool:

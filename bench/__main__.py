@@ -1,0 +1,32 @@
+"""`python -m bench` (`make bench`): every benchmark module, in order, into a fresh `bench/results.json`.
+
+A capability adds its module to `BENCHMARKS`. Nothing is caught: the first failing benchmark stops the run with
+its traceback and a non-zero exit status, and the figures recorded before it stay in the results file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bench import foundation
+from bench.harness import RESULTS_PATH
+
+BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
+    ("foundation", foundation.main),
+]
+
+
+def main() -> None:
+    RESULTS_PATH.unlink(missing_ok=True)  # one run's figures only: ratios hold within a run, not across runs
+    started = time.perf_counter()
+    for name, run in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        module_started = time.perf_counter()
+        run()
+        print(f"== {name} done in {time.perf_counter() - module_started:.1f} s", flush=True)
+    print(f"all benchmarks done in {time.perf_counter() - started:.1f} s; figures in {RESULTS_PATH}")
+
+
+if __name__ == "__main__":
+    main()

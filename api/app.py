@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from api.auth import AUTH_DEPENDENCIES
 from api.container import Container, build_container
 from api.controllers.auth import AuthController
+from api.controllers.documents import DocumentsController, DocumentTypesController
 from api.controllers.health import health
 from api.controllers.me import MeController
 from api.controllers.oauth import OAuthController
@@ -94,7 +95,10 @@ def create_app(
         with suppress(Exception):
             await container.aclose()
 
-    api = Router(API_PREFIX, route_handlers=[AuthController, MeController, OAuthController])
+    api = Router(
+        API_PREFIX,
+        route_handlers=[AuthController, MeController, OAuthController, DocumentTypesController, DocumentsController],
+    )
     return Litestar(
         route_handlers=[api, health, PrometheusController],
         dependencies=_dependencies(),

@@ -22,7 +22,7 @@ from storage.migrate import Chain, upgrade
 def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
     import identity.models  # noqa: F401
-    import notify.models  # noqa: F401
+    import wallet.models  # noqa: F401
 
     return SQLModel.metadata
 

@@ -19,14 +19,18 @@ from crypto.keyring import KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
+from identity.models import Agency
+from identity.service import AuthService
 from identity.toolkit import IdentityConfig, IdentityToolkit, Limit
 from notify.dispatcher import OutboxDispatcher
 from notify.senders import DevOutboxFileSender, InAppSender, Sender, SmsGatewaySender, SmtpSender
 from notify.service import Notifier
-from storage.blobs import BlobStore, blob_store_from_url
-from storage.db import create_db_engine
+from storage.blobs import BlobStore, BlobStoreError, blob_store_from_url
+from storage.db import create_db_engine, read_only, transaction
 from storage.keystore import SqlCitizenKeyStore
 from storage.throttle import DatabaseThrottle
+from wallet.catalog import Holder
+from wallet.service import MIB, WalletConfig, WalletDeps
 
 log = structlog.get_logger("api.container")
 
@@ -103,6 +107,10 @@ def build_senders(settings: Settings, clock: Clock, http: httpx.AsyncClient) -> 
     }
 
 
+def wallet_config(settings: Settings) -> WalletConfig:
+    return WalletConfig(max_file_bytes=settings.max_file_mb * MIB, quota_bytes=settings.quota_mb * MIB)
+
+
 def identity_config(settings: Settings) -> IdentityConfig:
     minute = timedelta(minutes=1)
     return IdentityConfig(
@@ -127,6 +135,30 @@ class Container:
     dispatcher: OutboxDispatcher
     outbox_key: bytes = field(repr=False)
     http: httpx.AsyncClient
+    wallet_config: WalletConfig
+
+    @property
+    def wallet(self) -> WalletDeps:
+        return WalletDeps(self.engine, self.citizen_keys, self.blobs, self.clock, self.wallet_config, self.agency_name)
+
+    def agency_name(self, code: str) -> str:
+        with transaction(read_only(self.engine)) as session:
+            agency = session.get(Agency, code)
+            return agency.name if agency else code
+
+    def holder_of(self, citizen_id: str) -> Holder:
+        """The citizen's identity as the wallet's validation needs it (their own CCCD must match)."""
+        with transaction(read_only(self.engine)) as session:
+            profile = AuthService(session, self.identity, self.notifier(session)).citizen_profile(citizen_id)
+        return Holder(profile.national_id, profile.date_of_birth, profile.sex, profile.full_name)
+
+    async def delete_blobs(self, blob_keys: list[str]) -> None:
+        """Best effort after a commit: whatever fails here, the janitor collects later."""
+        for key in blob_keys:
+            try:
+                await self.blobs.delete(key)
+            except BlobStoreError:
+                log.warning("blob_delete_deferred", error="BlobStoreError")
 
     def notifier(self, session: Session) -> Notifier:
         return Notifier(session, key=self.outbox_key, clock=self.clock)
@@ -161,17 +193,18 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
     )
     return Container(
-        settings,
-        clock,
-        engine,
-        throttle_engine,
-        keystore_engine,
-        keyring,
-        keys,
-        citizen_keys,
-        toolkit,
-        blobs,
-        dispatcher,
-        outbox_key,
-        http,
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        throttle_engine=throttle_engine,
+        keystore_engine=keystore_engine,
+        keyring=keyring,
+        keys=keys,
+        citizen_keys=citizen_keys,
+        identity=toolkit,
+        blobs=blobs,
+        dispatcher=dispatcher,
+        outbox_key=outbox_key,
+        http=http,
+        wallet_config=wallet_config(settings),
     )

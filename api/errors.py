@@ -15,14 +15,17 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from api.multipart import MalformedMultipart
 from identity import errors as identity_errors
 from notify.errors import InvalidCursor, NotifyError
+from wallet import errors as wallet_errors
 
 log = structlog.get_logger("api.errors")
 PROBLEM_JSON = "application/problem+json"
 
 # Domain error class → HTTP status. Subclasses are looked up along their MRO.
 STATUS_OF: dict[type[Exception], int] = {
+    MalformedMultipart: 400,
     identity_errors.ValidationFailed: 422,
     identity_errors.AlreadyRegistered: 409,
     identity_errors.InvalidCredentials: 401,
@@ -44,6 +47,18 @@ STATUS_OF: dict[type[Exception], int] = {
     identity_errors.IdentityError: 400,
     InvalidCursor: 400,
     NotifyError: 404,
+    wallet_errors.DocumentNotFound: 404,
+    wallet_errors.FileNotFound: 404,
+    wallet_errors.UnknownDocumentType: 422,
+    wallet_errors.FieldsInvalid: 422,
+    wallet_errors.FileTooLarge: 413,
+    wallet_errors.UnsupportedFileType: 415,
+    wallet_errors.QuotaExceeded: 413,
+    wallet_errors.StorageUnavailable: 503,
+    wallet_errors.DocumentCorrupted: 502,
+    wallet_errors.IssuerSignedReadonly: 409,
+    wallet_errors.FreshFactorRequired: 403,
+    wallet_errors.WalletError: 400,
 }
 
 # Framework errors get stable codes too, so clients never parse prose.
@@ -77,6 +92,16 @@ ENGLISH_TITLES = {
     "unsupported_grant_type": "Only client_credentials is supported",
     "notice_not_found": "Notice not found",
     "internal_error": "Internal error",
+    "document_not_found": "Document not found",
+    "file_not_found": "File not found",
+    "unknown_document_type": "Unknown document type",
+    "file_too_large": "File too large",
+    "unsupported_file_type": "Unsupported file type (PDF, JPEG, PNG, WebP or HEIC)",
+    "quota_exceeded": "Storage quota exceeded",
+    "storage_unavailable": "Storage temporarily unavailable",
+    "document_corrupted": "Stored document failed its integrity check",
+    "issuer_signed_readonly": "Issuer-signed papers cannot be edited",
+    "fresh_factor_required": "A fresh one-time code is required",
 }
 ENGLISH_TITLES |= {code: en for code, _vi, en in _HTTP_CODES.values()}
 
@@ -118,6 +143,8 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
         extra["errors"] = [{"field": field, "messages": msgs} for field, msgs in errors.items()]
     if retry_after := getattr(exc, "retry_after", None):
         headers["Retry-After"] = str(retry_after)
+    elif status == 503:
+        headers["Retry-After"] = "30"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="congdanso"'
     if code in {"invalid_client", "invalid_scope", "unsupported_grant_type"}:
@@ -177,6 +204,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 def exception_handlers() -> dict[type[Exception] | int, Any]:
     return {
         identity_errors.IdentityError: domain_error_handler,
+        wallet_errors.WalletError: domain_error_handler,
         NotifyError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, description="base URL printed in verification links")
     keyring_file: Path | None = Field(default=None, description="default: <data dir>/keys/keyring.json")
     max_file_mb: int = Field(default=20, ge=1, le=1024)
+    quota_mb: int = Field(default=1024, ge=1, description="per-citizen storage quota")
     max_json_kb: int = Field(default=256, ge=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True

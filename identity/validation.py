@@ -24,7 +24,7 @@ PROVINCE_CODES: dict[str, str] = {
     "094": "Sóc Trăng", "095": "Bạc Liêu", "096": "Cà Mau",
 }  # fmt: skip
 
-_CCCD = re.compile(r"\d{12}")
+_CCCD = re.compile(r"[0-9]{12}")
 _MOBILE_PREFIXES = ("3", "5", "7", "8", "9")
 
 
@@ -69,7 +69,7 @@ def normalize_phone(raw: str) -> str | None:
         national = digits[1:]
     else:
         return None
-    if len(national) != 9 or not national.isdigit() or not national.startswith(_MOBILE_PREFIXES):
+    if not re.fullmatch(r"[0-9]{9}", national) or not national.startswith(_MOBILE_PREFIXES):
         return None
     return "+84" + national
 

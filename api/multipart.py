@@ -1,0 +1,215 @@
+"""Streaming multipart/form-data: file parts flow to a consumer as they arrive, never buffered whole
+and never written in clear to disk. Text parts are collected, bounded in size."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from litestar import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from identity.errors import ValidationFailed
+
+T = TypeVar("T")
+FileConsumer = Callable[[str, str | None, AsyncIterator[bytes]], Awaitable[T]]
+
+
+class MalformedMultipart(ValidationFailed):
+    """The body is not the multipart/form-data it claims to be."""
+
+    code = "malformed_request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__({"body": [detail]})
+
+
+@dataclass
+class _Part:
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    name: str = ""
+    filename: str | None = None
+    text: bytearray = field(default_factory=bytearray)
+    sink: MemoryObjectSendStream[bytes] | None = None
+
+
+@dataclass
+class StreamedForm:
+    fields: dict[str, str]
+    files: list[Any]
+
+
+class _Events:
+    """Collects the parser's callbacks; they are synchronous, the sending is not."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[str, bytes]] = []
+        self._field = b""
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": lambda: self.queue.append(("begin", b"")),
+            "on_part_data": lambda data, start, end: self.queue.append(("data", bytes(data[start:end]))),
+            "on_part_end": lambda: self.queue.append(("end", b"")),
+            "on_header_field": lambda data, start, end: self._header_field(bytes(data[start:end])),
+            "on_header_value": lambda data, start, end: self.queue.append(("value", bytes(data[start:end]))),
+            "on_header_end": lambda: self.queue.append(("header_end", b"")),
+            "on_headers_finished": lambda: self.queue.append(("headers_done", b"")),
+        }
+
+    def _header_field(self, data: bytes) -> None:
+        self.queue.append(("field", data))
+
+
+async def read_multipart(
+    request: Request[Any, Any, Any],
+    on_file: FileConsumer[T],
+    *,
+    max_text_bytes: int = 256 * 1024,
+    max_files: int = 10,
+) -> StreamedForm:
+    """Parse the request body; each file part is handed to `on_file(name, filename, chunks)` while it
+    streams (in a task of its own); returns the text fields and what each consumer returned.
+    A form without files may also come URL-encoded."""
+    content_type = request.headers.get("content-type", "")
+    if parse_options_header(content_type)[0] == b"application/x-www-form-urlencoded":
+        return StreamedForm(await _urlencoded(request, max_text_bytes), [])
+    boundary = _boundary(content_type)
+    events = _Events()
+    parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
+    state = _ParseState(on_file, max_text_bytes, max_files)
+    try:
+        async with anyio.create_task_group() as tasks:
+            state.tasks = tasks
+            async for chunk in request.stream():
+                parser.write(chunk)
+                await state.apply(events)
+            parser.finalize()
+            await state.apply(events)
+            if state.part is not None:
+                raise MalformedMultipart("the multipart body ends inside a part")
+    except BaseExceptionGroup as group:
+        raise _first_cause(group) from None
+    return StreamedForm(state.fields, state.results)
+
+
+def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error that stopped the upload, rather than the cancellations it caused."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    meaningful = [e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class() | anyio.BrokenResourceError)]
+    return (meaningful or leaves)[0]
+
+
+async def _urlencoded(request: Request[Any, Any, Any], limit: int) -> dict[str, str]:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValidationFailed({"body": ["text fields are too large"]})
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError as exc:
+        raise MalformedMultipart("the form must be UTF-8") from exc
+    return dict(pairs)
+
+
+def _boundary(content_type: str) -> bytes:
+    kind, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise MalformedMultipart("expected multipart/form-data with a boundary")
+    return boundary
+
+
+class _ParseState:
+    def __init__(self, on_file: FileConsumer[Any], max_text_bytes: int, max_files: int) -> None:
+        self.on_file = on_file
+        self.max_text_bytes = max_text_bytes
+        self.max_files = max_files
+        self.fields: dict[str, str] = {}
+        self.results: list[Any] = []
+        self.part: _Part | None = None
+        self.header_name = b""
+        self.text_total = 0
+        self.tasks: anyio.abc.TaskGroup | None = None
+
+    async def apply(self, events: _Events) -> None:
+        queue, events.queue = events.queue, []
+        for kind, data in queue:
+            await self._apply_one(kind, data)
+
+    async def _apply_one(self, kind: str, data: bytes) -> None:
+        if kind == "begin":
+            self.part = _Part()
+            self.header_name = b""
+        elif kind == "field":
+            self.header_name += data
+        elif kind == "value" and self.part is not None:
+            name = self.header_name.lower()
+            self.part.headers[name] = self.part.headers.get(name, b"") + data
+        elif kind == "header_end":
+            self.header_name = b""
+        elif kind == "headers_done" and self.part is not None:
+            await self._start_part(self.part)
+        elif kind == "data" and self.part is not None:
+            await self._data(self.part, data)
+        elif kind == "end" and self.part is not None:
+            await self._end_part(self.part)
+            self.part = None
+
+    async def _start_part(self, part: _Part) -> None:
+        disposition, options = parse_options_header(part.headers.get(b"content-disposition", b""))
+        if disposition != b"form-data" or b"name" not in options:
+            raise MalformedMultipart("each part needs Content-Disposition: form-data; name=...")
+        part.name = options[b"name"].decode("utf-8", "replace")
+        if b"filename" in options:
+            part.filename = options[b"filename"].decode("utf-8", "replace")
+            if len(self.results) >= self.max_files:
+                raise ValidationFailed({"file": [f"at most {self.max_files} files"]})
+            send, receive = anyio.create_memory_object_stream[bytes](4)
+            part.sink = send
+            if self.tasks is None:
+                raise RuntimeError("parts arrive only inside read_multipart")
+            self.tasks.start_soon(self._consume, part.name, part.filename, receive)
+
+    async def _consume(self, name: str, filename: str | None, receive: MemoryObjectReceiveStream[bytes]) -> None:
+        async with receive:
+            index = len(self.results)
+            self.results.append(None)
+            self.results[index] = await self.on_file(name, filename, _chunks(receive))
+
+    async def _data(self, part: _Part, data: bytes) -> None:
+        if part.sink is not None:
+            await part.sink.send(data)
+            return
+        self.text_total += len(data)
+        if self.text_total > self.max_text_bytes:
+            raise ValidationFailed({part.name or "body": ["text fields are too large"]})
+        part.text += data
+
+    async def _end_part(self, part: _Part) -> None:
+        if part.sink is not None:
+            await part.sink.aclose()
+            return
+        try:
+            self.fields[part.name] = part.text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed({part.name: ["must be UTF-8 text"]}) from exc
+
+
+async def _chunks(receive: MemoryObjectReceiveStream[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in receive:
+        yield chunk

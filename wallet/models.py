@@ -1,0 +1,67 @@
+"""The wallet's tables. Nothing personal lies here in clear: fields and file metadata are sealed
+under per-version data keys, themselves wrapped by the citizen's key (held in the key store)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, new_id
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "document"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    citizen_id: str = Field(max_length=36, foreign_key="citizen.id", index=True)
+    type: str = Field(max_length=40)
+    source: str = Field(max_length=16)  # citizen | issuer
+    provenance: str = Field(max_length=24)  # self_uploaded | issuer_signed
+    issuer_code: str | None = Field(default=None, max_length=64)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    current_version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DocumentVersion(SQLModel, table=True):
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    document_id: str = Field(max_length=36, foreign_key="document.id", index=True)
+    version: int
+    wrapped_data_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # {"fields": {...}, "file_ids": [...]} sealed under this version's data key
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DocumentFile(SQLModel, table=True):
+    """One sealed scan. It is sealed under the data key of the version that uploaded it; later
+    versions may keep listing it."""
+
+    __tablename__ = "document_file"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    document_id: str = Field(max_length=36, foreign_key="document.id", index=True)
+    citizen_id: str = Field(max_length=36, index=True)
+    version: int
+    blob_key: str = Field(max_length=200, unique=True)
+    stored_size: int = Field(sa_type=BigInteger)  # ciphertext bytes, for quotas; reveals nothing the bucket does not
+    # {"filename", "content_type", "size", "sha256"} sealed under the version's data key
+    sealed_meta: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PendingBlob(SQLModel, table=True):
+    """A blob being written: recorded (and committed) before the write, removed when the metadata
+    that references it commits. The janitor deletes blobs whose record outlived the grace period."""
+
+    __tablename__ = "pending_blob"
+
+    blob_key: str = Field(primary_key=True, max_length=200)
+    citizen_id: str = Field(max_length=36, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)

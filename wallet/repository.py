@@ -1,0 +1,101 @@
+"""Every query of the wallet package."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, delete, func, select
+
+from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
+
+
+class WalletRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def document(self, citizen_id: str, document_id: str) -> Document | None:
+        document = self.session.get(Document, document_id)
+        return document if document is not None and document.citizen_id == citizen_id else None
+
+    def page(self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int) -> Sequence[Document]:
+        query = select(Document).where(Document.citizen_id == citizen_id)
+        if type_code:
+            query = query.where(Document.type == type_code)
+        if before:
+            query = query.where(col(Document.id) < before)
+        return self.session.exec(query.order_by(col(Document.id).desc()).limit(limit)).all()
+
+    def versions(self, document_id: str) -> Sequence[DocumentVersion]:
+        query = select(DocumentVersion).where(DocumentVersion.document_id == document_id)
+        return self.session.exec(query.order_by(col(DocumentVersion.version).desc())).all()
+
+    def version(self, document_id: str, version: int) -> DocumentVersion | None:
+        query = select(DocumentVersion).where(
+            DocumentVersion.document_id == document_id, DocumentVersion.version == version
+        )
+        return self.session.exec(query).first()
+
+    def versions_of(self, document_ids: Sequence[str]) -> dict[tuple[str, int], DocumentVersion]:
+        if not document_ids:
+            return {}
+        query = select(DocumentVersion).where(col(DocumentVersion.document_id).in_(document_ids))
+        return {(v.document_id, v.version): v for v in self.session.exec(query).all()}
+
+    def files(self, file_ids: Sequence[str]) -> dict[str, DocumentFile]:
+        if not file_ids:
+            return {}
+        query = select(DocumentFile).where(col(DocumentFile.id).in_(file_ids))
+        return {f.id: f for f in self.session.exec(query).all()}
+
+    def files_of_documents(self, document_ids: Sequence[str]) -> dict[str, DocumentFile]:
+        if not document_ids:
+            return {}
+        query = select(DocumentFile).where(col(DocumentFile.document_id).in_(document_ids))
+        return {f.id: f for f in self.session.exec(query).all()}
+
+    def file(self, document_id: str, file_id: str) -> DocumentFile | None:
+        found = self.session.get(DocumentFile, file_id)
+        return found if found is not None and found.document_id == document_id else None
+
+    def stored_bytes(self, citizen_id: str) -> int:
+        query = select(func.coalesce(func.sum(DocumentFile.stored_size), 0)).where(
+            DocumentFile.citizen_id == citizen_id
+        )
+        return int(self.session.exec(query).one())
+
+    def delete_document(self, document: Document) -> list[str]:
+        """Remove a document, its versions (and so its wrapped data keys) and its files; returns blob keys."""
+        files = self.session.exec(select(DocumentFile).where(DocumentFile.document_id == document.id)).all()
+        keys = [f.blob_key for f in files]
+        self.session.exec(delete(DocumentFile).where(col(DocumentFile.document_id) == document.id))
+        self.session.exec(delete(DocumentVersion).where(col(DocumentVersion.document_id) == document.id))
+        self.session.delete(document)
+        self.session.flush()
+        return keys
+
+    def documents_of(self, citizen_id: str) -> Sequence[Document]:
+        return self.session.exec(select(Document).where(Document.citizen_id == citizen_id)).all()
+
+    def clear_pending(self, blob_keys: Sequence[str]) -> None:
+        if blob_keys:
+            self.session.exec(delete(PendingBlob).where(col(PendingBlob.blob_key).in_(blob_keys)))
+
+    def stale_pending(self, older_than: datetime) -> Sequence[PendingBlob]:
+        return self.session.exec(select(PendingBlob).where(col(PendingBlob.created_at) < older_than)).all()
+
+    def referenced(self, blob_keys: Sequence[str]) -> set[str]:
+        if not blob_keys:
+            return set()
+        query = select(DocumentFile.blob_key).where(col(DocumentFile.blob_key).in_(blob_keys))
+        return set(self.session.exec(query).all())
+
+    def pending_keys(self, blob_keys: Sequence[str]) -> set[str]:
+        if not blob_keys:
+            return set()
+        query = select(PendingBlob.blob_key).where(col(PendingBlob.blob_key).in_(blob_keys))
+        return set(self.session.exec(query).all())

@@ -1,0 +1,407 @@
+"""The citizen's papers: typed, versioned, sealed, with scans that stream into the blob store first
+and get their metadata committed after (a crash in between leaves only a pending blob for the janitor)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import anyio
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from crypto.aead import Context, open_sealed, seal
+from crypto.citizen_keys import CitizenKeys
+from crypto.clock import Clock
+from crypto.envelope import CitizenKey
+from crypto.errors import DecryptionError
+from storage.blobs import BlobStore
+from storage.db import transaction
+from storage.types import new_id
+from wallet.catalog import Holder, status_for, valid_until, validate_fields
+from wallet.errors import DocumentCorrupted, DocumentNotFound, FieldsInvalid, FileNotFound, IssuerSignedReadonly
+from wallet.files import IngestedFile, file_context, ingested, open_download, seal_upload
+from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
+from wallet.repository import WalletRepository
+from wallet.schemas import DocumentPublic, FilePublic, IssuerPublic, VersionPublic
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WalletConfig:
+    max_file_bytes: int = 20 * MIB
+    quota_bytes: int = 1024 * MIB
+    max_files: int = 10
+    gc_grace: timedelta = timedelta(hours=1)
+    page_default: int = 50
+    page_max: int = 200
+
+
+@dataclass(frozen=True)
+class WalletDeps:
+    """Long-lived collaborators of the wallet services."""
+
+    engine: Engine
+    keys: CitizenKeys
+    blobs: BlobStore
+    clock: Clock
+    config: WalletConfig
+    issuer_name: Callable[[str], str] = lambda code: code
+
+
+def fields_context(citizen_id: str, document_id: str, version: int) -> Context:
+    return Context("document-fields", citizen=citizen_id, document=document_id, version=version)
+
+
+def file_meta_context(citizen_id: str, document_id: str, version: int, file_id: str) -> Context:
+    return Context("file-meta", citizen=citizen_id, document=document_id, version=version, file=file_id)
+
+
+def blob_key_for(citizen_id: str, file_id: str) -> str:
+    return f"c/{citizen_id}/{file_id}"
+
+
+@dataclass(frozen=True)
+class Download:
+    file: FilePublic
+    store: BlobStore
+    blob_key: str
+    data_key: bytes = field(repr=False)
+    context: Context
+    sha256: str
+
+    async def open(self) -> AsyncIterator[bytes]:
+        return await open_download(
+            self.store, blob_key=self.blob_key, data_key=self.data_key, context=self.context, sha256=self.sha256
+        )
+
+
+@dataclass
+class Draft:
+    """A version in the making: its files go to the blob store before any metadata exists."""
+
+    deps: WalletDeps
+    citizen_id: str
+    document_id: str
+    version: int
+    base_version: int  # the version this one supersedes (0 for a new document)
+    data_key: bytes = field(repr=False)
+    wrapped_data_key: bytes = field(repr=False)
+    quota_left: int
+    files: list[IngestedFile] = field(default_factory=list)
+
+    async def add_file(self, _name: str, filename: str | None, chunks: AsyncIterator[bytes]) -> IngestedFile:
+        file_id = new_id()
+        blob_key = blob_key_for(self.citizen_id, file_id)
+        await anyio.to_thread.run_sync(self._record_pending, blob_key)
+        try:
+            result = await seal_upload(
+                self.deps.blobs,
+                chunks,
+                blob_key=blob_key,
+                data_key=self.data_key,
+                context=file_context(self.citizen_id, self.document_id, self.version, file_id),
+                max_bytes=self.deps.config.max_file_bytes,
+                quota_left=self.quota_left,
+            )
+        except BaseException:
+            # The put was aborted, so no blob exists; the pending record can go (the janitor would too).
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._clear_pending, [blob_key])
+            raise
+        upload = ingested(file_id, blob_key, filename, result)
+        self.quota_left -= upload.stored_size
+        self.files.append(upload)
+        return upload
+
+    def _record_pending(self, blob_key: str) -> None:
+        with transaction(self.deps.engine) as session:
+            session.add(PendingBlob(blob_key=blob_key, citizen_id=self.citizen_id, created_at=self.deps.clock.now()))
+
+    def _clear_pending(self, blob_keys: list[str]) -> None:
+        with transaction(self.deps.engine) as session:
+            WalletRepository(session).clear_pending(blob_keys)
+
+    async def discard(self) -> None:
+        """Undo the uploads of a version that will not be committed."""
+        keys = [f.blob_key for f in self.files]
+        with anyio.CancelScope(shield=True):
+            for key in keys:
+                await self.deps.blobs.delete(key)
+            await anyio.to_thread.run_sync(self._clear_pending, keys)
+
+
+class WalletService:
+    """Reads and writes one citizen's papers. Never commits: the caller owns the transaction."""
+
+    def __init__(self, session: Session, deps: WalletDeps) -> None:
+        self._repo = WalletRepository(session)
+        self._deps = deps
+
+    # -- writing ------------------------------------------------------------------------------
+    def start_new(self, citizen_id: str) -> Draft:
+        return self._draft(citizen_id, new_id(), version=1, base_version=0)
+
+    def start_update(self, citizen_id: str, document_id: str) -> Draft:
+        document = self._owned(citizen_id, document_id)
+        if document.provenance == "issuer_signed":
+            raise IssuerSignedReadonly()
+        return self._draft(
+            citizen_id, document.id, version=document.current_version + 1, base_version=document.current_version
+        )
+
+    def _draft(self, citizen_id: str, document_id: str, *, version: int, base_version: int) -> Draft:
+        key = self._citizen_key(citizen_id)
+        data_key, wrapped = key.new_data_key(document=document_id, version=version)
+        quota_left = self._deps.config.quota_bytes - self._repo.stored_bytes(citizen_id)
+        return Draft(self._deps, citizen_id, document_id, version, base_version, data_key, wrapped, quota_left)
+
+    def commit_new(self, draft: Draft, *, type_code: str, fields: Any, holder: Holder) -> DocumentPublic:
+        clean = validate_fields(type_code, _as_object(fields), holder=holder)
+        now = self._deps.clock.now()
+        document = Document(
+            id=draft.document_id,
+            citizen_id=draft.citizen_id,
+            type=type_code,
+            source="citizen",
+            provenance="self_uploaded",
+            current_version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self._repo.add(document)
+        self._write_version(document, draft, clean, [f.file_id for f in draft.files])
+        return self.get(draft.citizen_id, document.id)
+
+    def commit_update(self, draft: Draft, *, fields: Any, holder: Holder) -> DocumentPublic:
+        document = self._owned(draft.citizen_id, draft.document_id)
+        if document.current_version != draft.base_version:
+            raise FieldsInvalid({"version": ["the document changed meanwhile; reload and retry"]})
+        clean = validate_fields(document.type, _as_object(fields), holder=holder)
+        file_ids = [f.file_id for f in draft.files] or self._current_file_ids(document)
+        document.current_version, document.updated_at = draft.version, self._deps.clock.now()
+        self._repo.add(document)
+        self._write_version(document, draft, clean, file_ids)
+        return self.get(draft.citizen_id, document.id)
+
+    def _write_version(self, document: Document, draft: Draft, clean: dict[str, object], file_ids: list[str]) -> None:
+        now = self._deps.clock.now()
+        payload = json.dumps({"fields": clean, "file_ids": file_ids}, ensure_ascii=False).encode()
+        context = fields_context(document.citizen_id, document.id, draft.version)
+        sealed = _seal(draft.data_key, payload, context)
+        self._repo.add(
+            DocumentVersion(
+                document_id=document.id,
+                version=draft.version,
+                wrapped_data_key=draft.wrapped_data_key,
+                sealed=sealed,
+                created_at=now,
+            )
+        )
+        for upload in draft.files:
+            self._repo.add(self._file_row(document, draft, upload))
+        self._repo.clear_pending([f.blob_key for f in draft.files])
+
+    def _file_row(self, document: Document, draft: Draft, upload: IngestedFile) -> DocumentFile:
+        meta = {"filename": upload.filename, "content_type": upload.content_type, "size": upload.size}
+        meta["sha256"] = upload.sha256
+        context = file_meta_context(document.citizen_id, document.id, draft.version, upload.file_id)
+        return DocumentFile(
+            id=upload.file_id,
+            document_id=document.id,
+            citizen_id=document.citizen_id,
+            version=draft.version,
+            blob_key=upload.blob_key,
+            stored_size=upload.stored_size,
+            sealed_meta=_seal(draft.data_key, json.dumps(meta, ensure_ascii=False).encode(), context),
+            created_at=self._deps.clock.now(),
+        )
+
+    def delete(self, citizen_id: str, document_id: str) -> list[str]:
+        """Remove the document with its wrapped data keys (content unrecoverable at once); returns the
+        blob keys for the caller to delete after its commit (the janitor catches any it misses)."""
+        return self._repo.delete_document(self._owned(citizen_id, document_id))
+
+    def erase_all(self, citizen_id: str) -> list[str]:
+        keys: list[str] = []
+        for document in self._repo.documents_of(citizen_id):
+            keys += self._repo.delete_document(document)
+        return keys
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, citizen_id: str, document_id: str) -> DocumentPublic:
+        document = self._owned(citizen_id, document_id)
+        return self._views([document], self._citizen_key(citizen_id))[0]
+
+    def page(
+        self, citizen_id: str, *, type_code: str | None, limit: int | None, cursor: str | None
+    ) -> tuple[list[DocumentPublic], str | None]:
+        size = max(1, min(limit or self._deps.config.page_default, self._deps.config.page_max))
+        rows = list(self._repo.page(citizen_id, type_code=type_code, before=cursor, limit=size + 1))
+        page = rows[:size]
+        views = self._views(page, self._citizen_key(citizen_id)) if page else []
+        return views, page[-1].id if len(rows) > size else None
+
+    def versions(self, citizen_id: str, document_id: str) -> list[VersionPublic]:
+        document = self._owned(citizen_id, document_id)
+        key = self._citizen_key(citizen_id)
+        versions = self._repo.versions(document.id)
+        files = self._repo.files_of_documents([document.id])
+        keys_by_version = {v.version: self._data_key(key, document, v) for v in versions}
+        out = []
+        for version in versions:
+            content = self._open_version(document, version, keys_by_version[version.version])
+            status = self._status(document, content["fields"]) if version.version == document.current_version else None
+            out.append(
+                VersionPublic(
+                    version=version.version,
+                    status=status or "superseded",
+                    created_at=version.created_at,
+                    fields=content["fields"],
+                    files=self._file_views(document, content["file_ids"], files, keys_by_version),
+                )
+            )
+        return out
+
+    def download(self, citizen_id: str, document_id: str, file_id: str) -> Download:
+        """What to send for one file; `Download.open()` checks the blob before the first byte goes out."""
+        document = self._owned(citizen_id, document_id)
+        row = self._repo.file(document.id, file_id)
+        if row is None:
+            raise FileNotFound()
+        version = self._repo.version(document.id, row.version)
+        if version is None:
+            raise DocumentCorrupted()
+        data_key = self._data_key(self._citizen_key(citizen_id), document, version)
+        meta = self._file_meta(document, row, data_key)
+        public = FilePublic(id=row.id, filename=meta["filename"], content_type=meta["content_type"], size=meta["size"])
+        context = file_context(citizen_id, document.id, row.version, row.id)
+        return Download(public, self._deps.blobs, row.blob_key, data_key, context, meta["sha256"])
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _owned(self, citizen_id: str, document_id: str) -> Document:
+        document = self._repo.document(citizen_id, document_id)
+        if document is None:
+            raise DocumentNotFound()
+        return document
+
+    def _citizen_key(self, citizen_id: str) -> CitizenKey:
+        try:
+            return self._deps.keys.open(citizen_id)
+        except DecryptionError as exc:
+            raise DocumentNotFound() from exc
+
+    def _data_key(self, key: CitizenKey, document: Document, version: DocumentVersion) -> bytes:
+        try:
+            return key.unwrap_data_key(version.wrapped_data_key, document=document.id, version=version.version)
+        except DecryptionError as exc:
+            raise DocumentCorrupted() from exc
+
+    def _open_version(self, document: Document, version: DocumentVersion, data_key: bytes) -> dict[str, Any]:
+        context = fields_context(document.citizen_id, document.id, version.version)
+        content: dict[str, Any] = json.loads(_open(data_key, version.sealed, context))
+        return content
+
+    def _file_meta(self, document: Document, row: DocumentFile, data_key: bytes) -> dict[str, Any]:
+        context = file_meta_context(document.citizen_id, document.id, row.version, row.id)
+        meta: dict[str, Any] = json.loads(_open(data_key, row.sealed_meta, context))
+        return meta
+
+    def _status(self, document: Document, fields: dict[str, Any]) -> Literal["active", "expired", "revoked"]:
+        if document.revoked_at is not None:
+            return "revoked"
+        return status_for(valid_until(document.type, fields), self._today())
+
+    def _today(self) -> date:
+        return self._deps.clock.now().date()
+
+    def _current_file_ids(self, document: Document) -> list[str]:
+        version = self._repo.version(document.id, document.current_version)
+        if version is None:
+            return []
+        key = self._citizen_key(document.citizen_id)
+        content = self._open_version(document, version, self._data_key(key, document, version))
+        return list(content["file_ids"])
+
+    def _views(self, documents: Sequence[Document], key: CitizenKey) -> list[DocumentPublic]:
+        ids = [d.id for d in documents]
+        versions = self._repo.versions_of(ids)
+        files = self._repo.files_of_documents(ids)
+        data_keys: dict[tuple[str, int], bytes] = {}
+        for (doc_id, number), version in versions.items():
+            document = next(d for d in documents if d.id == doc_id)
+            data_keys[(doc_id, number)] = self._data_key(key, document, version)
+        return [self._view(d, versions, files, data_keys) for d in documents]
+
+    def _view(
+        self,
+        document: Document,
+        versions: dict[tuple[str, int], DocumentVersion],
+        files: dict[str, DocumentFile],
+        data_keys: dict[tuple[str, int], bytes],
+    ) -> DocumentPublic:
+        current = versions.get((document.id, document.current_version))
+        if current is None:
+            raise DocumentCorrupted()
+        content = self._open_version(document, current, data_keys[(document.id, current.version)])
+        by_version = {n: k for (doc_id, n), k in data_keys.items() if doc_id == document.id}
+        fields = content["fields"]
+        return DocumentPublic(
+            id=document.id,
+            type=document.type,
+            fields=fields,
+            files=self._file_views(document, content["file_ids"], files, by_version),
+            source="issuer" if document.source == "issuer" else "citizen",
+            provenance="issuer_signed" if document.provenance == "issuer_signed" else "self_uploaded",
+            issuer=self._issuer(document),
+            status=self._status(document, fields),
+            version=document.current_version,
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+            valid_until=valid_until(document.type, fields),
+        )
+
+    def _issuer(self, document: Document) -> IssuerPublic | None:
+        if document.issuer_code is None:
+            return None
+        return IssuerPublic(code=document.issuer_code, name=self._deps.issuer_name(document.issuer_code))
+
+    def _file_views(
+        self, document: Document, file_ids: list[str], files: dict[str, DocumentFile], data_keys: dict[int, bytes]
+    ) -> list[FilePublic]:
+        views = []
+        for file_id in file_ids:
+            row = files.get(file_id)
+            if row is None or row.version not in data_keys:
+                raise DocumentCorrupted()
+            meta = self._file_meta(document, row, data_keys[row.version])
+            views.append(
+                FilePublic(id=row.id, filename=meta["filename"], content_type=meta["content_type"], size=meta["size"])
+            )
+        return views
+
+
+def _as_object(fields: Any) -> dict[str, object]:
+    if isinstance(fields, str):
+        try:
+            fields = json.loads(fields) if fields.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise FieldsInvalid({"fields": ["must be a JSON object"]}) from exc
+    if not isinstance(fields, dict):
+        raise FieldsInvalid({"fields": ["must be a JSON object"]})
+    return fields
+
+
+def _seal(key: bytes, plaintext: bytes, context: Context) -> bytes:
+    return seal(key, plaintext, context=context)
+
+
+def _open(key: bytes, token: bytes, context: Context) -> bytes:
+    try:
+        return open_sealed(key, token, context=context)
+    except DecryptionError as exc:
+        raise DocumentCorrupted() from exc

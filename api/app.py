@@ -31,6 +31,7 @@ from api.middleware import access_log_middleware, security_headers_middleware
 from api.settings import Settings
 from crypto.clock import Clock
 from storage.migrate import Chain, current_revision, head_revision
+from wallet.janitor import Janitor
 
 log = structlog.get_logger("api.app")
 API_PREFIX = "/api/v1"
@@ -76,6 +77,18 @@ def _check_schema(container: Container) -> None:
             raise RuntimeError(f"{chain} schema at {current}, code expects {head}: run `congdanso migrate`")
 
 
+async def run_janitor(container: Container, *, interval: float) -> None:
+    """Collect leftovers periodically; a failure is logged and retried at the next round."""
+    janitor = Janitor(container.wallet)
+    while True:
+        await anyio.sleep(interval)
+        try:
+            report = await janitor.collect()
+            log.info("janitor", **vars(report))
+        except Exception as exc:  # the loop must survive storage or database outages
+            log.warning("janitor_failed", error=type(exc).__name__)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, container: Container | None = None
 ) -> Litestar:
@@ -88,6 +101,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
+            tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
             try:
                 yield
             finally:

@@ -6,17 +6,24 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import anyio
 from sqlmodel import SQLModel
 
 from api.container import Container, build_container
 from api.logging import configure_logging
 from api.settings import Settings
+from crypto.keyring import load_keyring, save_keyring
 from identity.accounts import AccountService
 from identity.errors import IdentityError
+from identity.service import rewrap_totp_secrets, totp_kids_in_use
 from storage.db import create_db_engine, transaction
 from storage.migrate import Chain, upgrade
+from wallet.janitor import Janitor
 
 
 def _models_metadata() -> Any:
@@ -93,6 +100,53 @@ def _officer_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_gc(settings: Settings, args: argparse.Namespace) -> int:
+    container = build_container(settings)
+    try:
+        if args.grace_seconds is not None:
+            container.wallet_config = replace(container.wallet_config, gc_grace=timedelta(seconds=args.grace_seconds))
+        report = anyio.run(Janitor(container.wallet).collect)
+    finally:
+        anyio.run(container.aclose)
+    print(json.dumps(asdict(report)))
+    return 0
+
+
+def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    """New master key; every citizen key and authenticator secret re-wrapped; no blob rewritten."""
+    path = settings.resolved_keyring_file
+    ring = load_keyring(path)
+    if not args.remove_retired:
+        ring = ring.with_new_master_key(now=datetime.now(UTC))
+        save_keyring(ring, path)
+    container = build_container(settings)
+    try:
+        container.keyring.reload_if_changed()
+        rewrapped = container.citizen_keys.rotate()
+        with transaction(container.engine) as session:
+            secrets = rewrap_totp_secrets(session, container.keys)
+        report: dict[str, Any] = {"current_master_kid": container.keys.current_kid, "citizen_keys_rewrapped": rewrapped}
+        report["totp_secrets_rewrapped"] = secrets
+        if args.remove_retired:
+            report["removed"] = _remove_retired(container, path)
+    finally:
+        anyio.run(container.aclose)
+    print(json.dumps(report))
+    return 0
+
+
+def _remove_retired(container: Container, path: Path) -> list[str]:
+    """Drop master keys nothing is wrapped under any more."""
+    with transaction(container.engine) as session:
+        in_use = container.citizen_keys.kids_in_use() | totp_kids_in_use(session, container.keys)
+    ring = load_keyring(path)
+    retired = [k.kid for k in ring.master_keys if k.kid != ring.current_master_kid and k.kid not in in_use]
+    for kid in retired:
+        ring = ring.without_master_key(kid)
+    save_keyring(ring, path)
+    return retired
+
+
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     print(json.dumps(data, ensure_ascii=False) if args.json else text)
 
@@ -117,6 +171,16 @@ def _parser() -> argparse.ArgumentParser:
     ocreate.add_argument("--pin", required=True)
     ocreate.add_argument("--json", action="store_true")
     ocreate.set_defaults(run=_officer_create)
+    storage = commands.add_parser("storage", help="blob storage upkeep").add_subparsers(dest="sub", required=True)
+    gc = storage.add_parser("gc", help="remove blobs left by interrupted uploads and deletions")
+    gc.add_argument("--grace-seconds", type=int, default=None, help="only older than this (default 3600)")
+    gc.set_defaults(run=_storage_gc)
+    keys = commands.add_parser("keys", help="key operations").add_subparsers(dest="sub", required=True)
+    rotate = keys.add_parser("rotate", help="add a master key and re-wrap every citizen key under it")
+    rotate.add_argument(
+        "--remove-retired", action="store_true", help="instead: re-wrap leftovers, then drop unused old master keys"
+    )
+    rotate.set_defaults(run=_keys_rotate)
     return parser
 
 

@@ -20,7 +20,9 @@ from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
 from identity.models import Agency
+from identity.schemas import FreshFactor
 from identity.service import AuthService
+from identity.sessions import Principal
 from identity.toolkit import IdentityConfig, IdentityToolkit, Limit
 from notify.dispatcher import OutboxDispatcher
 from notify.senders import DevOutboxFileSender, InAppSender, Sender, SmsGatewaySender, SmtpSender
@@ -30,7 +32,7 @@ from storage.db import create_db_engine, read_only, transaction
 from storage.keystore import SqlCitizenKeyStore
 from storage.throttle import DatabaseThrottle
 from wallet.catalog import Holder
-from wallet.service import MIB, WalletConfig, WalletDeps
+from wallet.service import MIB, WalletConfig, WalletDeps, WalletService
 
 log = structlog.get_logger("api.container")
 
@@ -151,6 +153,19 @@ class Container:
         with transaction(read_only(self.engine)) as session:
             profile = AuthService(session, self.identity, self.notifier(session)).citizen_profile(citizen_id)
         return Holder(profile.national_id, profile.date_of_birth, profile.sex, profile.full_name)
+
+    def erase_citizen(self, principal: Principal, factor: FreshFactor) -> list[str]:
+        """Check the fresh factor, delete every record, then destroy the citizen's key; returns the
+        blob keys to delete (ciphertext already unreadable without the key)."""
+        with transaction(self.engine) as session:
+            AuthService(session, self.identity, self.notifier(session)).prove_fresh_factor(
+                principal, factor.code, factor.challenge_id
+            )
+        with transaction(self.engine) as session:
+            blob_keys = WalletService(session, self.wallet).erase_all(principal.subject_id)
+            AuthService(session, self.identity, self.notifier(session)).erase_citizen(principal.subject_id)
+        self.citizen_keys.destroy(principal.subject_id)
+        return blob_keys
 
     async def delete_blobs(self, blob_keys: list[str]) -> None:
         """Best effort after a commit: whatever fails here, the janitor collects later."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -92,6 +93,7 @@ ENGLISH_TITLES = {
     "unsupported_grant_type": "Only client_credentials is supported",
     "notice_not_found": "Notice not found",
     "internal_error": "Internal error",
+    "database_unavailable": "Database temporarily unavailable",
     "document_not_found": "Document not found",
     "file_not_found": "File not found",
     "unknown_document_type": "Unknown document type",
@@ -190,6 +192,19 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem(request, status=status, code=code, title=title, detail=exc.detail, headers=headers)
 
 
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The database could not be reached or failed mid-request: nothing was committed."""
+    log.error("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    return problem(
+        request,
+        status=503,
+        code="database_unavailable",
+        title="Cơ sở dữ liệu tạm thời không khả dụng",
+        detail="Vui lòng thử lại sau",
+        headers={"Retry-After": "30"},
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
     return problem(
@@ -208,6 +223,8 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         NotifyError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
+        OperationalError: database_unavailable_handler,
+        InterfaceError: database_unavailable_handler,
         Exception: internal_error_handler,
     }
 

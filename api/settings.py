@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     register_per_ip_per_minute: int = Field(default=20, ge=1)
     login_per_ip_per_minute: int = Field(default=30, ge=1)
+    gc_interval_seconds: float = Field(default=3600, gt=0, description="how often the janitor runs")
     outbox_interval_seconds: float = Field(default=2.0, gt=0)
     sms_gateway_url: str | None = None
     sms_gateway_token: SecretStr | None = None

@@ -14,8 +14,8 @@ import re
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -158,16 +158,22 @@ def check_environment() -> None:
 
 
 @contextmanager
-def wallet_server() -> Iterator[Wallet]:
-    """The wallet as a real server over a fresh temporary data directory, its database migrated first."""
-    with tempfile.TemporaryDirectory(prefix="bench-wallet-") as tmp:
-        data_dir = Path(tmp)
+def wallet_server(extra_env: Mapping[str, str] | None = None, *, data_dir: Path | None = None) -> Iterator[Wallet]:
+    """The wallet as a real server over a data directory, its database migrated first.
+
+    `data_dir` defaults to a fresh temporary directory, removed afterwards; a given one is kept, so a second
+    server can start over the same data. `extra_env` adds `WALLET_*` settings for the server only (storage, file
+    limits; not the database, which is migrated with the defaults).
+    """
+    with ExitStack() as stack:
+        if data_dir is None:
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-wallet-")))
         check_environment()
-        env = _service_env(data_dir)
+        env = {**_service_env(data_dir), **(extra_env or {})}
         settings = Settings(data_dir=data_dir, env="dev")
         migrate(settings)
-        with ServerProcess("api.app:app_factory", factory=True, env=env) as server:
-            yield Wallet(server, OutboxReader(settings.outbox_file))
+        server = stack.enter_context(ServerProcess("api.app:app_factory", factory=True, env=env))
+        yield Wallet(server, OutboxReader(settings.outbox_file))
 
 
 def _measured_load(url: str, headers: dict[str, str] | None = None) -> LoadResult:

@@ -57,6 +57,28 @@ class IdentityRepository:
         query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
         return self.session.exec(query).first()
 
+    def open_step_up(self, subject_type: str, subject_id: str, challenge_id: str | None) -> OtpChallenge | None:
+        """The newest unconsumed step-up challenge of the subject (or the one named)."""
+        query = select(OtpChallenge).where(
+            OtpChallenge.subject_type == subject_type,
+            OtpChallenge.subject_id == subject_id,
+            OtpChallenge.purpose == "step_up",
+            col(OtpChallenge.consumed_at).is_(None),
+        )
+        if challenge_id:
+            query = query.where(OtpChallenge.id == challenge_id)
+        return self.session.exec(query.order_by(col(OtpChallenge.created_at).desc()).with_for_update()).first()
+
+    def forget_subject(self, subject_type: str, subject_id: str, *, at: datetime) -> None:
+        self.session.exec(
+            delete(TotpCredential).where(
+                col(TotpCredential.subject_type) == subject_type, col(TotpCredential.subject_id) == subject_id
+            )
+        )
+        self.session.exec(delete(OtpChallenge).where(col(OtpChallenge.subject_id) == subject_id))
+        self.revoke_sessions_of(subject_type, subject_id, at=at, reason="erased")
+        self.session.flush()
+
     def revoke_sessions_of(self, subject_type: str, subject_id: str, *, at: datetime, reason: str) -> None:
         self.session.exec(
             update(AuthSession)

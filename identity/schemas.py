@@ -103,3 +103,10 @@ class AgencyToken(BaseModel):
 class AgencyCredentials(BaseModel):
     client_id: str
     client_secret: str
+
+
+class FreshFactor(BaseModel):
+    model_config = _STRICT
+
+    code: str = Field(min_length=1, max_length=12, description="a fresh SMS (POST /auth/otp/send) or TOTP code")
+    challenge_id: str | None = Field(default=None, max_length=64)

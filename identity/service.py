@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from crypto.aead import Context
+from crypto.keys import KeyProvider
 from crypto.otp import new_sms_code, new_totp_secret, totp_enrollment, totp_match_step
 from identity.errors import (
     AlreadyRegistered,
@@ -234,6 +235,44 @@ class AuthService:
             self._repo.add(citizen)
         return self._sessions.start("citizen", citizen.id)
 
+    # -- step-up: a fresh second factor for sensitive actions ---------------------------------
+    def start_step_up(self, principal: Principal) -> ChallengeResponse:
+        """Send a fresh SMS code (or point to the authenticator app) for a sensitive action."""
+        subject_type = _user_subject(principal)
+        phone = None
+        if subject_type == "citizen":
+            citizen = self._repo.citizen(principal.subject_id)
+            phone = self._profile_of(citizen)["phone"] if citizen else None
+        else:
+            officer = self._repo.officer(principal.subject_id)
+            phone = officer.phone if officer else None
+        return self._challenge(Subject(subject_type, principal.subject_id, phone), "step_up")
+
+    def prove_fresh_factor(self, principal: Principal, code: str, challenge_id: str | None = None) -> None:
+        """Check a code from the authenticator app, or from the step-up SMS; raises OtpInvalid & co."""
+        subject_type = _user_subject(principal)
+        if self.totp_enabled(subject_type, principal.subject_id):
+            if not self._totp_step_ok(subject_type, principal.subject_id, code):
+                raise OtpInvalid()
+            return
+        challenge = self._repo.open_step_up(subject_type, principal.subject_id, challenge_id)
+        if challenge is None:
+            raise OtpInvalid()
+        self._check_code(challenge, code)
+
+    def erase_citizen(self, citizen_id: str) -> None:
+        """Forget the account: sealed profile, lookups, PIN, authenticator and sessions. The caller
+        destroys the citizen's key after committing, which makes any copy of the profile unreadable."""
+        citizen = self._repo.citizen(citizen_id)
+        if citizen is None:
+            return
+        citizen.status = "erased"
+        citizen.national_id_index = f"erased:{citizen.id}"
+        citizen.phone_index = f"erased:{citizen.id}"
+        citizen.profile_sealed, citizen.pin_hash = b"", ""
+        self._repo.add(citizen)
+        self._repo.forget_subject("citizen", citizen_id, at=self._kit.clock.now())
+
     # -- TOTP enrolment -----------------------------------------------------------------------
     def totp_enroll(self, principal: Principal) -> TotpEnrollResponse:
         subject_type = _user_subject(principal)
@@ -312,3 +351,27 @@ def _user_subject(principal: Principal) -> SubjectType:
 
 def _totp_context(subject_id: str) -> Context:
     return Context(purpose="totp", citizen=subject_id)
+
+
+def rewrap_totp_secrets(session: Session, keys: KeyProvider) -> int:
+    """Key rotation: re-wrap every stored authenticator secret under the current master key."""
+    count = 0
+    for credential in session.exec(select(TotpCredential)).all():
+        context = _totp_context(credential.subject_id)
+        if credential.secret_sealed is not None:
+            credential.secret_sealed = keys.rewrap(credential.secret_sealed, context=context)
+        if credential.pending_secret_sealed is not None:
+            credential.pending_secret_sealed = keys.rewrap(credential.pending_secret_sealed, context=context)
+        session.add(credential)
+        count += 1
+    session.flush()
+    return count
+
+
+def totp_kids_in_use(session: Session, keys: KeyProvider) -> set[str]:
+    kids = set()
+    for credential in session.exec(select(TotpCredential)).all():
+        for sealed in (credential.secret_sealed, credential.pending_secret_sealed):
+            if sealed is not None:
+                kids.add(keys.kid_of(sealed))
+    return kids

@@ -70,11 +70,15 @@ def is_sqlite(engine: Engine) -> bool:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """A session committed on success and rolled back on any exception."""
+    """A session committed on success and rolled back on any exception, except errors that declare
+    `keeps_changes = True` (a counted failure, such as a wrong one-time code, must persist)."""
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            if getattr(exc, "keeps_changes", False):
+                session.commit()
+            else:
+                session.rollback()
             raise
+        session.commit()

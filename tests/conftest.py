@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.postgres import PostgresServer
+from tests.seaweed import SeaweedServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -17,6 +18,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[SeaweedServer]:
+    """A real S3 server (SeaweedFS), started once per session and only if a test asks for it."""
+    with SeaweedServer() as server:
         yield server
 
 

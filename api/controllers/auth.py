@@ -53,6 +53,11 @@ class AuthController(Controller):
         if principal.session_id:
             session_service.end(principal.session_id)
 
+    @post("/otp/send", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    def send_step_up(self, principal: Principal, auth_service: AuthService) -> ChallengeResponse:
+        """A fresh one-time code for a sensitive action (erasure, consent approval)."""
+        return auth_service.start_step_up(principal)
+
     @post("/totp/enroll", status_code=HTTP_200_OK, sync_to_thread=True, guards=[requires("citizen", "officer")])
     def totp_enroll(self, principal: Principal, auth_service: AuthService) -> TotpEnrollResponse:
         return auth_service.totp_enroll(principal)

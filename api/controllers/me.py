@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Any
+
+import anyio
+from litestar import Controller, Request, delete, get
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.auth import requires
+from api.deps import container_of
 from identity.accounts import AccountService
-from identity.schemas import CitizenProfile, OfficerProfile
+from identity.schemas import CitizenProfile, FreshFactor, OfficerProfile
 from identity.service import AuthService
 from identity.sessions import Principal
 
 
 class MeController(Controller):
+    """The caller's account."""
+
     path = "/me"
     tags = ("me",)
 
@@ -22,3 +30,10 @@ class MeController(Controller):
         if principal.role == "officer":
             return account_service.officer_profile(principal.subject_id)
         return auth_service.citizen_profile(principal.subject_id)
+
+    @delete("", status_code=HTTP_204_NO_CONTENT, guards=[requires("citizen")])
+    async def erase(self, request: Request[Any, Any, State], principal: Principal, data: FreshFactor) -> None:
+        """Erase the account: every paper becomes unrecoverable (the citizen's key is destroyed)."""
+        container = container_of(request.app.state)
+        blob_keys = await anyio.to_thread.run_sync(lambda: container.erase_citizen(principal, data))
+        await container.delete_blobs(blob_keys)

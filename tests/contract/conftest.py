@@ -21,12 +21,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def seaweed() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
-
-
 @pytest.fixture
 def bucket(seaweed: SeaweedServer) -> Iterator[str]:
     """A fresh, empty bucket, removed after the test."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from api.cli import migrate
 from api.settings import Settings
 from crypto.clock import FrozenClock
 from tests.factories import e164, last_code, registration
+from tests.seaweed import SeaweedServer
 
 START = datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC)
 
@@ -97,3 +99,33 @@ def make_wallet(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Wal
 @pytest.fixture
 def wallet(make_wallet: Callable[..., Wallet]) -> Wallet:
     return make_wallet()
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def blob_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+def storage_overrides(blob_backend: str, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """Settings for the blob store under test: the local folder, or a fresh bucket on a real S3 server."""
+    if blob_backend == "local":
+        yield {}
+        return
+    seaweed: SeaweedServer = request.getfixturevalue("seaweed")
+    bucket = f"wallet-{uuid.uuid4().hex[:16]}"
+    seaweed.create_bucket(bucket)
+    yield {
+        "storage_url": seaweed.blob_store_url(bucket),
+        "s3_access_key": seaweed.access_key,
+        "s3_secret_key": seaweed.secret_key,
+    }
+    if seaweed.running:
+        seaweed.client().remove_bucket(bucket)
+
+
+@pytest.fixture
+def any_wallet(make_wallet: Callable[..., Wallet], storage_overrides: dict[str, Any]) -> Wallet:
+    """A wallet on every combination of database (SQLite, PostgreSQL) and blob store (local, S3)."""
+    return make_wallet(**storage_overrides)

@@ -7,10 +7,10 @@ from tests.integration.wallet_helpers import cccd_fields, diploma_fields, pdf_by
 
 
 class TestCreateDocument:
-    def test_paper_with_a_scan_round_trips(self, wallet: Wallet) -> None:
-        data, tokens = wallet.register()
+    def test_paper_with_a_scan_round_trips(self, any_wallet: Wallet) -> None:
+        data, tokens = any_wallet.register()
         scan = png_bytes("marker")
-        answer = upload(wallet, tokens["access_token"], "cccd", cccd_fields(data), [("mat-truoc.png", scan)])
+        answer = upload(any_wallet, tokens["access_token"], "cccd", cccd_fields(data), [("mat-truoc.png", scan)])
         assert answer.status_code == 201, answer.text
         document = answer.json()
         assert document["type"] == "cccd" and document["source"] == "citizen" and document["version"] == 1
@@ -18,7 +18,7 @@ class TestCreateDocument:
         assert document["fields"]["number"] == data["national_id"]
         [file] = document["files"]
         assert file["content_type"] == "image/png" and file["size"] == len(scan)
-        got = wallet.get(f"/documents/{document['id']}/files/{file['id']}", tokens["access_token"])
+        got = any_wallet.get(f"/documents/{document['id']}/files/{file['id']}", tokens["access_token"])
         assert got.status_code == 200
         assert got.content == scan
         assert got.headers["content-type"].startswith("image/png")

@@ -6,6 +6,8 @@ here on one shared database, as a PostgreSQL deployment does.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,16 +25,17 @@ from storage.migrate import Chain, current_revision, downgrade, head_revision, u
 from storage.throttle import throttle_metadata
 from tests.integration.conftest import settings_for
 
+DOMAIN_PACKAGES = ("identity", "notify", "wallet", "consent")
 CHAINS: tuple[Chain, ...] = ("main", "throttle", "keystore")
 VERSION_TABLES = {"alembic_version", "alembic_version_throttle", "alembic_version_keystore"}
 DDL_PREFIXES = ("CREATE", "ALTER", "DROP")
 
 
 def models_metadata() -> MetaData:
-    """Every table the code expects, as `congdanso migrate` and the services know them."""
-    import identity.models
-    import notify.models  # noqa: F401
-
+    """Every table the code expects: the models of every domain package, the throttle and key store tables."""
+    for package in DOMAIN_PACKAGES:
+        if importlib.util.find_spec(package) is not None and importlib.util.find_spec(f"{package}.models"):
+            importlib.import_module(f"{package}.models")
     combined = MetaData()
     for metadata in (SQLModel.metadata, throttle_metadata, keystore_metadata):
         for table in metadata.tables.values():

@@ -1,0 +1,101 @@
+"""The janitor: whatever a crash or a failed delete left behind, collected after a grace period.
+
+- A pending blob record older than the grace period means its upload never committed: the blob
+  (if any) and the record go.
+- A blob no committed file references and no pending record announces (a crash before the pending
+  record was even written cannot happen: it is committed before the write) goes too, once old enough.
+- An erased citizen whose key is still in the key store has it destroyed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import anyio
+from sqlmodel import col, select
+
+from identity.models import Citizen
+from storage.blobs import BlobInfo, BlobNotFound
+from storage.db import transaction
+from wallet.repository import WalletRepository
+from wallet.service import WalletDeps
+
+BLOB_PREFIX = "c/"
+
+
+@dataclass
+class GcReport:
+    pending_removed: int = 0
+    orphans_removed: int = 0
+    keys_destroyed: int = 0
+
+
+class Janitor:
+    def __init__(self, deps: WalletDeps) -> None:
+        self._deps = deps
+
+    async def collect(self, *, now: datetime | None = None) -> GcReport:
+        now = now or self._deps.clock.now()
+        cutoff = now - self._deps.config.gc_grace
+        report = GcReport()
+        report.pending_removed = await self._stale_pending(cutoff)
+        report.orphans_removed = await self._orphans(cutoff)
+        report.keys_destroyed = await anyio.to_thread.run_sync(self._erased_keys)
+        return report
+
+    async def _stale_pending(self, cutoff: datetime) -> int:
+        def stale() -> list[str]:
+            with transaction(self._deps.engine) as session:
+                return [p.blob_key for p in WalletRepository(session).stale_pending(cutoff)]
+
+        keys = await anyio.to_thread.run_sync(stale)
+        for key in keys:
+            await self._deps.blobs.delete(key)
+
+        def forget() -> None:
+            with transaction(self._deps.engine) as session:
+                WalletRepository(session).clear_pending(keys)
+
+        await anyio.to_thread.run_sync(forget)
+        return len(keys)
+
+    async def _orphans(self, cutoff: datetime) -> int:
+        removed = 0
+        batch: list[BlobInfo] = []
+        async for info in self._deps.blobs.list(BLOB_PREFIX):
+            if info.modified_at < cutoff:
+                batch.append(info)
+            if len(batch) >= 500:
+                removed += await self._remove_unreferenced(batch)
+                batch = []
+        return removed + await self._remove_unreferenced(batch)
+
+    async def _remove_unreferenced(self, batch: list[BlobInfo]) -> int:
+        keys = [info.key for info in batch]
+
+        def known() -> set[str]:
+            with transaction(self._deps.engine) as session:
+                repo = WalletRepository(session)
+                return repo.referenced(keys) | repo.pending_keys(keys)
+
+        referenced = await anyio.to_thread.run_sync(known)
+        removed = 0
+        for key in keys:
+            if key not in referenced:
+                try:
+                    await self._deps.blobs.delete(key)
+                except BlobNotFound:
+                    continue
+                removed += 1
+        return removed
+
+    def _erased_keys(self) -> int:
+        with transaction(self._deps.engine) as session:
+            erased = session.exec(select(Citizen.id).where(col(Citizen.status) == "erased")).all()
+        destroyed = 0
+        for citizen_id in erased:
+            if self._deps.keys.exists(citizen_id):
+                self._deps.keys.destroy(citizen_id)
+                destroyed += 1
+        return destroyed

@@ -304,7 +304,7 @@ class TestGarbageNeverGives500:
 @sqlite_only
 class TestLanguage:
     def test_titles_follow_accept_language(self, wallet: Wallet, subtests: Any) -> None:
-        cases = {
+        cases: dict[str, Callable[[dict[str, str]], Any]] = {
             "not_found": lambda headers: wallet.client.get("/api/v1/nothing-here", headers=headers),
             "invalid_credentials": lambda headers: wallet.client.post(
                 "/api/v1/auth/login", json={"national_id": "048095100001", "pin": "000000"}, headers=headers

@@ -209,3 +209,51 @@ def write_blob(wallet: Wallet, key: str, content: bytes) -> None:
         return
     client, bucket = s3
     client.put_object(bucket, key, io.BytesIO(content), len(content))
+
+
+def passport_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "passport_number": "C1234567",
+        "full_name": data["full_name"],
+        "date_of_birth": data["date_of_birth"],
+        "sex": "nam",
+        "nationality": "Việt Nam",
+        "place_of_birth": "Đà Nẵng",
+        "national_id": data["national_id"],
+        "issue_date": "2022-05-10",
+        "expiry_date": "2032-05-10",
+        "issuing_authority": "Cục Quản lý xuất nhập cảnh",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def health_insurance_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "card_number": "DN4790123456789",
+        "full_name": data["full_name"],
+        "date_of_birth": data["date_of_birth"],
+        "sex": "nam",
+        "registered_hospital": "Bệnh viện Đà Nẵng",
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def multipart_body(text: dict[str, str], files: list[tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body built by hand: text parts, then `file` parts (filename, bytes, declared type).
+    Returns (body, Content-Type header)."""
+    import uuid
+
+    boundary = "cds-" + uuid.uuid4().hex
+    out = bytearray()
+    for name, value in text.items():
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    for filename, content, declared in files:
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        out += (head + f"Content-Type: {declared}\r\n\r\n").encode() + content + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"

@@ -67,6 +67,12 @@ def _resolve_relative(module: str, is_package: bool, level: int, name: str | Non
     return ".".join([*base, name] if name else base)
 
 
+def _from_base(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    if node.level:
+        return _resolve_relative(module, is_package, node.level, node.module)
+    return node.module or ""
+
+
 def imports_of(source: str, module: str, *, is_package: bool = False) -> Iterator[Edge]:
     """Every module `source` imports: `import x.y`, `from x.y import z` (z may be a submodule),
     relative imports, and `importlib.import_module("x")` / `__import__("x")` with a literal name."""
@@ -76,10 +82,7 @@ def imports_of(source: str, module: str, *, is_package: bool = False) -> Iterato
             for alias in node.names:
                 yield Edge(module, alias.name, node.lineno)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = _resolve_relative(module, is_package, node.level, node.module)
-            else:
-                base = node.module or ""
+            base = _from_base(node, module, is_package)
             if base == "__future__":
                 continue
             yield Edge(module, base, node.lineno)

@@ -1,0 +1,491 @@
+"""The citizen's wallet: files through the API against the bare blob store, memory with a large file, the STREAM
+cipher against bare AES-256-GCM, and listing a wallet of 1,000 papers.
+
+`python -m bench.wallet` (also run by `python -m bench`). Servers are real uvicorn processes on 127.0.0.1 over
+temporary data directories (`bench.foundation.wallet_server`), citizens are signed up through the real
+register → outbox → OTP flow, and the S3 figures use a throwaway SeaweedFS (`tests.seaweed.SeaweedServer`).
+Throughput is in MB/s with MB = 10**6 bytes; every ratio compares two figures measured in this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bench.foundation import Citizen, Wallet, wallet_server
+from bench.harness import load, percentile, record
+from crypto.aead import Context
+from crypto.stream import StreamDecryptor, StreamEncryptor
+from storage.blobs import BlobStore, blob_store_from_url
+from tests.seaweed import SeaweedServer
+
+MIB = 1024 * 1024
+MB = 1_000_000  # throughput unit
+PDF_HEAD = b"%PDF-1.7\n"
+
+# (a) 10 MiB files through the API against put + get on the same store
+FILE_BYTES = 10 * MIB
+ROUND_TRIPS = 8
+WARMUP_TRIPS = 1
+STORE_CHUNK = MIB  # chunk size of the bare put, as the store reads by default
+S3_BUCKET = "wallet-bench"
+
+# (b) one 200 MiB file up and down, server memory
+BIG_BYTES = 200 * MIB
+BIG_MAX_FILE_MB = 256
+UPLOAD_CHUNK = MIB
+DOWNLOAD_CHUNK = MIB
+
+# (c) STREAM against bare AES-256-GCM, in this process
+CRYPTO_BYTES = 64 * MIB
+CRYPTO_CHUNK = MIB
+CRYPTO_SEGMENT = 64 * 1024
+CRYPTO_REPEAT = 5
+
+# (d) listing a wallet of 1,000 papers
+DOCUMENTS = 1000
+CREATE_CONCURRENCY = 4
+CREATE_TIMEOUT = 150.0  # seconds: bounds the creation load; it takes ~10-20 s
+LIST_LIMIT = 50
+LIST_WARMUP = 0.5
+LIST_DURATION = 3.0
+PAGE_ALL_LIMIT = 200
+PAGE_ALL_REPEAT = 5
+
+BOUNDARY = "bench-wallet-7d1c0f"
+
+
+# -- requests --------------------------------------------------------------------------------------------------------
+
+
+def diploma_fields(n: int) -> dict[str, Any]:
+    """Valid diploma fields (the shape of tests/integration/wallet_helpers.py), the serial number made unique."""
+    return {
+        "title": "Bằng cử nhân",
+        "holder_name": "Nguyễn Văn An",
+        "date_of_birth": "1995-03-02",
+        "institution": "Đại học Đà Nẵng",
+        "major": "Công nghệ thông tin",
+        "graduation_year": 2017,
+        "classification": "Giỏi",
+        "serial_number": f"DN-2017-{n:06d}",
+        "issue_date": "2017-07-01",
+    }
+
+
+@dataclass(frozen=True)
+class Form:
+    """A multipart/form-data body for `POST /documents` around one optional file: `head ‖ file ‖ tail`."""
+
+    head: bytes
+    tail: bytes
+    content_type: str = f"multipart/form-data; boundary={BOUNDARY}"
+
+    @staticmethod
+    def diploma(n: int, *, filename: str | None) -> Form:
+        fields = json.dumps(diploma_fields(n), ensure_ascii=False)
+        head = _text_part("type", "diploma") + _text_part("fields", fields)
+        if filename is None:
+            return Form(head, f"--{BOUNDARY}--\r\n".encode())
+        head += (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        return Form(head, f"\r\n--{BOUNDARY}--\r\n".encode())
+
+    def headers(self, token: str, file_size: int) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": self.content_type,
+            "Content-Length": str(len(self.head) + file_size + len(self.tail)),
+        }
+
+
+def _text_part(name: str, value: str) -> bytes:
+    return f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+
+
+def pdf_bytes(size: int, rng: random.Random) -> bytes:
+    """`%PDF-1.7\\n` and random bytes: a PDF to the wallet's sniffing, incompressible to everything else."""
+    return PDF_HEAD + rng.randbytes(size - len(PDF_HEAD))
+
+
+def _expect(response: httpx.Response, status: int) -> None:
+    if response.status_code != status:
+        request = response.request
+        raise RuntimeError(
+            f"{request.method} {request.url.path} answered {response.status_code}, not {status}: {response.text}"
+        )
+
+
+@dataclass
+class Api:
+    """One signed-up citizen's view of a wallet server."""
+
+    client: httpx.Client
+    base: str  # .../api/v1
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def upload(self, form: Form, body: bytes | Iterator[bytes], size: int) -> tuple[str, str]:
+        """POST `body` (the whole form, or its pieces as they are made) around a `size`-byte file; returns
+        (document id, file id)."""
+        response = self.client.post(f"{self.base}/documents", content=body, headers=form.headers(self.token, size))
+        _expect(response, 201)
+        document = response.json()
+        if [f["size"] for f in document["files"]] != [size]:
+            raise RuntimeError(f"the document lists files {document['files']}, not one of {size} bytes")
+        return document["id"], document["files"][0]["id"]
+
+    def download(self, document_id: str, file_id: str, digest: Any = None) -> int:
+        """Stream the file, hashing it into `digest` if given; returns its size."""
+        size = 0
+        url = f"{self.base}/documents/{document_id}/files/{file_id}"
+        with self.client.stream("GET", url, headers=self.auth) as response:
+            if response.status_code != 200:
+                response.read()
+                _expect(response, 200)
+            for chunk in response.iter_raw(DOWNLOAD_CHUNK):
+                size += len(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+        return size
+
+    def delete(self, document_id: str) -> None:
+        _expect(self.client.delete(f"{self.base}/documents/{document_id}", headers=self.auth), 204)
+
+
+def sign_up(wallet: Wallet, client: httpx.Client, n: int) -> Api:
+    return Api(client, wallet.api, wallet.sign_up(client, Citizen(n)))
+
+
+def _client() -> httpx.Client:
+    return httpx.Client(timeout=120.0, trust_env=False)
+
+
+# -- (a) file round trips: API against the bare store ----------------------------------------------------------------
+
+
+@dataclass
+class Trips:
+    up: list[float] = field(default_factory=list)
+    down: list[float] = field(default_factory=list)
+
+    def add(self, up: float, down: float) -> None:
+        self.up.append(up)
+        self.down.append(down)
+
+    def rates(self, nbytes: int) -> tuple[float, float, float]:
+        """(upload, download, round trip) MB/s over all trips: bytes moved / time taken."""
+        up, down = sum(self.up), sum(self.down)
+        trips = len(self.up)
+        return nbytes * trips / up / MB, nbytes * trips / down / MB, 2 * nbytes * trips / (up + down) / MB
+
+
+async def _store_trip(store: BlobStore, key: str, chunks: list[bytes], expected: bytes | None) -> tuple[float, float]:
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    started = time.perf_counter()
+    await store.put(key, source())
+    stored = time.perf_counter()
+    received: list[bytes] = []
+    size = 0
+    async for chunk in store.get(key):  # read to the end, which closes the stream
+        size += len(chunk)
+        if expected is not None:
+            received.append(chunk)
+    fetched = time.perf_counter()
+    await store.delete(key)
+    if size != sum(map(len, chunks)) or (expected is not None and b"".join(received) != expected):
+        raise RuntimeError(f"the store gave back {size} bytes that differ from what was put")
+    return stored - started, fetched - stored
+
+
+def _api_trip(api: Api, form: Form, data: bytes, body: bytes, *, check: bool) -> tuple[float, float]:
+    started = time.perf_counter()
+    document_id, file_id = api.upload(form, body, len(data))
+    stored = time.perf_counter()
+    digest = hashlib.sha256() if check else None
+    size = api.download(document_id, file_id, digest)
+    fetched = time.perf_counter()
+    api.delete(document_id)
+    if size != len(data) or (digest is not None and digest.digest() != hashlib.sha256(data).digest()):
+        raise RuntimeError(f"the API gave back {size} bytes that differ from the upload")
+    return stored - started, fetched - stored
+
+
+def file_round_trips(prefix: str, api: Api, store: BlobStore) -> dict[str, float]:
+    """`ROUND_TRIPS` uploads + downloads of a 10 MiB PDF through the API, interleaved with as many put + get of
+    the same bytes on the store the server uses; the first of each (content checked) is not measured."""
+    data = pdf_bytes(FILE_BYTES, random.Random(prefix))
+    chunks = [data[i : i + STORE_CHUNK] for i in range(0, len(data), STORE_CHUNK)]
+    form = Form.diploma(1, filename="scan.pdf")
+    body = form.head + data + form.tail
+    through_api, bare = Trips(), Trips()
+    with asyncio.Runner() as runner:
+        for trip in range(WARMUP_TRIPS + ROUND_TRIPS):
+            warm_up = trip < WARMUP_TRIPS
+            api_times = _api_trip(api, form, data, body, check=warm_up)
+            store_times = runner.run(_store_trip(store, f"bench/raw-{trip}", chunks, data if warm_up else None))
+            if not warm_up:
+                through_api.add(*api_times)
+                bare.add(*store_times)
+    api_up, api_down, api_trip = through_api.rates(FILE_BYTES)
+    put, get, store_trip = bare.rates(FILE_BYTES)
+    return {
+        f"{prefix}_api_upload_mb_s": api_up,
+        f"{prefix}_api_download_mb_s": api_down,
+        f"{prefix}_api_roundtrip_mb_s": api_trip,
+        f"{prefix}_store_put_mb_s": put,
+        f"{prefix}_store_get_mb_s": get,
+        f"{prefix}_store_roundtrip_mb_s": store_trip,
+        f"{prefix}_api_vs_store_ratio": api_trip / store_trip,
+        f"{prefix}_api_upload_vs_put_ratio": api_up / put,
+        f"{prefix}_api_download_vs_get_ratio": api_down / get,
+    }
+
+
+# -- (b) one 200 MiB file, server memory -----------------------------------------------------------------------------
+
+
+def _big_body(form: Form, digest: Any) -> Iterator[bytes]:
+    """The form around `BIG_BYTES` of PDF in 1 MiB chunks, made as they are sent (one random MiB, each chunk
+    numbered); the file's bytes go through `digest`."""
+    yield form.head
+    block = random.Random("big").randbytes(UPLOAD_CHUNK)
+    for n in range(BIG_BYTES // UPLOAD_CHUNK):
+        head = PDF_HEAD if n == 0 else n.to_bytes(len(PDF_HEAD), "big")
+        chunk = head + block[len(PDF_HEAD) :]
+        digest.update(chunk)
+        yield chunk
+    yield form.tail
+
+
+def big_file(data_dir: Path, token: str) -> dict[str, float]:
+    """A fresh server over `data_dir` (whose citizen signed up on an earlier server, so no Argon2 hash has
+    touched this process's peak), then one `BIG_BYTES` upload streamed from a generator and its download."""
+    with wallet_server({"WALLET_MAX_FILE_MB": str(BIG_MAX_FILE_MB)}, data_dir=data_dir) as wallet, _client() as client:
+        server = wallet.server
+        start_rss, start_peak = server.rss_mb(), server.peak_rss_mb()
+        api = Api(client, wallet.api, token)
+        sent = hashlib.sha256()
+        started = time.perf_counter()
+        form = Form.diploma(2, filename="big.pdf")
+        document_id, file_id = api.upload(form, _big_body(form, sent), BIG_BYTES)
+        uploaded = time.perf_counter()
+        after_upload_peak = server.peak_rss_mb()
+        received = hashlib.sha256()
+        size = api.download(document_id, file_id, received)
+        downloaded = time.perf_counter()
+        peak, end_rss = server.peak_rss_mb(), server.rss_mb()
+        if size != BIG_BYTES or received.digest() != sent.digest():
+            raise RuntimeError(f"the {BIG_BYTES}-byte file came back as {size} different bytes")
+        api.delete(document_id)
+    print(
+        f"  server RSS {start_rss:.1f} MiB at start (peak {start_peak:.1f}), peak {after_upload_peak:.1f} after the "
+        f"upload, {peak:.1f} after the download; {end_rss:.1f} MiB resident at the end"
+    )
+    return {
+        "wallet_big_file_server_start_rss_mb": start_rss,
+        "wallet_big_file_server_peak_rss_mb": peak,
+        "wallet_big_file_server_peak_growth_mb": peak - start_peak,
+        "wallet_big_file_upload_mb_s": BIG_BYTES / (uploaded - started) / MB,
+        "wallet_big_file_download_mb_s": BIG_BYTES / (downloaded - uploaded) / MB,
+    }
+
+
+# -- (c) STREAM against bare AES-256-GCM -----------------------------------------------------------------------------
+
+
+@dataclass
+class CipherTimes:
+    seal: list[float] = field(default_factory=list)
+    open: list[float] = field(default_factory=list)
+    encrypt: list[float] = field(default_factory=list)
+    decrypt: list[float] = field(default_factory=list)
+
+
+def _stream_once(key: bytes, context: Context, chunks: list[bytes], data: bytes, times: CipherTimes) -> None:
+    started = time.perf_counter()
+    encryptor = StreamEncryptor(key, context=context)
+    sealed = [encryptor.header()]
+    sealed += [encryptor.update(chunk) for chunk in chunks]
+    sealed.append(encryptor.finalize())
+    times.seal.append(time.perf_counter() - started)
+
+    stream = b"".join(sealed)
+    pieces = [stream[i : i + CRYPTO_CHUNK] for i in range(0, len(stream), CRYPTO_CHUNK)]
+    started = time.perf_counter()
+    decryptor = StreamDecryptor(key, context=context)
+    plain = [decryptor.update(piece) for piece in pieces]
+    decryptor.finalize()
+    times.open.append(time.perf_counter() - started)
+    if b"".join(plain) != data:
+        raise RuntimeError("STREAM opened to different bytes")
+
+
+def _aesgcm_once(key: bytes, data: bytes, times: CipherTimes) -> None:
+    view = memoryview(data)
+    prefix = os.urandom(7)
+    offsets = range(0, len(data), CRYPTO_SEGMENT)
+    started = time.perf_counter()
+    aes = AESGCM(key)
+    sealed = [
+        aes.encrypt(prefix + n.to_bytes(5, "big"), view[o : o + CRYPTO_SEGMENT], None) for n, o in enumerate(offsets)
+    ]
+    times.encrypt.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    aes = AESGCM(key)
+    plain = [aes.decrypt(prefix + n.to_bytes(5, "big"), segment, None) for n, segment in enumerate(sealed)]
+    times.decrypt.append(time.perf_counter() - started)
+    if b"".join(plain) != data:
+        raise RuntimeError("AES-GCM opened to different bytes")
+
+
+def cipher_throughput() -> dict[str, float]:
+    """`CRYPTO_BYTES` sealed and opened with STREAM (fed in 1 MiB chunks) and with bare AESGCM (64 KiB segments,
+    no associated data), alternately, `CRYPTO_REPEAT` times after one warm-up each; medians."""
+    data = random.Random("cipher").randbytes(CRYPTO_BYTES)
+    chunks = [data[i : i + CRYPTO_CHUNK] for i in range(0, len(data), CRYPTO_CHUNK)]
+    key = os.urandom(32)
+    context = Context("file", citizen="c-bench", document="d-bench", version=1, file="f-bench")
+    times = CipherTimes()
+    for _ in range(1 + CRYPTO_REPEAT):
+        _stream_once(key, context, chunks, data, times)
+        _aesgcm_once(key, data, times)
+    seal, opened, encrypt, decrypt = (
+        statistics.median(series[1:]) for series in (times.seal, times.open, times.encrypt, times.decrypt)
+    )
+    return {
+        "wallet_stream_seal_mb_s": CRYPTO_BYTES / seal / MB,
+        "wallet_stream_open_mb_s": CRYPTO_BYTES / opened / MB,
+        "wallet_aesgcm_encrypt_mb_s": CRYPTO_BYTES / encrypt / MB,
+        "wallet_aesgcm_decrypt_mb_s": CRYPTO_BYTES / decrypt / MB,
+        "wallet_stream_seal_vs_aesgcm_ratio": encrypt / seal,
+        "wallet_stream_open_vs_aesgcm_ratio": decrypt / opened,
+        "wallet_stream_vs_aesgcm_ratio": (encrypt + decrypt) / (seal + opened),
+    }
+
+
+# -- (d) listing 1,000 papers ----------------------------------------------------------------------------------------
+
+
+def _fill(api: Api) -> float:
+    """Create `DOCUMENTS` diplomas without files from `CREATE_CONCURRENCY` connections; returns documents/s."""
+
+    def request(n: int) -> httpx.Request:
+        form = Form.diploma(1000 + n, filename=None)
+        return httpx.Request(
+            "POST", f"{api.base}/documents", content=form.head + form.tail, headers=form.headers(api.token, 0)
+        )
+
+    result = asyncio.run(load(request, concurrency=CREATE_CONCURRENCY, duration=CREATE_TIMEOUT, max_requests=DOCUMENTS))
+    print(f"  POST /documents (no file): {result}")
+    if result.errors or result.requests != DOCUMENTS:
+        raise RuntimeError(f"{result.errors} of {result.requests} document creations failed (wanted {DOCUMENTS})")
+    return result.rps
+
+
+def _page_through(api: Api) -> tuple[float, int]:
+    """Follow `next_cursor` with limit=200 from the first page to the last; returns (seconds, documents seen)."""
+    seen: set[str] = set()
+    cursor: str | None = None
+    started = time.perf_counter()
+    while True:
+        params = {"limit": str(PAGE_ALL_LIMIT), **({"cursor": cursor} if cursor else {})}
+        response = api.client.get(f"{api.base}/documents", params=params, headers=api.auth)
+        _expect(response, 200)
+        page = response.json()
+        seen.update(item["id"] for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return time.perf_counter() - started, len(seen)
+
+
+def listing(api: Api) -> dict[str, float]:
+    create_rps = _fill(api)
+    url = f"{api.base}/documents?limit={LIST_LIMIT}"
+    first = api.client.get(url, headers=api.auth)
+    _expect(first, 200)
+    if len(first.json()["items"]) != LIST_LIMIT or first.json()["next_cursor"] is None:
+        raise RuntimeError(f"the first page of {DOCUMENTS} documents is not {LIST_LIMIT} items and a cursor")
+    asyncio.run(load(url, concurrency=1, duration=LIST_WARMUP, max_requests=10_000, headers=api.auth))
+    result = asyncio.run(load(url, concurrency=1, duration=LIST_DURATION, max_requests=10_000, headers=api.auth))
+    print(f"  GET /documents?limit={LIST_LIMIT}: {result}")
+    if result.errors:
+        raise RuntimeError(f"{result.errors} of {result.requests} list requests failed")
+    walks = []
+    for _ in range(1 + PAGE_ALL_REPEAT):
+        seconds, count = _page_through(api)
+        if count != DOCUMENTS:
+            raise RuntimeError(f"paging through the wallet saw {count} documents, not {DOCUMENTS}")
+        walks.append(seconds * 1000)
+    return {
+        "wallet_create_doc_rps": create_rps,
+        "wallet_list_50_p50_ms": result.p50_ms,
+        "wallet_list_50_p99_ms": result.p99_ms,
+        "wallet_list_50_rps": result.rps,
+        "wallet_page_all_1000_by_200_ms": percentile(walks[1:], 50),
+    }
+
+
+# -- main ------------------------------------------------------------------------------------------------------------
+
+
+def local_store_figures() -> None:
+    """(a) on the default file store, (d) beside it, then (b) on a fresh server over the same data directory."""
+    with tempfile.TemporaryDirectory(prefix="bench-wallet-") as tmp:
+        data_dir = Path(tmp)
+        with wallet_server(data_dir=data_dir) as wallet, _client() as client:
+            api = sign_up(wallet, client, 1)
+            print(f"wallet: {ROUND_TRIPS} × 10 MiB up + down, file store (+{WARMUP_TRIPS} warm-up)")
+            store = blob_store_from_url(f"file://{(data_dir / 'blobs').resolve()}")
+            record(file_round_trips("wallet_file", api, store))
+            print(f"wallet: {DOCUMENTS} documents in one wallet, then GET /documents")
+            record(listing(sign_up(wallet, client, 2)))
+            peak = wallet.server.peak_rss_mb()
+            print(f"  server peak RSS after two sign-ups (Argon2id, 64 MiB each) and the above: {peak:.1f} MiB")
+        print(f"wallet: one {BIG_BYTES // MIB} MiB file up + down, fresh server, WALLET_MAX_FILE_MB={BIG_MAX_FILE_MB}")
+        record(big_file(data_dir, api.token))
+
+
+def s3_store_figures() -> None:
+    with SeaweedServer() as s3:
+        s3.create_bucket(S3_BUCKET)
+        url = s3.blob_store_url(S3_BUCKET)
+        env = {"WALLET_STORAGE_URL": url, "WALLET_S3_ACCESS_KEY": s3.access_key, "WALLET_S3_SECRET_KEY": s3.secret_key}
+        with wallet_server(env) as wallet, _client() as client:
+            api = sign_up(wallet, client, 1)
+            print(f"wallet: {ROUND_TRIPS} × 10 MiB up + down, S3 store (SeaweedFS, +{WARMUP_TRIPS} warm-up)")
+            store = blob_store_from_url(url, access_key=s3.access_key, secret_key=s3.secret_key)
+            record(file_round_trips("wallet_s3", api, store))
+
+
+def main() -> None:
+    print(f"wallet: STREAM vs bare AES-256-GCM, {CRYPTO_BYTES // MIB} MiB × {CRYPTO_REPEAT} (+1 warm-up)")
+    record(cipher_throughput())
+    local_store_figures()
+    s3_store_figures()
+
+
+if __name__ == "__main__":
+    main()

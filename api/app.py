@@ -27,7 +27,7 @@ from api.controllers.oauth import OAuthController
 from api.deps import provide_account_service, provide_auth_service, provide_session_service, provide_unit
 from api.errors import exception_handlers
 from api.logging import configure_logging
-from api.middleware import access_log_middleware, security_headers_middleware
+from api.middleware import access_log_middleware, add_security_headers
 from api.settings import Settings
 from crypto.clock import Clock
 from storage.migrate import Chain, current_revision, head_revision
@@ -117,7 +117,8 @@ def create_app(
         route_handlers=[api, health, PrometheusController],
         dependencies=_dependencies(),
         exception_handlers=exception_handlers(),
-        middleware=[access_log_middleware, security_headers_middleware, _metrics().middleware],
+        middleware=[access_log_middleware, _metrics().middleware],
+        before_send=[add_security_headers],
         openapi_config=_openapi(),
         lifespan=[lifespan],
         state=State({"container": container}),

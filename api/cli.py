@@ -36,6 +36,7 @@ def _models_metadata() -> Any:
 
 def migrate(settings: Settings) -> None:
     """Upgrade the three migration chains, each in its own database (or one shared database)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     targets: list[tuple[Chain, str]] = [
         ("main", settings.resolved_database_url),
         ("throttle", settings.resolved_throttle_url),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import InterfaceError, OperationalError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -15,6 +14,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from api.multipart import MalformedMultipart
 from identity import errors as identity_errors
@@ -205,6 +205,17 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception
     )
 
 
+def unstorable_input_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Input the database refuses to hold (a NUL character, an out-of-range value): the client's fault."""
+    return problem(
+        request,
+        status=400,
+        code="malformed_request",
+        title="Yêu cầu không hợp lệ",
+        detail="Dữ liệu chứa ký tự hoặc giá trị không thể lưu trữ",
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
     return problem(
@@ -224,6 +235,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
         OperationalError: database_unavailable_handler,
+        DataError: unstorable_input_handler,
         InterfaceError: database_unavailable_handler,
         Exception: internal_error_handler,
     }

@@ -22,29 +22,19 @@ _SECURITY_HEADERS = {
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    """Adds HSTS, nosniff and friends everywhere, and `Cache-Control: no-store` on API answers,
-    which carry personal data that no shared or browser cache may keep."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        path: str = scope["path"]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in _SECURITY_HEADERS.items():
-                    headers[name] = value
-                if path.startswith("/api/") or path == "/health":
-                    headers["cache-control"] = "no-store"
-                    headers.setdefault("content-security-policy", _API_CSP)
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook, so even answers for unknown routes carry the headers: HSTS, nosniff and
+    friends everywhere, and `Cache-Control: no-store` on API answers, which carry personal data that
+    no shared or browser cache may keep."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in _SECURITY_HEADERS.items():
+        headers[name] = value
+    path: str = scope.get("path", "")
+    if path.startswith("/api/") or path == "/health":
+        headers["cache-control"] = "no-store"
+        headers.setdefault("content-security-policy", _API_CSP)
 
 
 def access_log_middleware(app: ASGIApp) -> ASGIApp:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from litestar import Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from identity.errors import ValidationFailed
@@ -86,15 +87,25 @@ async def read_multipart(
         async with anyio.create_task_group() as tasks:
             state.tasks = tasks
             async for chunk in request.stream():
-                parser.write(chunk)
+                _feed(parser, chunk)
                 await state.apply(events)
-            parser.finalize()
+            _feed(parser, None)
             await state.apply(events)
             if state.part is not None:
                 raise MalformedMultipart("the multipart body ends inside a part")
     except BaseExceptionGroup as group:
         raise _first_cause(group) from None
     return StreamedForm(state.fields, state.results)
+
+
+def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
+    try:
+        if chunk is None:
+            parser.finalize()
+        else:
+            parser.write(chunk)
+    except FormParserError as exc:
+        raise MalformedMultipart("the multipart body is malformed") from exc
 
 
 def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -183,12 +194,14 @@ class _ParseState:
             part.sink = send
             if self.tasks is None:
                 raise RuntimeError("parts arrive only inside read_multipart")
-            self.tasks.start_soon(self._consume, part.name, part.filename, receive)
-
-    async def _consume(self, name: str, filename: str | None, receive: MemoryObjectReceiveStream[bytes]) -> None:
-        async with receive:
             index = len(self.results)
-            self.results.append(None)
+            self.results.append(None)  # the slot keeps results in the order of the parts
+            self.tasks.start_soon(self._consume, index, part.name, part.filename, receive)
+
+    async def _consume(
+        self, index: int, name: str, filename: str | None, receive: MemoryObjectReceiveStream[bytes]
+    ) -> None:
+        async with receive:
             self.results[index] = await self.on_file(name, filename, _chunks(receive))
 
     async def _data(self, part: _Part, data: bytes) -> None:

@@ -378,6 +378,13 @@ class ServerProcess:
         """Peak resident memory of the live process tree (sum of each process's VmHWM), in MiB."""
         return _memory_mb(process_tree(self.pid), "VmHWM")
 
+    def reset_peak_rss(self) -> None:
+        """Restart the VmHWM count of every process of the tree at its current VmRSS (Linux `clear_refs` 5), so a
+        later `peak_rss_mb()` covers only what happened since; e.g. to leave out a startup spike."""
+        for pid in process_tree(self.pid):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+
     def log_tail(self, chars: int = 4000) -> str:
         if self._log is None or self._log_path is None:
             return ""

@@ -8,6 +8,7 @@ destroying a citizen's key in the store (erasure) makes that backup useless for 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 from crypto.envelope import CitizenKey, rewrap_citizen_key
@@ -21,7 +22,7 @@ class CitizenKeyStore(Protocol):
     def put(self, citizen_id: str, wrapped: bytes) -> None: ...
     def get(self, citizen_id: str) -> bytes | None: ...
     def delete(self, citizen_id: str) -> None: ...
-    def ids(self) -> Iterator[str]: ...
+    def ids(self, *, updated_before: datetime | None = None) -> Iterator[str]: ...
 
 
 class CitizenKeys:
@@ -45,6 +46,9 @@ class CitizenKeys:
 
     def exists(self, citizen_id: str) -> bool:
         return self._store.get(citizen_id) is not None
+
+    def ids(self, *, updated_before: datetime | None = None) -> list[str]:
+        return list(self._store.ids(updated_before=updated_before))
 
     def destroy(self, citizen_id: str) -> None:
         self._store.delete(citizen_id)

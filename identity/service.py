@@ -70,10 +70,13 @@ class AuthService:
         existing = self._repo.citizen_by_national_id(index)
         if existing is not None and existing.status != "pending":
             raise AlreadyRegistered()
+        # Refuse over-limit SMS before anything is created, so a refusal leaves no key behind.
+        self._throttle(f"otp-send:{self._kit.phone_index(phone)}", self._kit.config.otp_sends_per_phone)
         if existing is not None:
             self._repo.delete_pending_citizen(existing)
+            self._kit.citizen_keys.destroy(existing.id)
         citizen = self._new_citizen(data, phone, index)
-        return self._challenge(Subject("citizen", citizen.id, phone), "register")
+        return self._challenge(Subject("citizen", citizen.id, phone), "register", counted=True)
 
     def _validate_registration(self, data: RegisterRequest) -> str:
         errors: dict[str, list[str]] = {}
@@ -151,7 +154,7 @@ class AuthService:
         return Subject("officer", officer.id, officer.phone), officer.pin_hash
 
     # -- OTP ----------------------------------------------------------------------------------
-    def _challenge(self, subject: Subject, purpose: str) -> ChallengeResponse:
+    def _challenge(self, subject: Subject, purpose: str, *, counted: bool = False) -> ChallengeResponse:
         now = self._kit.clock.now()
         totp = self._repo.totp(subject.type, subject.id)
         use_totp = purpose != "register" and totp is not None and totp.secret_sealed is not None
@@ -164,7 +167,7 @@ class AuthService:
             expires_at=now + self._kit.config.otp_ttl,
         )
         if not use_totp:
-            challenge.code_hash = self._send_sms_code(subject, challenge.id)
+            challenge.code_hash = self._send_sms_code(subject, challenge.id, counted=counted)
         self._repo.add(challenge)
         return ChallengeResponse(
             challenge_id=challenge.id,
@@ -172,10 +175,11 @@ class AuthService:
             expires_at=challenge.expires_at,
         )
 
-    def _send_sms_code(self, subject: Subject, challenge_id: str) -> str:
+    def _send_sms_code(self, subject: Subject, challenge_id: str, *, counted: bool) -> str:
         if subject.phone is None:
             raise InvalidCredentials()
-        self._throttle(f"otp-send:{self._kit.phone_index(subject.phone)}", self._kit.config.otp_sends_per_phone)
+        if not counted:
+            self._throttle(f"otp-send:{self._kit.phone_index(subject.phone)}", self._kit.config.otp_sends_per_phone)
         code = new_sms_code()
         body = OTP_SMS_TEMPLATE.format(code=code)
         self._notifier.send(channel="sms", to=subject.phone, body=body, recipient_id=subject.id)

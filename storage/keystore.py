@@ -52,7 +52,10 @@ class SqlCitizenKeyStore:
             finally:
                 raw.close()
 
-    def ids(self) -> Iterator[str]:
+    def ids(self, *, updated_before: datetime | None = None) -> Iterator[str]:
+        query = select(citizen_keys.c.citizen_id)
+        if updated_before is not None:
+            query = query.where(citizen_keys.c.updated_at < updated_before)
         with self._engine.connect() as conn:
-            rows = conn.execute(select(citizen_keys.c.citizen_id)).scalars().all()
+            rows = conn.execute(query).scalars().all()
         yield from rows

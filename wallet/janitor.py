@@ -4,7 +4,9 @@
   (if any) and the record go.
 - A blob no committed file references and no pending record announces (a crash before the pending
   record was even written cannot happen: it is committed before the write) goes too, once old enough.
-- An erased citizen whose key is still in the key store has it destroyed.
+- A key whose citizen was erased (or whose registration never committed) is destroyed. Keys are
+  created before their citizen row commits, so this runs only from the CLI or the periodic job,
+  after registrations in flight have had time to finish.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Janitor:
         report = GcReport()
         report.pending_removed = await self._stale_pending(cutoff)
         report.orphans_removed = await self._orphans(cutoff)
-        report.keys_destroyed = await anyio.to_thread.run_sync(self._erased_keys)
+        report.keys_destroyed = await anyio.to_thread.run_sync(self._unused_keys, cutoff)
         return report
 
     async def _stale_pending(self, cutoff: datetime) -> int:
@@ -90,12 +92,13 @@ class Janitor:
                 removed += 1
         return removed
 
-    def _erased_keys(self) -> int:
+    def _unused_keys(self, cutoff: datetime) -> int:
+        """Keys of erased citizens, and keys whose registration never committed, are destroyed."""
+        key_ids = set(self._deps.keys.ids(updated_before=cutoff))
         with transaction(self._deps.engine) as session:
-            erased = session.exec(select(Citizen.id).where(col(Citizen.status) == "erased")).all()
+            live = set(session.exec(select(Citizen.id).where(col(Citizen.status) != "erased")).all())
         destroyed = 0
-        for citizen_id in erased:
-            if self._deps.keys.exists(citizen_id):
-                self._deps.keys.destroy(citizen_id)
-                destroyed += 1
+        for citizen_id in key_ids - live:
+            self._deps.keys.destroy(citizen_id)
+            destroyed += 1
         return destroyed

@@ -92,9 +92,15 @@ class Draft:
     data_key: bytes = field(repr=False)
     wrapped_data_key: bytes = field(repr=False)
     quota_left: int
-    files: list[IngestedFile] = field(default_factory=list)
+    files: list[IngestedFile | None] = field(default_factory=list)
+
+    @property
+    def stored(self) -> list[IngestedFile]:
+        return [f for f in self.files if f is not None]
 
     async def add_file(self, _name: str, filename: str | None, chunks: AsyncIterator[bytes]) -> IngestedFile:
+        slot = len(self.files)
+        self.files.append(None)  # files keep the order of the upload's parts
         file_id = new_id()
         blob_key = blob_key_for(self.citizen_id, file_id)
         await anyio.to_thread.run_sync(self._record_pending, blob_key)
@@ -115,7 +121,7 @@ class Draft:
             raise
         upload = ingested(file_id, blob_key, filename, result)
         self.quota_left -= upload.stored_size
-        self.files.append(upload)
+        self.files[slot] = upload
         return upload
 
     def _record_pending(self, blob_key: str) -> None:
@@ -128,7 +134,7 @@ class Draft:
 
     async def discard(self) -> None:
         """Undo the uploads of a version that will not be committed."""
-        keys = [f.blob_key for f in self.files]
+        keys = [f.blob_key for f in self.stored]
         with anyio.CancelScope(shield=True):
             for key in keys:
                 await self.deps.blobs.delete(key)
@@ -174,7 +180,7 @@ class WalletService:
             updated_at=now,
         )
         self._repo.add(document)
-        self._write_version(document, draft, clean, [f.file_id for f in draft.files])
+        self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
         return self.get(draft.citizen_id, document.id)
 
     def commit_update(self, draft: Draft, *, fields: Any, holder: Holder) -> DocumentPublic:
@@ -182,7 +188,7 @@ class WalletService:
         if document.current_version != draft.base_version:
             raise FieldsInvalid({"version": ["the document changed meanwhile; reload and retry"]})
         clean = validate_fields(document.type, _as_object(fields), holder=holder)
-        file_ids = [f.file_id for f in draft.files] or self._current_file_ids(document)
+        file_ids = [f.file_id for f in draft.stored] or self._current_file_ids(document)
         document.current_version, document.updated_at = draft.version, self._deps.clock.now()
         self._repo.add(document)
         self._write_version(document, draft, clean, file_ids)
@@ -202,9 +208,9 @@ class WalletService:
                 created_at=now,
             )
         )
-        for upload in draft.files:
+        for upload in draft.stored:
             self._repo.add(self._file_row(document, draft, upload))
-        self._repo.clear_pending([f.blob_key for f in draft.files])
+        self._repo.clear_pending([f.blob_key for f in draft.stored])
 
     def _file_row(self, document: Document, draft: Draft, upload: IngestedFile) -> DocumentFile:
         meta = {"filename": upload.filename, "content_type": upload.content_type, "size": upload.size}

@@ -28,23 +28,23 @@ class AuthController(Controller):
     path = "/auth"
     tags = ("auth",)
 
-    @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, security=[])
     def register(
         self, request: Request[Any, Any, Any], data: RegisterRequest, auth_service: AuthService
     ) -> ChallengeResponse:
         return auth_service.register(data, client_ip=client_ip(request))
 
-    @post("/login", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    @post("/login", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, security=[])
     def login(
         self, request: Request[Any, Any, Any], data: LoginRequest, auth_service: AuthService
     ) -> ChallengeResponse:
         return auth_service.login(data, client_ip=client_ip(request))
 
-    @post("/otp/verify", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/otp/verify", status_code=HTTP_200_OK, sync_to_thread=True, security=[])
     def verify_otp(self, data: OtpVerifyRequest, auth_service: AuthService) -> TokenPair:
         return auth_service.verify_otp(data.challenge_id, data.code)
 
-    @post("/refresh", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/refresh", status_code=HTTP_200_OK, sync_to_thread=True, security=[])
     def refresh(self, data: RefreshRequest, session_service: SessionService) -> TokenPair:
         return session_service.refresh(data.refresh_token)
 

@@ -26,7 +26,7 @@ class OAuthController(Controller):
     path = "/oauth"
     tags = ("agencies",)
 
-    @post("/token", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/token", status_code=HTTP_200_OK, sync_to_thread=True, security=[])
     def token(
         self,
         data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],

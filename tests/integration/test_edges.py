@@ -82,6 +82,7 @@ class TestHealth:
         assert answer.status_code == 200
         assert answer.json()["status"] == "ok"
 
+    @sqlite_only  # the storage check, not the database, is under test
     def test_503_when_storage_is_unreachable(self, make_wallet: Callable[..., Wallet]) -> None:
         wallet = make_wallet(
             storage_url=f"s3://bucket?endpoint=127.0.0.1:{closed_port()}&secure=false",
@@ -155,7 +156,7 @@ class TestOpenApiSchema:
         requirements = me.get("security", document.get("security", []))
         assert any(name in requirement for requirement in requirements for name in bearer)
 
-    def test_public_routes_do_not_claim_a_bearer_token(self, wallet: Wallet, subtests: Any) -> None:
+    def test_public_routes_do_not_claim_a_bearer_token(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         document = self.schema(wallet)
         for path in ("/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/otp/verify", "/api/v1/oauth/token"):
             with subtests.test(path=path):
@@ -170,7 +171,7 @@ class TestSecurityHeaders:
         assert_security_headers(answer)
         assert_security_headers(wallet.client.get("/health"))
 
-    def test_on_every_error(self, wallet: Wallet, subtests: Any) -> None:
+    def test_on_every_error(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         for name, (request, status, _code) in ERROR_CASES.items():
             with subtests.test(case=name):
                 answer = request(wallet)
@@ -179,22 +180,25 @@ class TestSecurityHeaders:
 
 
 class TestProblemDetails:
-    def test_every_error_is_rfc9457_with_a_stable_code(self, wallet: Wallet, subtests: Any) -> None:
+    def test_every_error_is_rfc9457_with_a_stable_code(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         for name, (request, status, code) in ERROR_CASES.items():
             with subtests.test(case=name):
                 assert_problem(request(wallet), status, code)
 
+    @sqlite_only
     def test_validation_errors_name_the_fields(self, wallet: Wallet) -> None:
         body = assert_problem(wallet.post("/auth/login", {"national_id": 5, "pin": []}), 422, "validation_failed")
         assert {error["field"] for error in body["errors"]} >= {"national_id", "pin"}
 
-    def test_json_that_is_not_an_object_is_a_client_error(self, wallet: Wallet, subtests: Any) -> None:
+    @sqlite_only
+    def test_json_that_is_not_an_object_is_a_client_error(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         for payload in (b"[1, 2]", b'"text"', b"null", b"42", b"[]"):
             with subtests.test(payload=payload):
                 answer = wallet.client.post("/api/v1/auth/register", content=payload, headers=JSON)
                 assert 400 <= answer.status_code < 500, answer.text
                 assert_problem(answer, answer.status_code)
 
+    @sqlite_only
     def test_a_body_under_the_limit_is_read(self, wallet: Wallet) -> None:
         payload = b'{"full_name": "' + b"x" * 200 * 1024 + b'"}'
         answer = wallet.client.post("/api/v1/auth/register", content=payload, headers=JSON)
@@ -212,14 +216,14 @@ class TestNulAndOversizedInput:
     }
     CLIENT_IDS: ClassVar[dict[str, str]] = {"nul": "agency-\x00", "300-chars": "agency-" + "a" * 300}
 
-    def test_json_fields_never_give_a_500(self, wallet: Wallet, subtests: Any) -> None:
+    def test_json_fields_never_give_a_500(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         for name, (path, body) in self.JSON_CASES.items():
             with subtests.test(case=name):
                 answer = wallet.post(path, body)
                 assert answer.status_code < 500, answer.text
                 assert_problem(answer, answer.status_code)
 
-    def test_oauth_client_id_never_gives_a_500(self, wallet: Wallet, subtests: Any) -> None:
+    def test_oauth_client_id_never_gives_a_500(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         for name, client_id in self.CLIENT_IDS.items():
             with subtests.test(case=name):
                 form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "s"}
@@ -303,7 +307,7 @@ class TestGarbageNeverGives500:
 
 @sqlite_only
 class TestLanguage:
-    def test_titles_follow_accept_language(self, wallet: Wallet, subtests: Any) -> None:
+    def test_titles_follow_accept_language(self, wallet: Wallet, subtests: pytest.Subtests) -> None:
         cases: dict[str, Callable[[dict[str, str]], Any]] = {
             "not_found": lambda headers: wallet.client.get("/api/v1/nothing-here", headers=headers),
             "invalid_credentials": lambda headers: wallet.client.post(

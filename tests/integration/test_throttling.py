@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from tests.factories import e164, last_code, make_cccd, make_phone, outbox_lines, registration
 from tests.integration.conftest import Wallet
 
@@ -62,6 +64,34 @@ class TestOtpSendsPerPhone:
         assert_rate_limited(login(wallet, data["national_id"], data["pin"]))
         sms = [line for line in outbox_lines(wallet.outbox) if line["to"] == e164(data["phone"])]
         assert len(sms) == OTP_SENDS_PER_PHONE
+
+
+class TestRefusedRegistrationsLeaveNoKey:
+    """A citizen key is written to the key store (its own committed transaction) before the SMS is
+    throttled; keys must not outlive the registration they were made for."""
+
+    @staticmethod
+    def counts(wallet: Wallet) -> tuple[int, int]:
+        container = wallet.app.state.container
+        with container.engine.connect() as connection:
+            citizens = connection.execute(text("SELECT count(*) FROM citizen")).scalar_one()
+        with container.keystore_engine.connect() as connection:
+            keys = connection.execute(text("SELECT count(*) FROM citizen_key")).scalar_one()
+        return citizens, keys
+
+    def test_a_registration_refused_by_the_sms_limit_stores_no_key(self, wallet: Wallet) -> None:
+        phone = make_phone()
+        for _ in range(OTP_SENDS_PER_PHONE):  # five people sharing one phone
+            assert wallet.post("/auth/register", registration(phone=phone)).status_code == 202
+        assert_rate_limited(wallet.post("/auth/register", registration(phone=phone)))
+        citizens, keys = self.counts(wallet)
+        assert (citizens, keys) == (OTP_SENDS_PER_PHONE, OTP_SENDS_PER_PHONE)
+
+    def test_registering_again_while_pending_leaves_one_key(self, wallet: Wallet) -> None:
+        data = registration()
+        for _ in range(2):
+            assert wallet.post("/auth/register", data).status_code == 202
+        assert self.counts(wallet) == (1, 1)
 
 
 class TestWrongPins:

@@ -47,7 +47,6 @@ def _openapi() -> OpenAPIConfig:
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
-        security=[{"BearerToken": []}],
     )
 
 

@@ -60,4 +60,7 @@ def provide_principal(request: Any) -> Principal:
     return principal
 
 
+# The OpenAPI security requirement of every guarded route (public ones declare none).
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
 AUTH_DEPENDENCIES = {"principal": Provide(provide_principal, sync_to_thread=False)}

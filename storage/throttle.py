@@ -3,6 +3,7 @@ a Redis-backed store can implement the same `Throttle` protocol later."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,10 +48,15 @@ class Throttle(Protocol):
 
 
 def growing_delay(failures: int) -> timedelta:
-    """No delay for the first 3 failures, then 1, 2, 4 … seconds, capped at 15 minutes."""
-    if failures <= 3:
+    """No delay after the first 2 failures; from the 3rd on, 1, 2, 4 … seconds, capped at 15 minutes."""
+    if failures < 3:
         return timedelta(0)
-    return timedelta(seconds=min(2 ** (failures - 4), 900))
+    return timedelta(seconds=min(2 ** (failures - 3), 900))
+
+
+def _stored_key(key: str) -> str:
+    # Keys embed caller-supplied text (a client id, an address): long ones are hashed to fit the column.
+    return key if len(key) <= 120 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 class DatabaseThrottle:
@@ -65,6 +71,7 @@ class DatabaseThrottle:
 
     def hit(self, key: str, *, limit: int, window: timedelta, now: datetime) -> Verdict:
         """Count one event; refuse once `limit` events fell in the current window."""
+        key = _stored_key(key)
         start = _window_start(now, window)
         stmt = self._insert()(window_counters).values(key=key, window_start=start, count=1)
         stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
@@ -81,6 +88,7 @@ class DatabaseThrottle:
         return Verdict(False, _seconds_until(start + window, now))
 
     def blocked(self, key: str, *, now: datetime) -> Verdict:
+        key = _stored_key(key)
         with self._engine.connect() as conn:
             until = conn.execute(select(penalties.c.blocked_until).where(penalties.c.key == key)).scalar()
         if until is not None and until > now:
@@ -89,6 +97,7 @@ class DatabaseThrottle:
 
     def record_failure(self, key: str, *, now: datetime) -> None:
         """Count a failure and block the key for a delay that grows with the count."""
+        key = _stored_key(key)
         stmt = self._insert()(penalties).values(key=key, failures=1, blocked_until=None, updated_at=now)
         stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
             index_elements=[penalties.c.key], set_={"failures": penalties.c.failures + 1, "updated_at": now}
@@ -99,6 +108,7 @@ class DatabaseThrottle:
             conn.execute(update(penalties).where(penalties.c.key == key).values(blocked_until=until))
 
     def reset(self, key: str) -> None:
+        key = _stored_key(key)
         with self._engine.begin() as conn:
             conn.execute(delete(penalties).where(penalties.c.key == key))
 

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from api.auth import requires
+from api.auth import BEARER, requires
 from api.deps import client_ip
 from identity.schemas import (
     ChallengeResponse,
@@ -48,21 +48,45 @@ class AuthController(Controller):
     def refresh(self, data: RefreshRequest, session_service: SessionService) -> TokenPair:
         return session_service.refresh(data.refresh_token)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        sync_to_thread=True,
+        guards=[requires("citizen", "officer")],
+        security=BEARER,
+    )
     def logout(self, principal: Principal, session_service: SessionService) -> None:
         if principal.session_id:
             session_service.end(principal.session_id)
 
-    @post("/otp/send", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    @post(
+        "/otp/send",
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        guards=[requires("citizen", "officer")],
+        security=BEARER,
+    )
     def send_step_up(self, principal: Principal, auth_service: AuthService) -> ChallengeResponse:
         """A fresh one-time code for a sensitive action (erasure, consent approval)."""
         return auth_service.start_step_up(principal)
 
-    @post("/totp/enroll", status_code=HTTP_200_OK, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    @post(
+        "/totp/enroll",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        guards=[requires("citizen", "officer")],
+        security=BEARER,
+    )
     def totp_enroll(self, principal: Principal, auth_service: AuthService) -> TotpEnrollResponse:
         return auth_service.totp_enroll(principal)
 
-    @post("/totp/confirm", status_code=HTTP_200_OK, sync_to_thread=True, guards=[requires("citizen", "officer")])
+    @post(
+        "/totp/confirm",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        guards=[requires("citizen", "officer")],
+        security=BEARER,
+    )
     def totp_confirm(self, principal: Principal, data: TotpConfirmRequest, auth_service: AuthService) -> TotpStatus:
         auth_service.totp_confirm(principal, data.code)
         return TotpStatus(enabled=True)

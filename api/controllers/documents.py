@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from api.auth import requires
+from api.auth import BEARER, requires
 from api.deps import container_of
 from api.multipart import read_multipart
 from api.openapi import MultipartDocumentOperation
@@ -36,6 +36,7 @@ class DocumentTypesController(Controller):
 
 class DocumentsController(Controller):
     path = "/documents"
+    security = BEARER
     tags = ("wallet",)
     guards = [requires("citizen")]  # noqa: RUF012 - Litestar reads it as a class attribute
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.auth import requires
+from api.auth import BEARER, requires
 from api.deps import container_of
 from identity.accounts import AccountService
 from identity.schemas import CitizenProfile, FreshFactor, OfficerProfile
@@ -21,6 +21,7 @@ class MeController(Controller):
     """The caller's account."""
 
     path = "/me"
+    security = BEARER
     tags = ("me",)
 
     @get("", sync_to_thread=True, guards=[requires("citizen", "officer")])

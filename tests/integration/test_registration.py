@@ -38,7 +38,7 @@ class TestRegister:
         assert profile["email"] == "an@example.vn"
 
     def test_phone_in_international_form_is_normalised(self, wallet: Wallet) -> None:
-        data, tokens = wallet.register(phone="+84 912 345 678")
+        _, tokens = wallet.register(phone="+84 912 345 678")
         assert wallet.get("/me", tokens["access_token"]).json()["phone"] == "+84912345678"
 
     def test_already_registered_id_answers_409(self, wallet: Wallet) -> None:
@@ -91,7 +91,7 @@ class TestRegisterValidation:
 
     def test_female_born_2001_is_valid(self, wallet: Wallet) -> None:
         dob = date(2001, 7, 9)
-        data, tokens = wallet.register(dob=dob, sex_for_id="nu", national_id=make_cccd(dob, sex="nu"), sex="nu")
+        _, tokens = wallet.register(dob=dob, sex_for_id="nu", national_id=make_cccd(dob, sex="nu"), sex="nu")
         assert wallet.get("/me", tokens["access_token"]).json()["sex"] == "nu"
 
     def test_missing_and_mistyped_fields_are_listed(self, wallet: Wallet) -> None:

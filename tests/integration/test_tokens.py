@@ -56,7 +56,7 @@ class TestAccessToken:
 
     def test_tampered_payload_is_refused(self, wallet: Wallet) -> None:
         _, tokens = wallet.register()
-        other_data, other = wallet.register()
+        _, other = wallet.register()
         header, _payload, signature = tokens["access_token"].split(".")
         claims = _claims(tokens["access_token"]) | {"sub": other["citizen_id"]}
         assert wallet.get("/me", f"{header}.{_b64(claims)}.{signature}").status_code == 401

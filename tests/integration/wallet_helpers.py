@@ -20,8 +20,7 @@ def png_bytes(marker: str = "", size: int = 16) -> bytes:
 
 
 def pdf_bytes(marker: str = "", padding: int = 0) -> bytes:
-    body = b"%PDF-1.7\n% scan\n" + marker.encode() + b"\n" + b"0" * padding + b"\n%%EOF\n"
-    return body
+    return b"%PDF-1.7\n% scan\n" + marker.encode() + b"\n" + b"0" * padding + b"\n%%EOF\n"
 
 
 def cccd_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:

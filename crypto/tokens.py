@@ -15,6 +15,8 @@ from crypto.clock import Clock
 from crypto.keyring import Keyring
 
 ALGORITHMS = ["EdDSA"]
+# Tolerated difference between the issuer's and the verifier's clocks for `iat`.
+_CLOCK_SKEW_SECONDS = 30
 
 
 class TokenError(Exception):
@@ -95,8 +97,16 @@ class TokenSigner:
             algorithms=ALGORITHMS,
             audience=audience,
             issuer=self._issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "typ"], "verify_exp": False},
+            options={
+                "require": ["exp", "iat", "iss", "aud", "sub", "jti", "typ"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
-        if not isinstance(claims["exp"], int) or now.timestamp() >= claims["exp"]:
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, int) or not isinstance(iat, int) or iat > now.timestamp() + _CLOCK_SKEW_SECONDS:
+            raise TokenError("malformed")
+        if now.timestamp() >= exp:
             raise TokenError("expired")
         return claims

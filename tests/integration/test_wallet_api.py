@@ -345,7 +345,8 @@ class TestGetDocument:
         nope = wallet.get(f"/documents/{document['id']}/files/{UNKNOWN_ID}", token)
         assert mismatch(nope, 404, "file_not_found") is None
 
-    def test_identifiers_with_odd_characters_are_not_found(self, wallet: Wallet) -> None:
+    def test_identifiers_the_database_cannot_hold_are_refused_not_failed(self, wallet: Wallet) -> None:
+        # A NUL character: SQLite looks it up and finds nothing (404); PostgreSQL refuses to compare it (400).
         _, token = citizen(wallet)
         document = created(send(wallet, token, fields=diploma_fields(), files=[("b.pdf", pdf_bytes(), "x/y")]))
         answers = {
@@ -354,10 +355,19 @@ class TestGetDocument:
             "file": wallet.get(f"/documents/{document['id']}/files/%00", token),
             "delete": wallet.client.delete("/api/v1/documents/%00", headers=auth(token)),
             "put": send(wallet, token, fields=diploma_fields(), document_id="%00"),
+            "cursor": wallet.get("/documents?cursor=%00", token),
+            "type": wallet.get("/documents?type=%00", token),
         }
-        expected = {name: "file_not_found" if name == "file" else "document_not_found" for name in answers}
-        got = {name: mismatch(a, 404, expected[name]) for name, a in answers.items()}
-        assert got == dict.fromkeys(answers)
+        got = {}
+        for name, answer in answers.items():
+            not_found = "file_not_found" if name == "file" else "document_not_found"
+            if name in {"cursor", "type"}:
+                ok = answer.status_code == 200 or mismatch(answer, 400, "malformed_request") is None
+            else:
+                ok = mismatch(answer, 404, not_found) is None or mismatch(answer, 400, "malformed_request") is None
+            got[name] = "ok" if ok else f"{answer.status_code} {answer.text[:120]}"
+        assert got == dict.fromkeys(answers, "ok")
+        assert wallet.get(f"/documents/{document['id']}", token).json() == document
 
 
 class TestUpdate:
@@ -494,6 +504,10 @@ class TestValidation:
             ("fields null", "diploma", "null", "fields"),
             ("type missing", None, diploma_fields(), "type"),
             ("type blank", "   ", diploma_fields(), "type"),
+            ("string too long", "diploma", diploma_fields(title="x" * 501), "title"),
+            ("deeply nested JSON", "diploma", "[" * 100_000 + "]" * 100_000, "fields"),
+            ("a 5000-digit number", "diploma", '{"graduation_year": ' + "1" * 5000 + "}", "fields"),
+            ("fields over 256 KiB", "diploma", json.dumps(diploma_fields(title="x" * 300_000)), "fields"),
         ]
         failures = []
         for label, doc_type, fields, field in cases:
@@ -546,7 +560,40 @@ class TestUnsupportedFiles:
         nothing_stored(wallet, token)
 
 
+class TestFileNames:
+    CASES = (
+        ("../../etc/passwd.png", "png", "passwd.png"),
+        ("C:\\Users\\an\\scan.pdf", "pdf", "scan.pdf"),
+        ("\u202egnp.exe", "png", "gnp.png"),
+        ("", "jpeg", "tep.jpg"),
+        ("Giấy khai sinh; bản chính.pdf", "pdf", "Giấy khai sinh; bản chính.pdf"),
+        ("a" * 300 + ".webp", "webp", "a" * 115 + ".webp"),
+    )
+
+    def test_names_are_made_safe_and_sent_back_safely(self, wallet: Wallet) -> None:
+        _, token = citizen(wallet)
+        for sent, kind, expected in self.CASES:
+            make, _, _ = FORMATS[kind]
+            document = created(send(wallet, token, fields=diploma_fields(), files=[(sent, make(), "x")]))
+            [file] = document["files"]
+            assert file["filename"] == expected, sent
+            got = download(wallet, token, document, file)
+            disposition = got.headers["content-disposition"]
+            assert "\r" not in disposition and "\n" not in disposition and '"' not in disposition
+            assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == expected
+
+
 class TestSizeLimits:
+    def test_too_many_files_are_refused_and_nothing_stored(self, wallet: Wallet) -> None:
+        _, token = citizen(wallet)
+        files = [(f"{i}.png", png_bytes(str(i)), "image/png") for i in range(11)]
+        assert (
+            mismatch(send(wallet, token, fields=diploma_fields(), files=files), 422, "validation_failed", "file")
+            is None
+        )
+        nothing_stored(wallet, token)
+        created(send(wallet, token, fields=diploma_fields(), files=files[:10]))
+
     def test_a_file_over_the_limit_is_refused_and_nothing_stored(self, make_wallet: Callable[..., Wallet]) -> None:
         wallet = make_wallet(max_file_mb=1)
         _, token = citizen(wallet)

@@ -395,7 +395,7 @@ def _as_object(fields: Any) -> dict[str, object]:
     if isinstance(fields, str):
         try:
             fields = json.loads(fields) if fields.strip() else {}
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # malformed, absurdly nested, or over-long numbers
             raise FieldsInvalid({"fields": ["must be a JSON object"]}) from exc
     if not isinstance(fields, dict):
         raise FieldsInvalid({"fields": ["must be a JSON object"]})

@@ -14,6 +14,7 @@ from wallet.errors import DocumentCorrupted, FileTooLarge, QuotaExceeded, Storag
 from wallet.filetypes import SNIFF_BYTES, FileType, safe_filename, sniff
 
 FILE_PURPOSE = "file"
+_WRITE_BATCH = 1024 * 1024
 
 
 def file_context(citizen_id: str, document_id: str, version: int, file_id: str) -> Context:
@@ -82,13 +83,17 @@ async def seal_upload(
     encryptor = StreamEncryptor(data_key, context=context)
 
     async def sealed() -> AsyncIterator[bytes]:
-        yield encryptor.header()
+        # Hand the store ~1 MiB at a time: each write may cost a thread hop or a network call.
+        pending = bytearray(encryptor.header())
         async for chunk in chunks:
             progress.take(chunk)
-            if out := encryptor.update(chunk):
-                yield out
+            pending += encryptor.update(chunk)
+            if len(pending) >= _WRITE_BATCH:
+                yield bytes(pending)
+                pending.clear()
         progress.finish()
-        yield encryptor.finalize()
+        pending += encryptor.finalize()
+        yield bytes(pending)
 
     try:
         stored = await store.put(blob_key, sealed())

@@ -152,7 +152,10 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     if code in {"invalid_client", "invalid_scope", "unsupported_grant_type"}:
         extra["error"] = code  # RFC 6749 clients read this member
     title = getattr(exc, "title", "Lỗi")
-    return problem(request, status=status, code=code, title=title, detail=str(exc), headers=headers, **extra)
+    detail = str(exc)
+    if detail == title and _wants_english(request):
+        detail = ENGLISH_TITLES.get(code, detail)  # the default detail is the title: translate it too
+    return problem(request, status=status, code=code, title=title, detail=detail, headers=headers, **extra)
 
 
 def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

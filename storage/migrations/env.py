@@ -1,26 +1,5 @@
-"""Alembic environment: runs on the connection handed over by `storage.migrate`."""
+"""Alembic environment of this chain (see storage.migration_env)."""
 
-from __future__ import annotations
+from storage.migration_env import run_migrations
 
-from alembic import context
-from sqlalchemy import Connection
-
-config = context.config
-
-
-def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=config.attributes.get("target_metadata"),
-        render_as_batch=connection.dialect.name == "sqlite",
-        version_table=config.attributes.get("version_table", "alembic_version"),
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-connection = config.attributes.get("connection")
-if connection is None:
-    raise RuntimeError("run migrations through storage.migrate, which supplies the connection")
-_run(connection)
+run_migrations()

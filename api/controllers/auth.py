@@ -23,6 +23,9 @@ from identity.schemas import (
 from identity.service import AuthService
 from identity.sessions import Principal, SessionService
 
+# Routes for a signed-in citizen or officer.
+_SIGNED_IN: dict[str, Any] = {"sync_to_thread": True, "guards": [requires("citizen", "officer")], "security": BEARER}
+
 
 class AuthController(Controller):
     path = "/auth"
@@ -48,45 +51,21 @@ class AuthController(Controller):
     def refresh(self, data: RefreshRequest, session_service: SessionService) -> TokenPair:
         return session_service.refresh(data.refresh_token)
 
-    @post(
-        "/logout",
-        status_code=HTTP_204_NO_CONTENT,
-        sync_to_thread=True,
-        guards=[requires("citizen", "officer")],
-        security=BEARER,
-    )
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, **_SIGNED_IN)
     def logout(self, principal: Principal, session_service: SessionService) -> None:
         if principal.session_id:
             session_service.end(principal.session_id)
 
-    @post(
-        "/otp/send",
-        status_code=HTTP_202_ACCEPTED,
-        sync_to_thread=True,
-        guards=[requires("citizen", "officer")],
-        security=BEARER,
-    )
+    @post("/otp/send", status_code=HTTP_202_ACCEPTED, **_SIGNED_IN)
     def send_step_up(self, principal: Principal, auth_service: AuthService) -> ChallengeResponse:
         """A fresh one-time code for a sensitive action (erasure, consent approval)."""
         return auth_service.start_step_up(principal)
 
-    @post(
-        "/totp/enroll",
-        status_code=HTTP_200_OK,
-        sync_to_thread=True,
-        guards=[requires("citizen", "officer")],
-        security=BEARER,
-    )
+    @post("/totp/enroll", status_code=HTTP_200_OK, **_SIGNED_IN)
     def totp_enroll(self, principal: Principal, auth_service: AuthService) -> TotpEnrollResponse:
         return auth_service.totp_enroll(principal)
 
-    @post(
-        "/totp/confirm",
-        status_code=HTTP_200_OK,
-        sync_to_thread=True,
-        guards=[requires("citizen", "officer")],
-        security=BEARER,
-    )
+    @post("/totp/confirm", status_code=HTTP_200_OK, **_SIGNED_IN)
     def totp_confirm(self, principal: Principal, data: TotpConfirmRequest, auth_service: AuthService) -> TotpStatus:
         auth_service.totp_confirm(principal, data.code)
         return TotpStatus(enabled=True)

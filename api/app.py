@@ -22,8 +22,12 @@ from api.container import Container, build_container
 from api.controllers.auth import AuthController
 from api.controllers.documents import DocumentsController, DocumentTypesController
 from api.controllers.health import health
+from api.controllers.issuer import IssuerController
+from api.controllers.jwks import jwks
 from api.controllers.me import MeController
 from api.controllers.oauth import OAuthController
+from api.controllers.qr import QrController
+from api.controllers.verify import DocumentQrController, VerifyController
 from api.deps import provide_account_service, provide_auth_service, provide_session_service, provide_unit
 from api.errors import exception_handlers
 from api.logging import configure_logging
@@ -110,10 +114,20 @@ def create_app(
 
     api = Router(
         API_PREFIX,
-        route_handlers=[AuthController, MeController, OAuthController, DocumentTypesController, DocumentsController],
+        route_handlers=[
+            AuthController,
+            MeController,
+            OAuthController,
+            DocumentTypesController,
+            DocumentsController,
+            QrController,
+            IssuerController,
+            VerifyController,
+            DocumentQrController,
+        ],
     )
     return Litestar(
-        route_handlers=[api, health, PrometheusController],
+        route_handlers=[api, health, jwks, PrometheusController],
         dependencies=_dependencies(),
         exception_handlers=exception_handlers(),
         middleware=[access_log_middleware, _metrics().middleware],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
@@ -14,6 +15,7 @@ from typing import Any
 import anyio
 from sqlmodel import SQLModel
 
+from api.cli_signing import add_signing_arguments, rotate_signing
 from api.container import Container, build_container
 from api.logging import configure_logging
 from api.settings import Settings
@@ -28,6 +30,7 @@ from wallet.janitor import Janitor
 
 def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
+    import audit.models  # noqa: F401
     import identity.models  # noqa: F401
     import wallet.models  # noqa: F401
 
@@ -115,6 +118,8 @@ def _storage_gc(settings: Settings, args: argparse.Namespace) -> int:
 
 def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     """New master key; every citizen key and authenticator secret re-wrapped; no blob rewritten."""
+    if args.signing:
+        return rotate_signing(settings, args)
     path = settings.resolved_keyring_file
     ring = load_keyring(path)
     if not args.remove_retired:
@@ -182,10 +187,13 @@ def _parser() -> argparse.ArgumentParser:
         "--remove-retired", action="store_true", help="instead: re-wrap leftovers, then drop unused old master keys"
     )
     rotate.set_defaults(run=_keys_rotate)
+    add_signing_arguments(keys, rotate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything the service writes (databases, keys, blobs, the dev outbox) is for its own user only.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from api.settings import Settings
 from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
-from crypto.derive import derive_key
+from crypto.derive import BlindIndex, derive_key
 from crypto.keyring import KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
@@ -32,6 +32,7 @@ from storage.db import create_db_engine, read_only, transaction
 from storage.keystore import SqlCitizenKeyStore
 from storage.throttle import DatabaseThrottle
 from wallet.catalog import Holder
+from wallet.issuer import IssuingDeps
 from wallet.service import MIB, WalletConfig, WalletDeps, WalletService
 
 log = structlog.get_logger("api.container")
@@ -141,7 +142,15 @@ class Container:
 
     @property
     def wallet(self) -> WalletDeps:
-        return WalletDeps(self.engine, self.citizen_keys, self.blobs, self.clock, self.wallet_config, self.agency_name)
+        verify_url = f"{self.settings.resolved_public_url}/api/v1/verify/documents"
+        return WalletDeps(
+            self.engine, self.citizen_keys, self.blobs, self.clock, self.wallet_config, self.agency_name, verify_url
+        )
+
+    @property
+    def issuing(self) -> IssuingDeps:
+        requester_index = BlindIndex(self.keyring().index_key, "requester")
+        return IssuingDeps(self.identity.tokens, requester_index, self.identity.national_id_index, self.holder_of)
 
     def agency_name(self, code: str) -> str:
         with transaction(read_only(self.engine)) as session:

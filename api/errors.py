@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from api.multipart import MalformedMultipart
+from audit import errors as audit_errors
 from identity import errors as identity_errors
 from notify.errors import InvalidCursor, NotifyError
 from wallet import errors as wallet_errors
@@ -59,7 +60,12 @@ STATUS_OF: dict[type[Exception], int] = {
     wallet_errors.DocumentCorrupted: 502,
     wallet_errors.IssuerSignedReadonly: 409,
     wallet_errors.FreshFactorRequired: 403,
+    wallet_errors.CitizenNotFound: 404,
+    wallet_errors.VerificationNotFound: 404,
+    wallet_errors.MalformedBody: 400,
     wallet_errors.WalletError: 400,
+    audit_errors.InvalidCursor: 400,
+    audit_errors.AuditError: 400,
 }
 
 # Framework errors get stable codes too, so clients never parse prose.
@@ -104,6 +110,8 @@ ENGLISH_TITLES = {
     "document_corrupted": "Stored document failed its integrity check",
     "issuer_signed_readonly": "Issuer-signed papers cannot be edited",
     "fresh_factor_required": "A fresh one-time code is required",
+    "citizen_not_found": "No citizen account has this national ID",
+    "verification_not_found": "This document has no verification QR",
 }
 ENGLISH_TITLES |= {code: en for code, _vi, en in _HTTP_CODES.values()}
 
@@ -235,6 +243,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         identity_errors.IdentityError: domain_error_handler,
         wallet_errors.WalletError: domain_error_handler,
         NotifyError: domain_error_handler,
+        audit_errors.AuditError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
         OperationalError: database_unavailable_handler,

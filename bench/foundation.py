@@ -158,12 +158,14 @@ def check_environment() -> None:
 
 
 @contextmanager
-def wallet_server(extra_env: Mapping[str, str] | None = None, *, data_dir: Path | None = None) -> Iterator[Wallet]:
+def wallet_server(
+    extra_env: Mapping[str, str] | None = None, *, data_dir: Path | None = None, workers: int = 1
+) -> Iterator[Wallet]:
     """The wallet as a real server over a data directory, its database migrated first.
 
     `data_dir` defaults to a fresh temporary directory, removed afterwards; a given one is kept, so a second
     server can start over the same data. `extra_env` adds `WALLET_*` settings for the server only (storage, file
-    limits; not the database, which is migrated with the defaults).
+    limits; not the database, which is migrated with the defaults). `workers` uvicorn workers (default 1).
     """
     with ExitStack() as stack:
         if data_dir is None:
@@ -172,7 +174,7 @@ def wallet_server(extra_env: Mapping[str, str] | None = None, *, data_dir: Path 
         env = {**_service_env(data_dir), **(extra_env or {})}
         settings = Settings(data_dir=data_dir, env="dev")
         migrate(settings)
-        server = stack.enter_context(ServerProcess("api.app:app_factory", factory=True, env=env))
+        server = stack.enter_context(ServerProcess("api.app:app_factory", factory=True, env=env, workers=workers))
         yield Wallet(server, OutboxReader(settings.outbox_file))
 
 

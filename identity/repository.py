@@ -23,6 +23,9 @@ class IdentityRepository:
     def citizen_by_national_id(self, index: str) -> Citizen | None:
         return self.session.exec(select(Citizen).where(Citizen.national_id_index == index)).first()
 
+    def citizen_by_qr_id(self, qr_id: str) -> Citizen | None:
+        return self.session.exec(select(Citizen).where(Citizen.qr_id == qr_id)).first()
+
     def delete_pending_citizen(self, citizen: Citizen) -> None:
         self.session.exec(delete(OtpChallenge).where(col(OtpChallenge.subject_id) == citizen.id))
         self.session.delete(citizen)

@@ -110,3 +110,37 @@ class FreshFactor(BaseModel):
 
     code: str = Field(min_length=1, max_length=12, description="a fresh SMS (POST /auth/otp/send) or TOTP code")
     challenge_id: str | None = Field(default=None, max_length=64)
+
+
+# -- QR identity (API.md: "QR identity and verification") ---------------------------------------
+class QrCode(BaseModel):
+    token: str = Field(description="compact JWS (EdDSA): sub = pseudonymous QR id, exp at most 5 minutes ahead")
+    expires_at: datetime
+    svg: str = Field(description="the token as a QR code (error correction M, version 15 or lower)")
+
+
+class QrVerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    token: str = Field(description="the scanned QR content; any string is answered (malformed ones as invalid)")
+
+
+class QrCitizen(BaseModel):
+    full_name: str
+    date_of_birth: date
+    national_id_masked: str = Field(description="only the last 4 digits shown")
+
+
+class QrValid(BaseModel):
+    valid: Literal[True] = True
+    citizen: QrCitizen
+    expires_at: datetime = Field(description="when the scanned QR token expires")
+    presence_id: str = Field(description="binds this scan for a follow-up consent request (30 minutes)")
+
+
+class QrInvalid(BaseModel):
+    valid: Literal[False] = False
+    reason: Literal["expired", "bad_signature", "malformed", "revoked"]
+
+
+QrVerification = QrValid | QrInvalid

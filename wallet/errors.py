@@ -77,3 +77,22 @@ class IssuerSignedReadonly(WalletError):
 class FreshFactorRequired(WalletError):
     code = "fresh_factor_required"
     title = "Cần nhập mã xác thực mới để tiếp tục"
+
+
+class CitizenNotFound(WalletError):
+    """An agency named a national ID that belongs to no active account."""
+
+    code = "citizen_not_found"
+    title = "Không tìm thấy công dân"
+
+
+class VerificationNotFound(WalletError):
+    """The paper carries no signed attestation (only issuer-signed papers have a verification QR)."""
+
+    code = "verification_not_found"
+    title = "Giấy tờ không có mã xác thực"
+
+
+class MalformedBody(WalletError):
+    code = "malformed_request"
+    title = "Yêu cầu không hợp lệ"

@@ -3,9 +3,9 @@ under per-version data keys, themselves wrapped by the citizen's key (held in th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id
@@ -65,3 +65,28 @@ class PendingBlob(SQLModel, table=True):
     blob_key: str = Field(primary_key=True, max_length=200)
     citizen_id: str = Field(max_length=36, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Attestation(SQLModel, table=True):
+    """The signed attestation (a JWS) of one version of a paper an agency issued, with the Circular 01/2023
+    minimum it carries. No personal data in clear: the requester only as a keyed hash. It outlives the
+    document (a printed result must still verify after the citizen deletes the paper), so no foreign key."""
+
+    __tablename__ = "attestation"
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
+
+    id: str = Field(primary_key=True, max_length=64)  # the token's jti
+    document_id: str = Field(max_length=36, index=True)
+    version: int
+    citizen_id: str = Field(max_length=36, index=True)
+    type: str = Field(max_length=40)
+    issuer_code: str = Field(max_length=64)
+    kid: str = Field(max_length=64)
+    procedure_code: str | None = Field(default=None, max_length=100)
+    dossier_code: str | None = Field(default=None, max_length=100)
+    document_name: str = Field(max_length=500)
+    requester_hash: str = Field(max_length=64)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    valid_until: date | None = None
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    token: str = Field(sa_column=Column(Text, nullable=False))

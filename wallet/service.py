@@ -21,12 +21,13 @@ from crypto.errors import DecryptionError
 from storage.blobs import BlobStore
 from storage.db import transaction
 from storage.types import new_id
+from wallet.attestations import verification_of
 from wallet.catalog import Holder, status_for, valid_until, validate_fields
 from wallet.errors import DocumentCorrupted, DocumentNotFound, FieldsInvalid, FileNotFound, IssuerSignedReadonly
 from wallet.files import IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.repository import WalletRepository
-from wallet.schemas import DocumentPublic, FilePublic, IssuerPublic, VersionPublic
+from wallet.schemas import DocumentPublic, FilePublic, IssuerPublic, VerificationPublic, VersionPublic
 
 MIB = 1024 * 1024
 
@@ -51,6 +52,7 @@ class WalletDeps:
     clock: Clock
     config: WalletConfig
     issuer_name: Callable[[str], str] = lambda code: code
+    verify_url: str = "/api/v1/verify/documents"  # where an attestation's token is checked (printed in QRs)
 
 
 def fields_context(citizen_id: str, document_id: str, version: int) -> Context:
@@ -182,6 +184,24 @@ class WalletService:
         self._repo.add(document)
         self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
         return self.get(draft.citizen_id, document.id)
+
+    def commit_issued(self, draft: Draft, *, type_code: str, clean: dict[str, object], issuer_code: str) -> Document:
+        """Store a paper an agency issued (fields already validated by `wallet.issuer`), read-only to the citizen."""
+        now = self._deps.clock.now()
+        document = Document(
+            id=draft.document_id,
+            citizen_id=draft.citizen_id,
+            type=type_code,
+            source="issuer",
+            provenance="issuer_signed",
+            issuer_code=issuer_code,
+            current_version=draft.version,
+            created_at=now,
+            updated_at=now,
+        )
+        self._repo.add(document)
+        self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
+        return document
 
     def commit_update(self, draft: Draft, *, fields: Any, holder: Holder) -> DocumentPublic:
         document = self._owned(draft.citizen_id, draft.document_id)
@@ -369,7 +389,13 @@ class WalletService:
             created_at=document.created_at,
             updated_at=document.updated_at,
             valid_until=valid_until(document.type, fields),
+            verification=self._verification(document),
         )
+
+    def _verification(self, document: Document) -> VerificationPublic | None:
+        if document.provenance != "issuer_signed":
+            return None
+        return verification_of(self._repo.session, document.id, document.current_version, self._deps.verify_url)
 
     def _issuer(self, document: Document) -> IssuerPublic | None:
         if document.issuer_code is None:

@@ -1,9 +1,9 @@
 """The dependency direction of STYLE.md, checked on the source (AST) of every module of our packages.
 
 crypto and storage are the foundation: they import no other package of ours (not even each other);
-the domain (identity, notify, wallet, consent) never imports api; wallet never imports consent;
-identity never imports wallet or consent; notify builds only on crypto and storage; only api imports
-Litestar. Imports inside functions and under TYPE_CHECKING count too, and relative imports are
+the domain (identity, notify, wallet, consent, audit) never imports api; wallet never imports consent;
+identity never imports wallet or consent; notify and audit build only on crypto and storage; only api
+imports Litestar. Imports inside functions and under TYPE_CHECKING count too, and relative imports are
 resolved against the module's own package.
 """
 
@@ -17,17 +17,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ("api", "identity", "wallet", "consent", "notify", "crypto", "storage")
-DOMAIN = ("identity", "notify", "wallet", "consent")
+OURS = ("api", "identity", "wallet", "consent", "notify", "audit", "crypto", "storage")
+DOMAIN = ("identity", "notify", "wallet", "consent", "audit")
 
 # importer package -> packages it must not import (a package never "imports" itself)
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "crypto": frozenset({"api", "identity", "wallet", "consent", "notify", "storage", "litestar"}),
-    "storage": frozenset({"api", "identity", "wallet", "consent", "notify", "crypto", "litestar"}),
+    "crypto": frozenset({"api", "identity", "wallet", "consent", "notify", "audit", "storage", "litestar"}),
+    "storage": frozenset({"api", "identity", "wallet", "consent", "notify", "audit", "crypto", "litestar"}),
     "identity": frozenset({"api", "wallet", "consent", "litestar"}),
     "notify": frozenset({"api", "identity", "wallet", "consent", "litestar"}),
     "wallet": frozenset({"api", "consent", "litestar"}),
     "consent": frozenset({"api", "litestar"}),
+    # audit builds only on crypto and storage; any other package may record into it
+    "audit": frozenset({"api", "identity", "wallet", "consent", "notify", "litestar"}),
     "api": frozenset(),
 }
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})
@@ -200,6 +202,11 @@ class TestChecker:
             ("def f():\n    import api.app\n", "wallet.fake"),
             ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import api.deps\n", "consent.fake"),
             ("import importlib\nimportlib.import_module('api.app')\n", "crypto.fake"),
+            ("from identity.models import Citizen\n", "audit.fake"),
+            ("import wallet.service\n", "audit.fake"),
+            ("from consent import service\n", "audit.fake"),
+            ("import api.app\n", "audit.fake"),
+            ("import audit.models\n", "storage.fake"),
         ],
     )
     def test_breach_is_flagged(self, source: str, module: str) -> None:
@@ -211,6 +218,8 @@ class TestChecker:
             ("import api.app\nimport litestar\n", "api.fake"),
             ("from crypto.aead import seal\nfrom storage.db import transaction\n", "notify.fake"),
             ("from wallet.service import WalletService\n", "consent.fake"),
+            ("from audit.service import AuditService\n", "identity.fake"),
+            ("from crypto.tokens import TokenSigner\nfrom storage.types import new_id\n", "audit.fake"),
             ("from .aead import seal\n", "crypto.fake"),
             ("from . import keys\n", "crypto.fake"),
             # resolved against the package: identity.api, not the top-level api package

@@ -1,0 +1,112 @@
+"""Agencies issue signed papers into citizens' wallets and revoke them (API.md: "QR identity and verification")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from litestar import Controller, Request, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from api.auth import BEARER, authenticate
+from api.deps import container_of
+from identity.sessions import Principal
+from storage.db import transaction
+from wallet.errors import FileTooLarge
+from wallet.issuer import IssueRequest, IssuerService, issue
+from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
+
+ISSUE_SCOPE = "documents:issue"
+# Room for the fields and the JSON around a file whose base64 takes 4/3 of its size.
+BODY_SLACK = 1024 * 1024
+
+
+async def can_issue(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """An agency token granting `documents:issue`; checked before the body is read."""
+    principal = await authenticate(connection)
+    principal.require("agency")
+    principal.require_scope(ISSUE_SCOPE)
+
+
+@dataclass
+class IssueDocumentOperation(Operation):
+    """The body of POST /issuer/documents: read under a size limit of its own, so Litestar cannot infer it."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING)
+        code = Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+        file = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["content_base64"],
+            properties={"filename": text, "content_type": text, "content_base64": Schema(type=OpenAPIType.STRING)},
+            description="one scan: PDF, JPEG, PNG, WebP or HEIC, recognised by content",
+        )
+        schema = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["national_id", "type", "fields"],
+            properties={
+                "national_id": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{12}$"),
+                "type": Schema(type=OpenAPIType.STRING, description="document type code"),
+                "fields": Schema(type=OpenAPIType.OBJECT, description="the paper's fields"),
+                "file": file,
+                "dossier_code": code,
+                "procedure_code": code,
+            },
+        )
+        self.request_body = RequestBody(required=True, content={"application/json": OpenAPIMediaType(schema=schema)})
+
+
+class IssuerController(Controller):
+    path = "/issuer/documents"
+    security = BEARER
+    tags = ("issuer",)
+    guards = [can_issue]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("", status_code=HTTP_201_CREATED, request_max_body_size=None, operation_class=IssueDocumentOperation)
+    async def issue_document(self, request: Request[Any, Any, State], principal: Principal) -> IssuedDocument:
+        container = container_of(request.app.state)
+        body = await _read_body(request, limit=_body_limit(request))
+        # Parsing and base64-decoding up to tens of megabytes: off the event loop.
+        parsed = await anyio.to_thread.run_sync(_parse, principal.subject_id, body)
+        return await issue(container.wallet, container.issuing, parsed)
+
+    @post("/{document_id:str}/revoke", status_code=HTTP_200_OK)
+    async def revoke(
+        self, request: Request[Any, Any, State], principal: Principal, document_id: str
+    ) -> RevokedDocument:
+        container = container_of(request.app.state)
+
+        def run() -> RevokedDocument:
+            with transaction(container.engine) as session:
+                return IssuerService(session, container.wallet, container.issuing).revoke(
+                    principal.subject_id, document_id
+                )
+
+        return await anyio.to_thread.run_sync(run)
+
+
+def _parse(agency_code: str, body: bytes) -> IssueRequest:
+    return IssueRequest.from_create(agency_code, IssueDocumentCreate.parse(body))
+
+
+def _body_limit(request: Request[Any, Any, State]) -> int:
+    return container_of(request.app.state).wallet_config.max_file_bytes * 4 // 3 + BODY_SLACK
+
+
+async def _read_body(request: Request[Any, Any, State], *, limit: int) -> bytes:
+    """The whole body, refused (413) as soon as it passes `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise FileTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise FileTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,59 @@
+"""QR identity, officer verification and the citizen's access log (API.md: "QR identity and verification")."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from api.auth import BEARER, requires
+from api.deps import UnitOfWork
+from audit.schemas import AccessLogPage
+from audit.service import AuditService
+from identity.qr import QrService
+from identity.schemas import QrCode, QrVerification, QrVerifyRequest
+from identity.sessions import Principal
+
+
+def provide_audit_service(unit: UnitOfWork) -> AuditService:
+    return AuditService(unit.session, unit.container.clock)
+
+
+def provide_qr_service(unit: UnitOfWork, audit_service: AuditService) -> QrService:
+    return QrService(unit.session, unit.container.identity, audit_service)
+
+
+class QrController(Controller):
+    """The citizen's rotating QR identity and its verification by one-stop officers."""
+
+    path = "/"
+    security = BEARER
+    tags = ("qr",)
+    dependencies = {  # noqa: RUF012 - Litestar reads it as a class attribute
+        "audit_service": Provide(provide_audit_service, sync_to_thread=False),
+        "qr_service": Provide(provide_qr_service, sync_to_thread=False),
+    }
+
+    @get("/me/qr", sync_to_thread=True, guards=[requires("citizen")])
+    def my_qr(self, principal: Principal, qr_service: QrService) -> QrCode:
+        """A fresh QR token (valid 5 minutes) and its SVG."""
+        return qr_service.issue(principal.subject_id)
+
+    @post("/verify/qr", status_code=HTTP_200_OK, sync_to_thread=True, guards=[requires("officer")])
+    def verify(self, principal: Principal, qr_service: QrService, data: QrVerifyRequest) -> QrVerification:
+        """Officers only. Always 200: `valid: true` with the minimal citizen data and a `presence_id`,
+        or `valid: false` with a `reason`."""
+        return qr_service.verify(data.token, principal)
+
+    @get("/me/access-log", sync_to_thread=True, guards=[requires("citizen")])
+    def access_log(
+        self,
+        principal: Principal,
+        audit_service: AuditService,
+        limit: int | None = Parameter(default=None, ge=1, le=100),
+        cursor: str | None = Parameter(default=None, max_length=200),
+    ) -> AccessLogPage:
+        """Who accessed the citizen's data, newest first; paginated like every list (`items`, `next_cursor`)."""
+        items, next_cursor = audit_service.access_log(principal.subject_id, limit=limit, cursor=cursor)
+        return AccessLogPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,128 @@
+"""The citizen's QR identity: a short-lived signed token (compact JWS, EdDSA) naming the citizen only by
+a stable pseudonymous QR id, shown as a QR code, and its verification by a one-stop officer.
+
+The token is a JWT of its own purpose (`typ` "qr", audience "congdanso-qr"): it is never accepted as
+an access token, nor an access token as a QR token. Anyone holding the public keys (JWKS) can check
+its signature and expiry offline; only the service can tell who the QR id is, and only to officers."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import segno
+from sqlmodel import Session
+
+from audit.service import PRESENCE_TTL, Actor, AuditService
+from crypto.tokens import TokenError
+from identity.errors import Forbidden, InvalidCredentials
+from identity.models import Agency, Citizen
+from identity.repository import IdentityRepository
+from identity.schemas import QrCitizen, QrCode, QrInvalid, QrValid, QrVerification
+from identity.service import profile_context
+from identity.sessions import Principal
+from identity.toolkit import IdentityToolkit
+from identity.validation import mask_national_id
+
+QR_TYP = "qr"
+QR_AUDIENCE = "congdanso-qr"
+QR_TTL = timedelta(minutes=5)
+# A phone camera reads a version-15 QR (77×77 modules) at error level M quickly; denser codes scan slowly.
+MAX_QR_VERSION = 15
+# Far above any token we issue; longer input is refused unparsed.
+MAX_TOKEN_CHARS = 2048
+QR_SCAN = "qr_scan"
+
+Reason = Literal["expired", "bad_signature", "malformed", "revoked"]
+_REASONS: dict[str, Reason] = {"expired": "expired", "bad_signature": "bad_signature"}
+
+
+class QrCapacityExceeded(RuntimeError):
+    """The token no longer fits a QR code of version MAX_QR_VERSION at level M (a configuration fault,
+    e.g. a very long public URL as issuer)."""
+
+
+def render_qr(token: str) -> Any:
+    """The token as a QR code at error level M, never boosted, never a Micro QR; checks the version."""
+    qr = segno.make(token, error="m", boost_error=False, micro=False)
+    if int(qr.version) > MAX_QR_VERSION:
+        raise QrCapacityExceeded(f"QR version {qr.version} > {MAX_QR_VERSION} for a {len(token)}-character token")
+    return qr
+
+
+def qr_svg(token: str) -> str:
+    """A standalone SVG document (with its namespace, so it also works as a file or a data URI)."""
+    out = io.BytesIO()
+    render_qr(token).save(out, kind="svg", scale=4, xmldecl=False, svgns=True, nl=False)
+    return out.getvalue().decode()
+
+
+class QrService:
+    """Issues a citizen's QR token and verifies a scanned one for an officer. Each valid scan opens a
+    presence record and is written to the citizen's access log; the caller commits."""
+
+    def __init__(
+        self,
+        session: Session,
+        toolkit: IdentityToolkit,
+        audit: AuditService,
+        *,
+        ttl: timedelta = QR_TTL,
+        presence_ttl: timedelta = PRESENCE_TTL,
+    ) -> None:
+        if not timedelta(0) < ttl <= QR_TTL:
+            raise ValueError("a QR token lives at most 5 minutes")
+        self._repo = IdentityRepository(session)
+        self._kit = toolkit
+        self._audit = audit
+        self._ttl = ttl
+        self._presence_ttl = presence_ttl
+
+    def issue(self, citizen_id: str) -> QrCode:
+        """A fresh QR token of the citizen (`sub` = their QR id), with its SVG."""
+        citizen = self._repo.citizen(citizen_id)
+        if citizen is None or citizen.status != "active":
+            raise InvalidCredentials()
+        issued = self._kit.tokens.issue(typ=QR_TYP, audience=QR_AUDIENCE, subject=citizen.qr_id, ttl=self._ttl)
+        return QrCode(token=issued.token, expires_at=issued.expires_at, svg=qr_svg(issued.token))
+
+    def verify(self, token: str, officer: Principal) -> QrVerification:
+        """Check signature, expiry and the citizen's status. Any string gets an answer: a refused token
+        is `valid: false` with its reason, never an error."""
+        agency = self._officer_agency(officer)
+        if len(token) > MAX_TOKEN_CHARS:
+            return QrInvalid(reason="malformed")
+        try:
+            claims = self._kit.tokens.verify(token, typ=QR_TYP, audience=QR_AUDIENCE)
+        except TokenError as exc:
+            return QrInvalid(reason=_REASONS.get(exc.reason, "malformed"))
+        citizen = self._repo.citizen_by_qr_id(str(claims["sub"]))
+        if citizen is None or citizen.status != "active":
+            return QrInvalid(reason="revoked")
+        shown = self._citizen_view(citizen)
+        presence = self._audit.open_presence(
+            citizen.id, officer_id=officer.subject_id, agency_code=agency.code, ttl=self._presence_ttl
+        )
+        self._audit.record(citizen.id, Actor("officer", agency.code, agency.name), QR_SCAN)
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        return QrValid(citizen=shown, expires_at=expires_at, presence_id=presence.id)
+
+    def _officer_agency(self, officer: Principal) -> Agency:
+        officer.require("officer")
+        row = self._repo.officer(officer.subject_id)
+        agency = self._repo.agency(row.agency_code) if row is not None else None
+        if row is None or row.status != "active" or agency is None or agency.status != "active":
+            raise Forbidden()
+        return agency
+
+    def _citizen_view(self, citizen: Citizen) -> QrCitizen:
+        """The minimum an officer needs to match the person at the counter; the national ID masked."""
+        key = self._kit.citizen_keys.open(citizen.id)
+        profile = json.loads(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
+        return QrCitizen(
+            full_name=str(profile["full_name"]),
+            date_of_birth=date.fromisoformat(str(profile["date_of_birth"])),
+            national_id_masked=mask_national_id(str(profile["national_id"])),
+        )

@@ -1,0 +1,120 @@
+"""Attestations of issuer-signed papers: their claims, their storage, and the QR that carries them.
+
+An attestation is a compact JWS (EdDSA, `typ` "attestation", audience "congdanso-verify") that anyone holding
+the JWKS can check offline. Besides the registered claims it carries the minimum of Circular 01/2023/TT-VPCP:
+
+- `sub`: the requester, as a keyed hash (HMAC-SHA256 of the national ID under a key of its own, base64url),
+  never the ID itself nor the wallet's lookup index;
+- `iat`: the issue time; `vu`: the last day of validity (ISO date; absent when the paper never expires);
+  `exp`: the end of that day (UTC), or a long horizon when the paper never expires;
+- `dossier` (mã hồ sơ) and `proc` (mã thủ tục), when known; `name`: the paper's name (shortened with "…" only
+  when the whole URL would not fit a QR of version 25 at level M); `sys`: the issuing system, "congdanso:<agency>";
+- `ver`: the document version; `fh`: SHA-256 (base64url) of the canonical fields (the normalised fields as
+  JSON: UTF-8, keys sorted, no whitespace); `sha`: SHA-256 (base64url) of the file, when there is one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from sqlmodel import Session, col, func, select
+
+from wallet.errors import VerificationNotFound
+from wallet.models import Attestation
+from wallet.schemas import DocumentPublic, VerificationPublic
+
+ATTESTATION_TYP = "attestation"
+VERIFY_AUDIENCE = "congdanso-verify"
+# A printed result is scanned by phone cameras: its QR stays at version 25 (117×117 modules) or lower at level M.
+MAX_QR_VERSION = 25
+QR_ERROR = "m"
+ELLIPSIS = "…"
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def canonical_fields(fields: Mapping[str, object]) -> bytes:
+    """The normalised fields as canonical JSON: UTF-8, keys sorted, no whitespace."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fields_hash(fields: Mapping[str, object]) -> str:
+    return b64url(hashlib.sha256(canonical_fields(fields)).digest())
+
+
+def file_hash(sha256_hex: str) -> str:
+    return b64url(bytes.fromhex(sha256_hex))
+
+
+def requester_hash(keyed_hex: str) -> str:
+    """A keyed hash (hex, from a BlindIndex) in the token's shorter base64url form."""
+    return b64url(bytes.fromhex(keyed_hex))
+
+
+def verification_url(base: str, token: str) -> str:
+    return f"{base}?{urlencode({'token': token})}"
+
+
+def render_qr(content: str) -> Any:
+    return segno.make(content, error=QR_ERROR, boost_error=False, micro=False)
+
+
+def qr_version(content: str) -> int:
+    return int(render_qr(content).version)
+
+
+def qr_svg(content: str, *, title: str) -> str:
+    """A standalone, printable SVG of `content` (with a title for screen readers)."""
+    out = io.BytesIO()
+    render_qr(content).save(out, kind="svg", scale=4, xmldecl=False, svgns=True, nl=False, title=title)
+    return out.getvalue().decode()
+
+
+def document_qr_svg(document: DocumentPublic) -> str:
+    """The printable QR of an issuer-signed paper: its verification URL."""
+    if document.verification is None:
+        raise VerificationNotFound()
+    return qr_svg(document.verification.url, title="Mã QR xác thực giấy tờ")
+
+
+class AttestationRepository:
+    """Every query on attestations."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, attestation: Attestation) -> None:
+        self.session.add(attestation)
+        self.session.flush()
+
+    def get(self, attestation_id: str) -> Attestation | None:
+        return self.session.get(Attestation, attestation_id)
+
+    def of_document(self, document_id: str) -> Sequence[Attestation]:
+        query = select(Attestation).where(Attestation.document_id == document_id)
+        return self.session.exec(query.order_by(col(Attestation.version))).all()
+
+    def of_version(self, document_id: str, version: int) -> Attestation | None:
+        query = select(Attestation).where(Attestation.document_id == document_id, Attestation.version == version)
+        return self.session.exec(query).first()
+
+    def latest_version(self, document_id: str) -> int:
+        query = select(func.coalesce(func.max(Attestation.version), 0)).where(Attestation.document_id == document_id)
+        return int(self.session.exec(query).one())
+
+
+def verification_of(session: Session, document_id: str, version: int, base_url: str) -> VerificationPublic | None:
+    """The token and URL of a document version's attestation, if it has one."""
+    attestation = AttestationRepository(session).of_version(document_id, version)
+    if attestation is None:
+        return None
+    return VerificationPublic(token=attestation.token, url=verification_url(base_url, attestation.token))

@@ -1,0 +1,256 @@
+"""Papers an agency issues into a citizen's wallet: sealed like any paper, read-only to the citizen, and
+attested by a signed JWS (see `wallet.attestations`) whose QR anyone can check; revocable by the issuer.
+
+Issuing runs in three steps so a scan never sits in a database transaction: `prepare` (checks, in a
+read transaction), the file streamed into the blob store through the pending-record protocol of
+`Draft`, then `commit` (document, version and attestation, in one write transaction). `issue` runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import anyio
+import jwt
+from sqlmodel import Session
+
+from crypto.derive import BlindIndex
+from crypto.tokens import IssuedToken, TokenSigner
+from identity.repository import IdentityRepository
+from storage.db import read_only, transaction
+from wallet.attestations import (
+    ATTESTATION_TYP,
+    ELLIPSIS,
+    MAX_QR_VERSION,
+    VERIFY_AUDIENCE,
+    AttestationRepository,
+    fields_hash,
+    file_hash,
+    qr_version,
+    requester_hash,
+    verification_url,
+)
+from wallet.catalog import Holder, document_type, valid_until, validate_fields
+from wallet.errors import CitizenNotFound, DocumentNotFound, FieldsInvalid
+from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
+from wallet.models import Attestation, Document
+from wallet.schemas import VerificationPublic
+from wallet.service import Draft, WalletDeps, WalletService
+
+# Papers without an end of validity get tokens this long-lived; signing keys must outlive them.
+NO_EXPIRY_HORIZON = timedelta(days=3653)
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IssuingDeps:
+    """Long-lived collaborators of issuing and verifying."""
+
+    signer: TokenSigner
+    requester_index: BlindIndex  # keyed hash of the requester's national ID for attestations
+    citizen_index: BlindIndex  # identity's lookup index of national IDs
+    holder_of: Callable[[str], Holder]  # a citizen's identity, to check their own CCCD number
+    horizon: timedelta = NO_EXPIRY_HORIZON
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    agency_code: str
+    national_id: str
+    type: str
+    fields: Mapping[str, object]
+    file: tuple[str | None, bytes] | None = None  # (filename, content)
+    dossier_code: str | None = None
+    procedure_code: str | None = None
+
+    @classmethod
+    def from_create(cls, agency_code: str, body: IssueDocumentCreate) -> IssueRequest:
+        upload = (body.file.filename, body.file.content()) if body.file else None
+        return cls(
+            agency_code, body.national_id, body.type, body.fields, upload, body.dossier_code, body.procedure_code
+        )
+
+
+@dataclass
+class PreparedIssue:
+    request: IssueRequest
+    citizen_id: str
+    clean: dict[str, object]
+    document_name: str
+    procedure_code: str | None
+    valid_until: date | None
+    draft: Draft
+
+
+class IssuerService:
+    """Issues and revokes agencies' papers. Never commits: the caller owns the transaction."""
+
+    def __init__(self, session: Session, deps: WalletDeps, issuing: IssuingDeps) -> None:
+        self._session = session
+        self._deps = deps
+        self._issuing = issuing
+        self._attestations = AttestationRepository(session)
+
+    def prepare(self, request: IssueRequest) -> PreparedIssue:
+        """Find the citizen, check the paper, open a draft; writes nothing."""
+        citizen_id = self._citizen(request.national_id)
+        doc_type = document_type(request.type)
+        holder = self._issuing.holder_of(citizen_id) if doc_type.code == "cccd" else None
+        clean = validate_fields(doc_type.code, request.fields, holder=holder)
+        until = valid_until(doc_type.code, clean)
+        if until is not None and until < self._deps.clock.now().date():
+            raise FieldsInvalid({doc_type.expiry_field or "valid_until": ["the paper has already expired"]})
+        title = clean.get("title")
+        return PreparedIssue(
+            request=request,
+            citizen_id=citizen_id,
+            clean=clean,
+            document_name=title if isinstance(title, str) and title else doc_type.name_vi,
+            procedure_code=_procedure_code(request, clean),
+            valid_until=until,
+            draft=WalletService(self._session, self._deps).start_new(citizen_id),
+        )
+
+    def commit(self, prepared: PreparedIssue) -> IssuedDocument:
+        """Store the document and its signed attestation."""
+        request, draft = prepared.request, prepared.draft
+        WalletService(self._session, self._deps).commit_issued(
+            draft, type_code=request.type, clean=prepared.clean, issuer_code=request.agency_code
+        )
+        issued, requester = self._sign(prepared)
+        claims = jwt.decode(issued.token, options={"verify_signature": False})  # just signed: its own iat
+        self._attestations.add(
+            Attestation(
+                id=issued.jti,
+                document_id=draft.document_id,
+                version=draft.version,
+                citizen_id=prepared.citizen_id,
+                type=request.type,
+                issuer_code=request.agency_code,
+                kid=str(jwt.get_unverified_header(issued.token)["kid"]),
+                procedure_code=prepared.procedure_code,
+                dossier_code=request.dossier_code,
+                document_name=prepared.document_name,
+                requester_hash=requester,
+                issued_at=datetime.fromtimestamp(int(claims["iat"]), tz=UTC),
+                valid_until=prepared.valid_until,
+                token=issued.token,
+            )
+        )
+        url = verification_url(self._deps.verify_url, issued.token)
+        return IssuedDocument(id=draft.document_id, verification=VerificationPublic(token=issued.token, url=url))
+
+    def revoke(self, agency_code: str, document_id: str) -> RevokedDocument:
+        """Revoke every attestation of a paper the agency issued (even one the citizen deleted); idempotent.
+        Another agency's paper, or no such paper, is `DocumentNotFound`."""
+        attestations = self._attestations.of_document(document_id)
+        if not attestations or any(a.issuer_code != agency_code for a in attestations):
+            raise DocumentNotFound()
+        now = self._deps.clock.now()
+        for attestation in attestations:
+            attestation.revoked_at = attestation.revoked_at or now
+            self._session.add(attestation)
+        document = self._session.get(Document, document_id)
+        if document is not None and document.revoked_at is None:
+            document.revoked_at = now
+            self._session.add(document)
+        self._session.flush()
+        return RevokedDocument(id=document_id)
+
+    def _citizen(self, national_id: str) -> str:
+        citizen = IdentityRepository(self._session).citizen_by_national_id(self._issuing.citizen_index(national_id))
+        if citizen is None or citizen.status != "active":
+            raise CitizenNotFound()
+        return citizen.id
+
+    def _sign(self, prepared: PreparedIssue) -> tuple[IssuedToken, str]:
+        """The attestation token, its paper's name shortened only if the URL would not fit the QR."""
+        request, draft = prepared.request, prepared.draft
+        requester = requester_hash(self._issuing.requester_index(request.national_id))
+        claims: dict[str, Any] = {
+            "ver": draft.version,
+            "fh": fields_hash(prepared.clean),
+            "sys": f"congdanso:{request.agency_code}",
+        }
+        if draft.stored:
+            claims["sha"] = file_hash(draft.stored[0].sha256)
+        optional = {"dossier": request.dossier_code, "proc": prepared.procedure_code, "vu": prepared.valid_until}
+        claims |= {key: str(value) for key, value in optional.items() if value is not None}
+        ttl = self._ttl(prepared.valid_until)
+
+        def sign(name: str) -> IssuedToken:
+            signed = claims | {"name": name}
+            return self._issuing.signer.issue(
+                typ=ATTESTATION_TYP, audience=VERIFY_AUDIENCE, subject=requester, ttl=ttl, claims=signed
+            )
+
+        return fit_to_qr(prepared.document_name, sign, self._deps.verify_url), requester
+
+    def _ttl(self, until: date | None) -> timedelta:
+        now = self._deps.clock.now()
+        if until is None:
+            return self._issuing.horizon
+        return datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC) - now
+
+
+def _procedure_code(request: IssueRequest, clean: Mapping[str, object]) -> str | None:
+    from_fields = clean.get("procedure_code")
+    if isinstance(from_fields, str) and from_fields:
+        if request.procedure_code is not None and request.procedure_code != from_fields:
+            raise FieldsInvalid({"procedure_code": ["must match fields.procedure_code"]})
+        return from_fields
+    return request.procedure_code
+
+
+def fit_to_qr(name: str, sign: Callable[[str], IssuedToken], base_url: str) -> IssuedToken:
+    """Sign with the whole name if the verification URL fits a QR of MAX_QR_VERSION; otherwise with the
+    longest prefix of it (plus "…") that fits, found by bisection."""
+
+    def fits(issued: IssuedToken) -> bool:
+        return qr_version(verification_url(base_url, issued.token)) <= MAX_QR_VERSION
+
+    issued = sign(name)
+    if fits(issued):
+        return issued
+    low, high = 0, len(name) - 1  # the cut that fits lies in [low, high]; 0 ("…" alone) is the fallback
+    best = sign(ELLIPSIS)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = sign(name[:middle].rstrip() + ELLIPSIS)
+        if fits(candidate):
+            low, best = middle, candidate
+        else:
+            high = middle - 1
+    return best
+
+
+async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -> IssuedDocument:
+    """Issue a paper: checks (read transaction), the file streamed sealed into the store, then the commit;
+    the stored file is undone on any failure."""
+
+    def prepare() -> PreparedIssue:
+        with transaction(read_only(deps.engine)) as session:
+            return IssuerService(session, deps, issuing).prepare(request)
+
+    def commit(prepared: PreparedIssue) -> IssuedDocument:
+        with transaction(deps.engine) as session:
+            return IssuerService(session, deps, issuing).commit(prepared)
+
+    prepared = await anyio.to_thread.run_sync(prepare)
+    try:
+        if request.file is not None:
+            filename, content = request.file
+            await prepared.draft.add_file("file", filename, _chunks(content))
+        return await anyio.to_thread.run_sync(commit, prepared)
+    except BaseException:
+        await prepared.draft.discard()
+        raise
+
+
+async def _chunks(content: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(content)
+    for start in range(0, len(view), _CHUNK):
+        yield bytes(view[start : start + _CHUNK])

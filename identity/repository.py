@@ -61,11 +61,12 @@ class IdentityRepository:
         return self.session.exec(query).first()
 
     def open_step_up(self, subject_type: str, subject_id: str, challenge_id: str | None) -> OtpChallenge | None:
-        """The newest unconsumed step-up challenge of the subject (or the one named)."""
+        """The newest unconsumed code the subject was sent for a step-up or a login (or the one named):
+        either proves, freshly, the possession of the phone."""
         query = select(OtpChallenge).where(
             OtpChallenge.subject_type == subject_type,
             OtpChallenge.subject_id == subject_id,
-            OtpChallenge.purpose == "step_up",
+            col(OtpChallenge.purpose).in_(("step_up", "login")),
             col(OtpChallenge.consumed_at).is_(None),
         )
         if challenge_id:

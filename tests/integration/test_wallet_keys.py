@@ -149,3 +149,25 @@ def _diploma() -> dict[str, Any]:
     from tests.integration.wallet_helpers import diploma_fields
 
     return diploma_fields()
+
+
+class TestFreshFactorFromALoginCode:
+    def test_an_unused_login_code_also_proves_a_fresh_factor(self, wallet: Wallet) -> None:
+        data, tokens = wallet.register()
+        wallet.login(data["national_id"], data["pin"])
+        code = last_code(wallet.outbox)
+        erased = wallet.client.request(
+            "DELETE", "/api/v1/me", json={"code": code}, headers=_auth(tokens["access_token"])
+        )
+        assert erased.status_code == 204, erased.text
+
+    def test_a_code_of_another_citizen_does_not(self, wallet: Wallet) -> None:
+        _, tokens = wallet.register()
+        other, _ = wallet.register()
+        wallet.login(other["national_id"], other["pin"])
+        code = last_code(wallet.outbox)
+        answer = wallet.client.request(
+            "DELETE", "/api/v1/me", json={"code": code}, headers=_auth(tokens["access_token"])
+        )
+        assert answer.status_code == 401
+        assert wallet.get("/me", tokens["access_token"]).status_code == 200

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from api.auth import AUTH_DEPENDENCIES
 from api.container import Container, build_container
 from api.controllers.auth import AuthController
+from api.controllers.consent import ConsentPullsController, ConsentRequestsController, MyConsentsController
 from api.controllers.documents import DocumentsController, DocumentTypesController
 from api.controllers.health import health
 from api.controllers.issuer import IssuerController
@@ -33,7 +34,9 @@ from api.errors import exception_handlers
 from api.logging import configure_logging
 from api.middleware import access_log_middleware, add_security_headers
 from api.settings import Settings
+from audit.checkpoints import CheckpointService
 from crypto.clock import Clock
+from storage.db import transaction
 from storage.migrate import Chain, current_revision, head_revision
 from wallet.janitor import Janitor
 
@@ -92,6 +95,24 @@ async def run_janitor(container: Container, *, interval: float) -> None:
             log.warning("janitor_failed", error=type(exc).__name__)
 
 
+async def run_audit_checkpoints(container: Container, *, interval: float) -> None:
+    """Sign a checkpoint of the access log's head periodically (skipped when nothing was appended since the last
+    one); a failure is logged and retried at the next round."""
+
+    def make() -> None:
+        with transaction(container.engine) as session:
+            made = CheckpointService(session, container.clock, container.keyring).make()
+        if made is not None and made.created:
+            log.info("audit_checkpoint", seq=made.checkpoint.seq, kid=made.checkpoint.kid)
+
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(make)
+        except Exception as exc:  # the loop must survive database outages and keyring trouble
+            log.warning("audit_checkpoint_failed", error=type(exc).__name__)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, container: Container | None = None
 ) -> Litestar:
@@ -105,6 +126,7 @@ def create_app(
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
             tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
+            tasks.start_soon(partial(run_audit_checkpoints, container, interval=settings.audit_checkpoint_seconds))
             try:
                 yield
             finally:
@@ -124,6 +146,9 @@ def create_app(
             IssuerController,
             VerifyController,
             DocumentQrController,
+            ConsentRequestsController,
+            MyConsentsController,
+            ConsentPullsController,
         ],
     )
     return Litestar(

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 from sqlmodel import SQLModel
 
+from api.cli_audit import add_audit_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
 from api.container import Container, build_container
 from api.logging import configure_logging
@@ -31,6 +32,7 @@ from wallet.janitor import Janitor
 def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
     import audit.models  # noqa: F401
+    import consent.models  # noqa: F401
     import identity.models  # noqa: F401
     import wallet.models  # noqa: F401
 
@@ -188,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.set_defaults(run=_keys_rotate)
     add_signing_arguments(keys, rotate)
+    add_audit_arguments(commands)
     return parser
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.settings import Settings
+from consent.signing_usage import ConsentKeyUsage, combined
 from crypto.jwks import JWKS_MAX_AGE_SECONDS
 from crypto.keyring import Keyring, KeyringError, load_keyring, save_keyring
 from crypto.signing_rotation import (
@@ -96,7 +97,7 @@ def _update_keyring(
     path = settings.resolved_keyring_file
     engine = create_db_engine(settings.resolved_database_url, pool_size=1)
     try:
-        ring, report = change(load_keyring(path), AttestationKeyUsage(engine))
+        ring, report = change(load_keyring(path), combined(AttestationKeyUsage(engine), ConsentKeyUsage(engine)))
     except KeyringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

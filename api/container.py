@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.settings import Settings
+from consent.service import ConsentDeps, ConsentService
 from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
 from crypto.derive import BlindIndex, derive_key
@@ -172,6 +173,7 @@ class Container:
             )
         with transaction(self.engine) as session:
             blob_keys = WalletService(session, self.wallet).erase_all(principal.subject_id)
+            ConsentService(session, ConsentDeps(self.wallet, self.identity)).withdraw_all(principal.subject_id)
             AuthService(session, self.identity, self.notifier(session)).erase_citizen(principal.subject_id)
         self.citizen_keys.destroy(principal.subject_id)
         return blob_keys

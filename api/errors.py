@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from api.multipart import MalformedMultipart
 from audit import errors as audit_errors
+from consent import errors as consent_errors
 from identity import errors as identity_errors
 from notify.errors import InvalidCursor, NotifyError
 from wallet import errors as wallet_errors
@@ -66,6 +67,17 @@ STATUS_OF: dict[type[Exception], int] = {
     wallet_errors.WalletError: 400,
     audit_errors.InvalidCursor: 400,
     audit_errors.AuditError: 400,
+    consent_errors.ConsentInvalid: 422,
+    consent_errors.ConsentRequestNotFound: 404,
+    consent_errors.ConsentRequestNotPending: 409,
+    consent_errors.ConsentNotFound: 404,
+    consent_errors.ConsentRevoked: 403,
+    consent_errors.ConsentExpired: 403,
+    consent_errors.ConsentNotActive: 409,
+    consent_errors.ConsentRequired: 403,
+    consent_errors.FreshFactorNeeded: 403,
+    consent_errors.NotPermitted: 403,
+    consent_errors.ConsentError: 400,
 }
 
 # Framework errors get stable codes too, so clients never parse prose.
@@ -112,6 +124,13 @@ ENGLISH_TITLES = {
     "fresh_factor_required": "A fresh one-time code is required",
     "citizen_not_found": "No citizen account has this national ID",
     "verification_not_found": "This document has no verification QR",
+    "consent_request_not_found": "Consent request not found",
+    "consent_request_not_pending": "The consent request was already decided or has expired",
+    "consent_not_found": "Consent not found",
+    "consent_revoked": "The citizen has revoked this consent",
+    "consent_expired": "This consent has expired",
+    "consent_not_active": "This consent is no longer active",
+    "consent_required": "The citizen has not consented to share this",
 }
 ENGLISH_TITLES |= {code: en for code, _vi, en in _HTTP_CODES.values()}
 
@@ -244,6 +263,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         wallet_errors.WalletError: domain_error_handler,
         NotifyError: domain_error_handler,
         audit_errors.AuditError: domain_error_handler,
+        consent_errors.ConsentError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
         OperationalError: database_unavailable_handler,

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     login_per_ip_per_minute: int = Field(default=30, ge=1)
     gc_interval_seconds: float = Field(default=3600, gt=0, description="how often the janitor runs")
     outbox_interval_seconds: float = Field(default=2.0, gt=0)
+    audit_checkpoint_seconds: float = Field(
+        default=300, gt=0, description="how often a signed checkpoint of the access log's hash chain is made"
+    )
     sms_gateway_url: str | None = None
     sms_gateway_token: SecretStr | None = None
     smtp_host: str | None = None

@@ -1,9 +1,11 @@
-"""The audit tables. An access-log entry names who acted, what and why; it never holds document content."""
+"""The audit tables. An access-log entry names who acted, what and why; it never holds document content.
+Entries form a hash chain (`audit.chain`), pinned by signed checkpoints (`audit.checkpoints`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id
@@ -22,6 +24,21 @@ class AccessLogEntry(SQLModel, table=True):
     document_id: str | None = Field(default=None, max_length=36)
     consent_id: str | None = Field(default=None, max_length=36)
     purpose: str | None = Field(default=None, max_length=500)
+    seq: int = Field(sa_type=BigInteger, unique=True, index=True)  # 1, 2, 3, … over the whole log, no gap
+    prev_hash: str = Field(max_length=64)  # entry_hash of entry seq - 1 (64 zeros for entry 1)
+    entry_hash: str = Field(max_length=64)  # SHA-256 of the canonical encoding (audit.chain)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """The chain's hash at `seq`, signed (a compact JWS, EdDSA) with the platform key `kid` at `at`."""
+
+    __tablename__ = "audit_checkpoint"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    entry_hash: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kid: str = Field(max_length=64)
+    signature: str = Field(sa_type=Text)
 
 
 class Presence(SQLModel, table=True):

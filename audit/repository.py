@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row, text
 from sqlmodel import Session, and_, col, or_, select
 
-from audit.models import AccessLogEntry, Presence
+from audit.chain import EMPTY_HEAD, ChainHead
+from audit.models import AccessLogEntry, AuditCheckpoint, Presence
+
+# Key of the PostgreSQL advisory lock that serialises appends to the chain (any constant, unique in this database).
+_CHAIN_LOCK_KEY = 0x6364_735F_6175_6469  # "cds_audi"
+_ENTRY_COLUMNS = AccessLogEntry.__table__.c  # type: ignore[attr-defined]
+_CHECKPOINT_COLUMNS = AuditCheckpoint.__table__.c  # type: ignore[attr-defined]
 
 
 class AuditRepository:
@@ -33,3 +42,30 @@ class AuditRepository:
 
     def presence(self, presence_id: str) -> Presence | None:
         return self.session.get(Presence, presence_id)
+
+    # -- the chain ---------------------------------------------------------------------------------------------------
+
+    def lock_chain(self) -> None:
+        """Serialise appends until this transaction ends. PostgreSQL: a transaction-level advisory lock (the
+        statement after it sees every entry committed before it was granted). SQLite: nothing to do, every
+        writing transaction already holds the database's write lock (`BEGIN IMMEDIATE`, `storage.db`)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+
+    def head(self) -> ChainHead:
+        """The last entry of the chain (by `seq`, through its unique index), or the empty head."""
+        query = select(col(AccessLogEntry.seq), col(AccessLogEntry.entry_hash))
+        row = self.session.exec(query.order_by(col(AccessLogEntry.seq).desc()).limit(1)).first()
+        return EMPTY_HEAD if row is None else ChainHead(int(row[0]), str(row[1]))
+
+    def checkpoint(self, seq: int) -> AuditCheckpoint | None:
+        return self.session.get(AuditCheckpoint, seq)
+
+    def entries_in_order(self, *, batch: int) -> Iterator[Row[Any]]:
+        """Every entry in `seq` order, streamed (a server-side cursor on PostgreSQL) `batch` rows at a time."""
+        query = select(*_ENTRY_COLUMNS).order_by(_ENTRY_COLUMNS.seq)
+        yield from self.session.connection().execute(query.execution_options(yield_per=batch))
+
+    def checkpoints_in_order(self, *, batch: int) -> Iterator[Row[Any]]:
+        query = select(*_CHECKPOINT_COLUMNS).order_by(_CHECKPOINT_COLUMNS.seq)
+        yield from self.session.connection().execute(query.execution_options(yield_per=batch))

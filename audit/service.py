@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from audit.chain import entry_hash
 from audit.errors import InvalidCursor
 from audit.models import AccessLogEntry, Presence
 from audit.repository import AuditRepository
@@ -48,8 +49,17 @@ class AuditService:
         consent_id: str | None = None,
         purpose: str | None = None,
     ) -> AccessLogEntry:
-        """Append one entry to the citizen's access log. Never pass document content here."""
+        """Append one entry to the citizen's access log. Never pass document content here.
+
+        The entry is chained to the last one (`audit.chain`): appends are serialised from here until the caller's
+        transaction ends, so record late in a unit of work and commit soon after. On SQLite the transaction must
+        be a writing one (`BEGIN IMMEDIATE`, not `storage.db.read_only`)."""
+        self._repo.lock_chain()
+        head = self._repo.head()
         entry = AccessLogEntry(
+            seq=head.seq + 1,
+            prev_hash=head.entry_hash,
+            entry_hash="",  # set below: the hash covers every other column, the id included
             citizen_id=citizen_id,
             at=self._clock.now(),
             actor_type=actor.type,
@@ -60,6 +70,7 @@ class AuditService:
             consent_id=consent_id,
             purpose=purpose,
         )
+        entry.entry_hash = entry_hash(entry, head.entry_hash)
         self._repo.add(entry)
         return entry
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import foundation, qr, wallet
+from bench import audit, consent, foundation, qr, wallet
 from bench.harness import RESULTS_PATH
 
 BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("foundation", foundation.main),
     ("wallet", wallet.main),
     ("qr", qr.main),
+    ("audit", audit.main),
+    ("consent", consent.main),
 ]
 
 

@@ -22,6 +22,13 @@ class WalletRepository:
         document = self.session.get(Document, document_id)
         return document if document is not None and document.citizen_id == citizen_id else None
 
+    def documents(self, citizen_id: str, document_ids: Sequence[str]) -> Sequence[Document]:
+        """Those of the given documents that exist and are the citizen's (in no particular order)."""
+        if not document_ids:
+            return []
+        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.id).in_(document_ids))
+        return self.session.exec(query).all()
+
     def page(self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int) -> Sequence[Document]:
         query = select(Document).where(Document.citizen_id == citizen_id)
         if type_code:

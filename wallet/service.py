@@ -272,6 +272,13 @@ class WalletService:
         views = self._views(page, self._citizen_key(citizen_id)) if page else []
         return views, page[-1].id if len(rows) > size else None
 
+    def current(self, citizen_id: str, document_ids: Sequence[str]) -> list[DocumentPublic]:
+        """The current version of each of the given documents that still exists and is the citizen's, in the
+        order given; the others are left out (a caller sharing papers under consent needs no error for them)."""
+        found = {d.id: d for d in self._repo.documents(citizen_id, document_ids)}
+        documents = [found[i] for i in dict.fromkeys(document_ids) if i in found]
+        return self._views(documents, self._citizen_key(citizen_id)) if documents else []
+
     def versions(self, citizen_id: str, document_id: str) -> list[VersionPublic]:
         document = self._owned(citizen_id, document_id)
         key = self._citizen_key(citizen_id)

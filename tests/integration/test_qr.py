@@ -669,6 +669,9 @@ class TestAccessLog:
             "document_id",
             "consent_id",
             "purpose",
+            "seq",  # the hash chain (audit.chain): a number and two SHA-256 digests, nothing of the papers
+            "prev_hash",
+            "entry_hash",
         }
 
 

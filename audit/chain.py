@@ -1,0 +1,116 @@
+"""The hash chain of the access log: the canonical encoding of an entry and its SHA-256.
+
+Every entry carries `seq` (1, 2, 3, … with no gap), `prev_hash` (the `entry_hash` of entry `seq - 1`, or 64 zeros
+for the first) and `entry_hash`, the SHA-256 of the encoding below. Editing, deleting, inserting or reordering
+entries therefore breaks the chain at the first entry touched; signed checkpoints (`audit.checkpoints`) pin it so
+that a rewrite of the whole tail is caught as well.
+
+Encoding, version 1 (frozen: a change needs a new version, and the verifier must keep reading version 1):
+
+    b"congdanso/audit-log/v1" 0x00
+    seq                 int64, big-endian
+    at                  int64, big-endian: microseconds since 1970-01-01T00:00:00Z
+    id, citizen_id, actor_type, actor_code, actor_name, action, document_id, consent_id, purpose
+                        each: uint32 big-endian byte length, then the UTF-8 bytes; absent (NULL) is 0xFFFFFFFF
+    prev_hash           the 32 raw bytes
+
+Each field is length-prefixed, so no two different entries share an encoding ("ab" + "c" differs from "a" + "bc",
+NULL differs from ""). Every column of the row is covered, so an edit of any of them is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+CHAIN_VERSION = 1
+HASH_HEX_CHARS = 64
+GENESIS_HASH = "0" * HASH_HEX_CHARS
+"""The `prev_hash` of entry 1."""
+
+_DOMAIN = b"congdanso/audit-log/v1\x00"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_ABSENT = b"\xff\xff\xff\xff"
+_INTS = struct.Struct(">qq")
+_LENGTH = struct.Struct(">I")
+
+
+class ChainedEntry(Protocol):
+    """What the chain covers: an `AccessLogEntry`, or a database row with the same column names."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def citizen_id(self) -> str: ...
+    @property
+    def actor_type(self) -> str: ...
+    @property
+    def actor_code(self) -> str: ...
+    @property
+    def actor_name(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def document_id(self) -> str | None: ...
+    @property
+    def consent_id(self) -> str | None: ...
+    @property
+    def purpose(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last entry of the chain: the next one gets `seq + 1` and `prev_hash = entry_hash`."""
+
+    seq: int
+    entry_hash: str
+
+
+EMPTY_HEAD = ChainHead(0, GENESIS_HASH)
+
+
+def _text(value: str | None) -> bytes:
+    if value is None:
+        return _ABSENT
+    raw = value.encode()
+    return _LENGTH.pack(len(raw)) + raw
+
+
+def encode_entry(entry: ChainedEntry, prev_hash: str) -> bytes:
+    """The canonical bytes of an entry (version 1); `prev_hash` is 64 hex characters."""
+    if entry.at.tzinfo is None:
+        raise ValueError("an access-log time must be timezone-aware")
+    micros = (entry.at - _EPOCH) // _MICROSECOND
+    return b"".join(
+        (
+            _DOMAIN,
+            _INTS.pack(entry.seq, micros),
+            _text(entry.id),
+            _text(entry.citizen_id),
+            _text(entry.actor_type),
+            _text(entry.actor_code),
+            _text(entry.actor_name),
+            _text(entry.action),
+            _text(entry.document_id),
+            _text(entry.consent_id),
+            _text(entry.purpose),
+            bytes.fromhex(prev_hash),
+        )
+    )
+
+
+def entry_hash(entry: ChainedEntry, prev_hash: str) -> str:
+    """SHA-256 of the entry's canonical encoding, as 64 lowercase hex characters.
+
+    Raises ValueError if `prev_hash` is not hex (a tampered row) or the time is naive."""
+    if len(prev_hash) != HASH_HEX_CHARS:
+        raise ValueError("prev_hash must be 64 hex characters")
+    return hashlib.sha256(encode_entry(entry, prev_hash)).hexdigest()

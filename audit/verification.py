@@ -1,0 +1,158 @@
+"""Verification of the whole access log (`congdanso audit verify`): the chain recomputed in `seq` order from the
+database, every checkpoint's signature checked and its hash compared with the recomputed one at its `seq`.
+
+Rows are streamed in batches (a server-side cursor on PostgreSQL), checkpoints merged in as the entries reach their
+`seq`, so memory stays flat whatever the size of the log. One snapshot covers both: a read transaction on SQLite,
+REPEATABLE READ on PostgreSQL, so entries and checkpoints appended meanwhile do not disturb the check.
+
+The first failure stops the check and is named by `first_bad_seq`:
+- an entry whose `entry_hash` is not the hash of its content (edited, or moved to another `seq`), or whose
+  `prev_hash` is not the previous entry's hash (one inserted or removed before it);
+- a missing `seq` (a deleted entry, or the end of a log cut short under a checkpoint);
+- a checkpoint whose signature fails, or whose hash differs from the chain's at its `seq` (the chain was rewritten
+  consistently since the previous good checkpoint: `first_bad_seq` is the first entry after that one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Row
+from sqlmodel import Session
+
+from audit.chain import GENESIS_HASH, entry_hash
+from audit.checkpoints import CheckpointError, CheckpointVerifier
+from audit.repository import AuditRepository
+from storage.db import read_only
+
+BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    """Entries found good (all of them when ok)."""
+    checkpoints: int
+    """Checkpoints found good (all of them when ok)."""
+    last_seq: int
+    """The last good entry's seq; entries after `last_checkpoint_seq` are protected by the chain alone."""
+    last_checkpoint_seq: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    checkpoint_seq: int | None = None
+    """The checkpoint that revealed the failure, when one did."""
+
+    def to_json(self) -> dict[str, Any]:
+        keys: tuple[str, ...]
+        if self.ok:
+            keys = ("ok", "entries", "checkpoints", "last_seq", "last_checkpoint_seq")
+        else:
+            keys = ("ok", "first_bad_seq", "reason", "checkpoint_seq", "entries", "checkpoints")
+        data = asdict(self)
+        return {key: data[key] for key in keys if data[key] is not None}
+
+
+class _Failed(Exception):
+    def __init__(self, seq: int, reason: str, checkpoint_seq: int | None = None) -> None:
+        super().__init__(reason)
+        self.seq, self.reason, self.checkpoint_seq = seq, reason, checkpoint_seq
+
+
+class _Walk:
+    """One pass over the entries with the checkpoints merged in."""
+
+    def __init__(self, verifier: CheckpointVerifier, checkpoints: Iterator[Row[Any]]) -> None:
+        self.verifier = verifier
+        self.checkpoints = checkpoints
+        self.pending: Row[Any] | None = next(checkpoints, None)  # opens the checkpoints' cursor first
+        self.entries = 0
+        self.good_checkpoints = 0
+        self.last_seq = 0
+        self.last_checkpoint_seq = 0
+
+    def run(self, entries: Iterator[Row[Any]]) -> None:
+        expected, prev = 1, GENESIS_HASH
+        for row in entries:
+            seq = row.seq
+            if seq != expected:
+                if seq > expected:
+                    raise _Failed(expected, f"entry {expected} is missing (the next entry is {seq})")
+                raise _Failed(seq, f"seq {seq} is out of range (the log starts at 1)")
+            if row.prev_hash != prev:
+                raise _Failed(seq, "prev_hash is not the entry_hash of the previous entry")
+            try:
+                digest = entry_hash(row, prev)
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise _Failed(seq, f"malformed entry: {exc}") from exc
+            if digest != row.entry_hash:
+                raise _Failed(seq, "entry_hash does not match the entry's content")
+            if self.pending is not None and self.pending.seq <= seq:
+                self._checkpoints_up_to(seq, digest)
+            self.entries, self.last_seq = seq, seq
+            prev, expected = digest, expected + 1
+        if self.pending is not None:
+            checkpoint = self.pending
+            self._check_signature(checkpoint)
+            raise _Failed(
+                expected,
+                f"entries from seq {expected} are missing: the checkpoint at seq {checkpoint.seq} signs a longer log",
+                checkpoint.seq,
+            )
+
+    def _checkpoints_up_to(self, seq: int, digest: str) -> None:
+        while self.pending is not None and self.pending.seq <= seq:
+            checkpoint = self.pending
+            self._check_signature(checkpoint)
+            if checkpoint.seq < seq:  # only a seq below 1 can be passed over
+                raise _Failed(checkpoint.seq, f"checkpoint at seq {checkpoint.seq} names no entry", checkpoint.seq)
+            if checkpoint.entry_hash != digest:
+                first = self.last_checkpoint_seq + 1
+                raise _Failed(
+                    first,
+                    f"entries {first} to {seq} were rewritten: the chain's hash at seq {seq} differs from the signed "
+                    "checkpoint",
+                    checkpoint.seq,
+                )
+            self.good_checkpoints += 1
+            self.last_checkpoint_seq = checkpoint.seq
+            self.pending = next(self.checkpoints, None)
+
+    def _check_signature(self, checkpoint: Row[Any]) -> None:
+        try:
+            self.verifier.verify(checkpoint)
+        except CheckpointError as exc:
+            raise _Failed(checkpoint.seq, f"checkpoint at seq {checkpoint.seq}: {exc.reason}", checkpoint.seq) from exc
+
+
+def verify_chain(session: Session, verifier: CheckpointVerifier, *, batch: int = BATCH) -> ChainReport:
+    """Check the whole log as the session sees it (see `verify_log` for the snapshot)."""
+    repo = AuditRepository(session)
+    walk = _Walk(verifier, repo.checkpoints_in_order(batch=batch))
+    try:
+        walk.run(repo.entries_in_order(batch=batch))
+    except _Failed as failure:
+        return ChainReport(
+            ok=False,
+            entries=walk.entries,
+            checkpoints=walk.good_checkpoints,
+            last_seq=walk.last_seq,
+            last_checkpoint_seq=walk.last_checkpoint_seq,
+            first_bad_seq=failure.seq,
+            reason=failure.reason,
+            checkpoint_seq=failure.checkpoint_seq,
+        )
+    return ChainReport(True, walk.entries, walk.good_checkpoints, walk.last_seq, walk.last_checkpoint_seq)
+
+
+def verify_log(engine: Engine, verifier: CheckpointVerifier, *, batch: int = BATCH) -> ChainReport:
+    """Check the whole log in one read-only snapshot; takes no write lock, so the service keeps appending."""
+    with Session(read_only(engine)) as session:
+        if engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        try:
+            return verify_chain(session, verifier, batch=batch)
+        finally:
+            session.rollback()

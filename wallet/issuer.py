@@ -17,6 +17,7 @@ import anyio
 import jwt
 from sqlmodel import Session
 
+from audit.service import Actor, AuditService
 from crypto.derive import BlindIndex
 from crypto.tokens import IssuedToken, TokenSigner
 from identity.repository import IdentityRepository
@@ -139,6 +140,11 @@ class IssuerService:
                 valid_until=prepared.valid_until,
                 token=issued.token,
             )
+        )
+        # The agency wrote into the citizen's data: the citizen sees it in their access log.
+        issuer = Actor("agency", request.agency_code, self._deps.issuer_name(request.agency_code))
+        AuditService(self._session, self._deps.clock).record(
+            prepared.citizen_id, issuer, "issuer_push", document_id=draft.document_id
         )
         url = verification_url(self._deps.verify_url, issued.token)
         return IssuedDocument(id=draft.document_id, verification=VerificationPublic(token=issued.token, url=url))

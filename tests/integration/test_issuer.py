@@ -469,3 +469,20 @@ class TestVerifyDocument:
             session.delete(session.exec(select(Attestation)).one())
         body = issuing.verify(token).json()
         assert (body["valid"], body["status"], body["reason"]) == (False, "invalid", "unknown")
+
+
+class TestIssuerPushInTheAccessLog:
+    def test_the_citizen_sees_which_agency_wrote_into_their_wallet(self, issuing: Issuing) -> None:
+        issued = issuing.issued()
+        log = issuing.wallet.get("/me/access-log", token=issuing.citizen_token).json()["items"]
+        pushes = [entry for entry in log if entry["action"] == "issuer_push"]
+        assert len(pushes) == 1
+        assert pushes[0]["document_id"] == issued["id"]
+        assert pushes[0]["actor"]["type"] == "agency"
+        assert pushes[0]["actor"]["code"] == _agency_code(issuing.agency)
+        assert pushes[0]["actor"]["name"] == "Sở Tư pháp Đà Nẵng"
+
+    def test_nothing_appears_in_another_citizens_log(self, issuing: Issuing) -> None:
+        issuing.issued()
+        _, other = issuing.wallet.register()
+        assert issuing.wallet.get("/me/access-log", token=other["access_token"]).json()["items"] == []

@@ -16,7 +16,7 @@ from identity.validation import cccd_problems
 from wallet.catalog import CATALOG
 
 # Papers whose data DOMAIN.md calls sensitive (identity-card images, health, criminal record).
-SENSITIVE_TYPES = frozenset({"cccd", "health_insurance", "criminal_record"})
+SENSITIVE_TYPES = frozenset({"cccd", "health_insurance", "health_certificate", "criminal_record"})
 LEGAL_BASIS = "Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15; Nghị định 356/2025/NĐ-CP"
 
 

@@ -1,4 +1,7 @@
-"""The ten document types a wallet holds (DOMAIN.md), each with a field schema checked on every write.
+"""The document types a wallet holds, each with a field schema checked on every write: the ten of DOMAIN.md, plus
+two papers that procedures ask for and that are new to the citizen (`health_certificate`, the health check a driving
+licence renewal needs; `residence_proof`, the proof of legal residence a permanent registration needs), kept so that a
+later procedure reuses them instead of asking again.
 
 `validate_fields` returns JSON-ready values (dates as "YYYY-MM-DD", ints as int, lists as list[str]) holding exactly
 the keys it was given, or raises `FieldsInvalid` naming every problem at once. Strings are trimmed and NFC-normalised;
@@ -7,44 +10,58 @@ control characters and lone surrogates are refused; an optional field may be omi
 Required fields: every field of a type is required except those below, because real papers lack them:
 - `cccd.expiry_date`: cards issued after 60 say "Không thời hạn" (no expiry);
 - `passport.mrz`, `residence.temporary_address`, `diploma.major`, `diploma.classification`,
-  `tthc_result.summary`: not printed on every paper;
+  `tthc_result.summary`, `residence_proof.issued_by`: not printed on every paper (a private lease has no issuer);
 - `birth_certificate.father_name` / `mother_name`: left blank when a parent is not established (a foundling, a
   father not yet recognised);
 - `driver_license.expiry_date`: required unless every class is A1 or A (those licences never expire).
 
 Rules beyond kinds: `cccd.number` is a valid CCCD for the paper's own date of birth and sex and, given a `holder`,
 is the holder's own number (the holder's other attributes are not compared); other national ID fields need the CCCD
-format (12 digits, a known province code, a century/sex digit 0 to 5); an issue, registration or valid-from date is
-not before the date of birth; `issue_date` is not after `expiry_date` nor `valid_from` after `valid_to`; husband and
-wife have different national IDs.
+format (12 digits, a known province code, a century/sex digit 0 to 5); an issue, registration, valid-from or exam
+date is not before the date of birth; `issue_date` is not after `expiry_date`, nor `valid_from` or `exam_date` after
+`valid_to`; husband and wife have different national IDs.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from identity.validation import cccd_problems
 from wallet.errors import FieldsInvalid, UnknownDocumentType
+from wallet.kinds import (
+    HEALTH_CARD_PATTERN,
+    LICENSE_PATTERN,
+    NATIONAL_ID_PATTERN,
+    PASSPORT_PATTERN,
+    FieldKind,
+    FieldSpec,
+    ValueInvalid,
+    coerce,
+    to_json,
+)
 
-FieldKind = Literal["string", "date", "int", "enum", "list"]
+__all__ = [  # FieldKind and FieldSpec live in wallet.kinds and are re-exported as part of the catalog's vocabulary
+    "CATALOG",
+    "LICENSE_CLASSES",
+    "NATIONAL_ID_PATTERN",
+    "NON_EXPIRING_CLASSES",
+    "RESIDENCE_PROOF_KINDS",
+    "DocumentType",
+    "FieldKind",
+    "FieldSpec",
+    "Holder",
+    "Sex",
+    "catalog_public",
+    "document_type",
+    "status_for",
+    "valid_until",
+    "validate_fields",
+]
+
 Sex = Literal["nam", "nu"]
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    kind: FieldKind
-    required: bool
-    label_vi: str
-    label_en: str
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None  # anchored, ASCII-only, valid in both Python and ECMAScript
-    max_length: int = 500
 
 
 @dataclass(frozen=True)
@@ -64,20 +81,15 @@ class Holder:
     full_name: str
 
 
-NATIONAL_ID_PATTERN = "^[0-9]{12}$"
-PASSPORT_PATTERN = "^[A-Z][0-9]{7}$"
-LICENSE_PATTERN = "^[0-9]{12}$"
-HEALTH_CARD_PATTERN = "^[A-Z]{2}[0-9]{13}$"
-_PATTERN_HINTS = {
-    NATIONAL_ID_PATTERN: "must be exactly 12 digits",
-    PASSPORT_PATTERN: "must be one uppercase letter followed by 7 digits",
-    HEALTH_CARD_PATTERN: "must be 2 uppercase letters followed by 13 digits",
-}
 LICENSE_CLASSES = ("A1", "A", "B", "C1", "C", "D1", "D2", "D", "BE", "C1E", "CE", "D1E", "D2E", "DE")
 NON_EXPIRING_CLASSES = frozenset({"A1", "A"})
-_INT_RANGES = {"graduation_year": (1900, 2100)}
-_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ALLOWED_CONTROLS = frozenset("\n\t")
+# `residence_proof.kind`: the papers Luật Cư trú 2020 art. 20 and Nghị định 154/2024 art. 5 accept as proof.
+RESIDENCE_PROOF_KINDS = (
+    "so_do",  # Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở (sổ đỏ, sổ hồng)
+    "hop_dong_thue",  # hợp đồng, văn bản cho thuê, cho mượn, cho ở nhờ
+    "xac_nhan_ubnd",  # văn bản xác nhận của Ủy ban nhân dân cấp xã
+    "khac",  # another paper the law accepts (a decision allocating housing, a sale contract...)
+)
 _NAME = 200  # max length of a person's name
 _LONG_TEXT = 5000
 
@@ -188,6 +200,22 @@ _TYPES = (
         _f("issued_by", "string", "Cơ quan ban hành", "Issuing agency"),
         _f("summary", "string", "Trích yếu", "Summary", required=False, max_length=_LONG_TEXT),
     ), None),
+    DocumentType("health_certificate", "Giấy khám sức khỏe", "Health certificate", (
+        _name(), _DOB, _SEX, _national_id(),
+        _f("purpose", "string", "Mục đích khám sức khỏe", "Purpose of the examination", max_length=200),
+        _f("conclusion", "string", "Kết luận", "Conclusion", max_length=1000),
+        _f("examined_at", "string", "Cơ sở khám sức khỏe", "Health facility"),
+        _f("exam_date", "date", "Ngày khám", "Date of examination"),
+        _f("valid_to", "date", "Có giá trị đến", "Valid to"),
+    ), "valid_to"),
+    DocumentType("residence_proof", "Giấy tờ chứng minh chỗ ở hợp pháp", "Proof of legal residence", (
+        _f("kind", "enum", "Loại giấy tờ", "Kind of paper", choices=RESIDENCE_PROOF_KINDS),
+        _f("address", "string", "Địa chỉ chỗ ở", "Address of the residence"),
+        _name("owner_name", "Họ và tên chủ sở hữu chỗ ở", "Owner's full name"),
+        _name("holder_name", "Họ và tên người được sử dụng chỗ ở", "Occupant's full name"),
+        _f("issue_date", "date", "Ngày cấp, ngày ký", "Date of issue or signature"),
+        _f("issued_by", "string", "Cơ quan cấp, xác nhận", "Issued or certified by", required=False),
+    ), None),
 )  # fmt: skip
 
 CATALOG: Mapping[str, DocumentType] = {t.code: t for t in _TYPES}
@@ -199,10 +227,11 @@ _NATIONAL_ID_FIELDS = {
     "residence": ("national_id",),
     "criminal_record": ("national_id",),
     "marriage_certificate": ("husband_national_id", "wife_national_id"),
+    "health_certificate": ("national_id",),
 }
 _SEXES: dict[str, Sex] = {"nam": "nam", "nu": "nu"}
-_DATE_ORDER = (("issue_date", "expiry_date"), ("valid_from", "valid_to"))
-_NOT_BEFORE_BIRTH = ("issue_date", "registration_date", "valid_from")
+_DATE_ORDER = (("issue_date", "expiry_date"), ("valid_from", "valid_to"), ("exam_date", "valid_to"))
+_NOT_BEFORE_BIRTH = ("issue_date", "registration_date", "valid_from", "exam_date")
 
 
 def document_type(code: str) -> DocumentType:
@@ -210,82 +239,6 @@ def document_type(code: str) -> DocumentType:
         return CATALOG[code]
     except (KeyError, TypeError):
         raise UnknownDocumentType(f"Loại giấy tờ không hợp lệ: {str(code)[:50]}") from None
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _date(spec: FieldSpec, value: object) -> date | None:
-    if type(value) is date:  # a datetime is not a date here
-        return value
-    if not isinstance(value, str):
-        raise _Invalid("must be a date (YYYY-MM-DD)")
-    text = value.strip()
-    if not text:
-        return None
-    if not _DATE_SHAPE.fullmatch(text):
-        raise _Invalid("must be a date (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise _Invalid("is not a real date") from None
-
-
-def _string(spec: FieldSpec, value: object) -> str | None:
-    if not isinstance(value, str):
-        raise _Invalid("must be a string")
-    text = unicodedata.normalize("NFC", value.strip())
-    for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in _ALLOWED_CONTROLS) or category == "Cs":
-            raise _Invalid("must not contain control characters")
-    if len(text) > spec.max_length:
-        raise _Invalid(f"must be at most {spec.max_length} characters")
-    if spec.pattern and text and not re.fullmatch(spec.pattern, text):
-        raise _Invalid(_PATTERN_HINTS.get(spec.pattern, f"must match {spec.pattern}"))
-    return text or None
-
-
-def _int(spec: FieldSpec, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _Invalid("must be an integer")
-    bounds = _INT_RANGES.get(spec.name)
-    if bounds and not bounds[0] <= value <= bounds[1]:
-        raise _Invalid(f"must be between {bounds[0]} and {bounds[1]}")
-    return value
-
-
-def _enum(spec: FieldSpec, value: object) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):  # `form: 1` means "1"
-        value = next((c for c in spec.choices if c.isdigit() and int(c) == value), None)
-    text = value.strip() if isinstance(value, str) else None
-    if text == "":
-        return None
-    if text not in spec.choices:
-        raise _Invalid(f"must be one of: {', '.join(spec.choices)}")
-    return text
-
-
-def _list(spec: FieldSpec, value: object) -> list[str]:
-    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
-        raise _Invalid("must be a list of strings")
-    items = {item.strip() for item in value}
-    unknown = sorted(repr(item[:20]) for item in items - set(spec.choices))
-    if unknown:
-        raise _Invalid(f"unknown values {', '.join(unknown)}; allowed: {', '.join(spec.choices)}")
-    if not items:
-        raise _Invalid("must not be empty")
-    return [c for c in spec.choices if c in items]  # canonical order, no duplicates
-
-
-_COERCE: dict[FieldKind, Callable[[FieldSpec, object], object]] = {
-    "string": _string,
-    "date": _date,
-    "int": _int,
-    "enum": _enum,
-    "list": _list,
-}
 
 
 def _national_id_checks(code: str, values: dict[str, object], holder: Holder | None) -> dict[str, list[str]]:
@@ -333,10 +286,6 @@ def _date_checks(code: str, values: dict[str, object], holder: Holder | None) ->
     return errors
 
 
-def _to_json(value: object) -> object:
-    return value.isoformat() if isinstance(value, date) else value
-
-
 def validate_fields(code: str, fields: Mapping[str, object], *, holder: Holder | None = None) -> dict[str, object]:
     """The normalised, JSON-ready fields of a paper of type `code`, or `FieldsInvalid` listing every problem.
 
@@ -354,8 +303,8 @@ def validate_fields(code: str, fields: Mapping[str, object], *, holder: Holder |
     for spec in doc.fields:
         raw = fields.get(spec.name)
         try:
-            value = None if raw is None else _COERCE[spec.kind](spec, raw)
-        except _Invalid as problem:
+            value = None if raw is None else coerce(spec, raw)
+        except ValueInvalid as problem:
             errors.setdefault(spec.name, []).append(str(problem))
             continue
         if value is None and spec.required:
@@ -367,7 +316,7 @@ def validate_fields(code: str, fields: Mapping[str, object], *, holder: Holder |
             errors.setdefault(name, []).extend(problems)
     if errors:
         raise FieldsInvalid(errors)
-    return {name: _to_json(value) for name, value in values.items()}
+    return {name: to_json(value) for name, value in values.items()}
 
 
 def valid_until(code: str, fields: Mapping[str, object]) -> date | None:
@@ -377,9 +326,10 @@ def valid_until(code: str, fields: Mapping[str, object]) -> date | None:
     if spec is None or fields.get(spec.name) is None:
         return None
     try:
-        return _date(spec, fields[spec.name])
-    except _Invalid as problem:
+        value = coerce(spec, fields[spec.name])
+    except ValueInvalid as problem:
         raise FieldsInvalid({spec.name: [str(problem)]}) from None
+    return value if isinstance(value, date) else None  # a blank date is no date
 
 
 def status_for(valid_until: date | None, today: date) -> Literal["active", "expired"]:

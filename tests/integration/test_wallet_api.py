@@ -62,6 +62,8 @@ TYPE_CODES = {
     "diploma",
     "criminal_record",
     "tthc_result",
+    "health_certificate",
+    "residence_proof",
 }
 # (sample, content type, extension) for every accepted format
 FORMATS: dict[str, tuple[Callable[[], bytes], str, str]] = {
@@ -252,11 +254,11 @@ class TestTypeRecognisedByContent:
 
 
 class TestDocumentTypes:
-    def test_lists_the_ten_types_with_their_field_schemas(self, wallet: Wallet) -> None:
+    def test_lists_every_type_with_its_field_schema(self, wallet: Wallet) -> None:
         answer = wallet.get("/document-types")
         assert answer.status_code == 200, answer.text
         types = {t["code"]: t for t in answer.json()}
-        assert set(types) == TYPE_CODES and len(answer.json()) == 10
+        assert set(types) == TYPE_CODES and len(answer.json()) == len(TYPE_CODES) == 12
         for doc_type in types.values():
             assert doc_type["name"] and doc_type["fields"]
             for spec in doc_type["fields"]:

@@ -256,3 +256,167 @@ def multipart_body(text: dict[str, str], files: list[tuple[str, bytes, str]]) ->
         out += (head + f"Content-Type: {declared}\r\n\r\n").encode() + content + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+# -- every paper a procedure pulls from, for a "full wallet" (e-form tests and benchmarks) -------------------------
+
+
+def sex_of(data: dict[str, Any]) -> str:
+    """The sex the citizen's CCCD number encodes (its 4th digit: even for men, odd for women)."""
+    return "nu" if int(data["national_id"][3]) % 2 else "nam"
+
+
+def driver_license_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "license_number": "480123456789",
+        "full_name": data["full_name"],
+        "date_of_birth": data["date_of_birth"],
+        "address": "Hải Châu, Đà Nẵng",
+        "classes": ["A1", "B"],
+        "issue_date": "2017-05-05",
+        "expiry_date": "2027-05-05",
+        "issued_by": "Sở Giao thông vận tải Đà Nẵng",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def birth_certificate_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The citizen's own birth certificate; override the child's fields for a child's paper held by a parent."""
+    born = date.fromisoformat(data["date_of_birth"])
+    fields = {
+        "full_name": data["full_name"],
+        "sex": sex_of(data),
+        "date_of_birth": data["date_of_birth"],
+        "place_of_birth": "Bệnh viện Phụ sản – Nhi Đà Nẵng",
+        "ethnicity": "Kinh",
+        "nationality": "Việt Nam",
+        "father_name": "Nguyễn Văn Hùng",
+        "mother_name": "Lê Thị Hoa",
+        "registration_number": f"{born.year}/123",
+        "registration_date": (born.replace(day=28) if born.day < 28 else born).isoformat(),
+        "registered_at": "UBND phường Hải Châu I, Đà Nẵng",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def spouse_name(data: dict[str, Any]) -> str:
+    """The name of the citizen's spouse in `marriage_certificate_fields` (the other parent of their child)."""
+    return "Trần Thị Bình" if sex_of(data) == "nam" else "Nguyễn Văn Hải"
+
+
+def child_birth_certificate_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A young child's birth certificate, kept in the wallet of the parent `data`; the other parent is the spouse."""
+    parents = (data["full_name"], spouse_name(data))
+    father, mother = parents if sex_of(data) == "nam" else parents[::-1]
+    fields = birth_certificate_fields(
+        data,
+        full_name="Nguyễn Minh Khang",
+        sex="nam",
+        date_of_birth="2024-06-15",
+        father_name=father,
+        mother_name=mother,
+        registration_number="2024/456",
+        registration_date="2024-06-28",
+    )
+    fields.update(overrides)
+    return fields
+
+
+def residence_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "full_name": data["full_name"],
+        "national_id": data["national_id"],
+        "permanent_address": "12 Lê Lợi, Hải Châu, Đà Nẵng",
+        "temporary_address": "45 Trần Phú, Hoàn Kiếm, Hà Nội",
+        "household_head": "Nguyễn Văn Hùng",
+        "relationship_to_head": "Con",
+        "issue_date": "2026-09-01",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def marriage_certificate_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The citizen's marriage, with a spouse of the other sex (a spouse ID in the CCCD format)."""
+    from tests.factories import make_cccd
+
+    spouse_female = sex_of(data) == "nam"
+    spouse = (spouse_name(data), make_cccd(date(1997, 7, 9), sex="nu" if spouse_female else "nam"))
+    own = (data["full_name"], data["national_id"])
+    (husband_name, husband_id), (wife_name, wife_id) = (own, spouse) if spouse_female else (spouse, own)
+    fields = {
+        "husband_name": husband_name,
+        "husband_national_id": husband_id,
+        "wife_name": wife_name,
+        "wife_national_id": wife_id,
+        "registration_number": "45/2022",
+        "registration_date": "2022-10-20",
+        "registered_at": "UBND phường Hải Châu I, Đà Nẵng",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def criminal_record_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "full_name": data["full_name"],
+        "date_of_birth": data["date_of_birth"],
+        "national_id": data["national_id"],
+        "form": "1",
+        "content": "Không có án tích",
+        "issue_date": "2026-03-10",
+        "issued_by": "Sở Tư pháp thành phố Đà Nẵng",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def health_certificate_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "full_name": data["full_name"],
+        "date_of_birth": data["date_of_birth"],
+        "sex": sex_of(data),
+        "national_id": data["national_id"],
+        "purpose": "Lái xe hạng B",
+        "conclusion": "Đủ điều kiện sức khỏe lái xe hạng B",
+        "examined_at": "Bệnh viện Đa khoa Đà Nẵng",
+        "exam_date": "2026-10-01",
+        "valid_to": "2027-10-01",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def residence_proof_fields(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "kind": "hop_dong_thue",
+        "address": "88 Nguyễn Văn Linh, Thanh Khê, Đà Nẵng",
+        "owner_name": "Phạm Văn Long",
+        "holder_name": data["full_name"],
+        "issue_date": "2026-08-15",
+        "issued_by": None,  # a private lease has no issuing agency
+    }
+    fields.update(overrides)
+    return fields
+
+
+def full_wallet(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(type, fields) of every paper the catalog's procedures pull from, all valid on the test clock's day.
+
+    The citizen's own birth certificate comes first; add `child_birth_certificate_fields` for the child's procedures.
+    """
+    return [
+        ("cccd", cccd_fields(data, sex=sex_of(data))),
+        ("birth_certificate", birth_certificate_fields(data)),
+        ("passport", passport_fields(data, sex=sex_of(data))),
+        ("driver_license", driver_license_fields(data)),
+        ("health_insurance", health_insurance_fields(data, sex=sex_of(data))),
+        ("residence", residence_fields(data)),
+        ("marriage_certificate", marriage_certificate_fields(data)),
+        ("criminal_record", criminal_record_fields(data)),
+        ("health_certificate", health_certificate_fields(data)),
+        ("residence_proof", residence_proof_fields(data)),
+        ("diploma", diploma_fields(holder_name=data["full_name"], date_of_birth=data["date_of_birth"])),
+    ]

@@ -127,6 +127,25 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "issued_by": "UBND phường Hải Châu I",
         "summary": "Xác nhận ông Nguyễn Văn An chưa đăng ký kết hôn",
     },
+    "health_certificate": {
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "1995-03-02",
+        "sex": "nam",
+        "national_id": AN_ID,
+        "purpose": "Lái xe hạng B",
+        "conclusion": "Đủ điều kiện sức khỏe lái xe hạng B",
+        "examined_at": "Bệnh viện Đa khoa Đà Nẵng",
+        "exam_date": "2026-10-01",
+        "valid_to": "2027-10-01",
+    },
+    "residence_proof": {
+        "kind": "so_do",
+        "address": "12 Lê Lợi, Hải Châu, Đà Nẵng",
+        "owner_name": "Nguyễn Văn Hùng",
+        "holder_name": "Nguyễn Văn An",
+        "issue_date": "2015-08-20",
+        "issued_by": "Sở Tài nguyên và Môi trường thành phố Đà Nẵng",
+    },
 }
 
 
@@ -157,7 +176,7 @@ def required_fields() -> list[tuple[str, str]]:
 
 
 class TestCatalog:
-    def test_holds_exactly_the_ten_types_of_the_domain(self) -> None:
+    def test_holds_the_ten_types_of_the_domain_and_the_two_papers_procedures_ask_for(self) -> None:
         assert set(CATALOG) == {
             "cccd",
             "passport",
@@ -169,6 +188,8 @@ class TestCatalog:
             "diploma",
             "criminal_record",
             "tthc_result",
+            "health_certificate",
+            "residence_proof",
         }
         assert set(EXAMPLES) == set(CATALOG)
 
@@ -193,6 +214,7 @@ class TestCatalog:
             "passport": "expiry_date",
             "driver_license": "expiry_date",
             "health_insurance": "valid_to",
+            "health_certificate": "valid_to",
         }
 
     @pytest.mark.parametrize("code", ["", "CCCD", "visa", "cccd ", None, ["cccd"]])
@@ -215,6 +237,7 @@ class TestCatalog:
             ("diploma", "major"),
             ("diploma", "classification"),
             ("tthc_result", "summary"),
+            ("residence_proof", "issued_by"),
         }
 
 
@@ -417,6 +440,7 @@ class TestIdentityNumbers:
             ("passport", "national_id"),
             ("residence", "national_id"),
             ("criminal_record", "national_id"),
+            ("health_certificate", "national_id"),
             ("marriage_certificate", "husband_national_id"),
             ("marriage_certificate", "wife_national_id"),
         ],
@@ -493,6 +517,7 @@ class TestOtherRules:
             ("passport", "issue_date", "expiry_date"),
             ("driver_license", "issue_date", "expiry_date"),
             ("health_insurance", "valid_from", "valid_to"),
+            ("health_certificate", "exam_date", "valid_to"),
         ],
     )
     def test_validity_period_is_ordered(self, code: str, start: str, end: str) -> None:
@@ -508,6 +533,7 @@ class TestOtherRules:
             ("birth_certificate", "registration_date"),
             ("health_insurance", "valid_from"),
             ("diploma", "issue_date"),
+            ("health_certificate", "exam_date"),
         ],
     )
     def test_nothing_is_issued_before_birth(self, code: str, name: str) -> None:
@@ -529,6 +555,51 @@ class TestDriverLicenseExpiry:
     def test_other_classes_need_an_expiry_date(self, classes: list[str]) -> None:
         fields = example("driver_license", classes=classes, expiry_date=...)
         assert errors_of("driver_license", fields) == {"expiry_date": ["is required unless every class is A1 or A"]}
+
+
+class TestPapersProceduresAskFor:
+    def test_health_certificate_fields(self) -> None:
+        assert [spec.name for spec in document_type("health_certificate").fields] == [
+            "full_name",
+            "date_of_birth",
+            "sex",
+            "national_id",
+            "purpose",
+            "conclusion",
+            "examined_at",
+            "exam_date",
+            "valid_to",
+        ]
+
+    def test_health_certificate_expires_after_valid_to(self) -> None:
+        last_day = valid_until("health_certificate", EXAMPLES["health_certificate"])
+        assert last_day == date(2027, 10, 1)
+        assert status_for(last_day, date(2027, 10, 1)) == "active"
+        assert status_for(last_day, date(2027, 10, 2)) == "expired"
+
+    def test_health_certificate_problems_are_listed_at_once(self) -> None:
+        fields = example(
+            "health_certificate", sex="male", national_id="123", exam_date="1990-01-01", valid_to="1989-12-31"
+        )
+        assert errors_of("health_certificate", fields) == {
+            "sex": ["must be one of: nam, nu"],
+            "national_id": ["must be exactly 12 digits"],
+            "exam_date": ["must not be before date_of_birth"],
+            "valid_to": ["must not be before exam_date"],
+        }
+
+    @pytest.mark.parametrize("kind", ["so_do", "hop_dong_thue", "xac_nhan_ubnd", "khac"])
+    def test_residence_proof_kinds(self, kind: str) -> None:
+        assert validate_fields("residence_proof", example("residence_proof", kind=kind))["kind"] == kind
+
+    @pytest.mark.parametrize("kind", ["sổ đỏ", "SO_DO", "lease", 1, ""])
+    def test_residence_proof_unknown_kind(self, kind: object) -> None:
+        assert "kind" in errors_of("residence_proof", example("residence_proof", kind=kind))
+
+    def test_a_private_lease_has_no_issuer_and_never_expires(self) -> None:
+        lease = example("residence_proof", kind="hop_dong_thue", issued_by=...)
+        assert validate_fields("residence_proof", lease) == lease
+        assert valid_until("residence_proof", lease) is None
 
 
 class TestValidity:
@@ -563,10 +634,11 @@ all_names = sorted({spec.name for doc in CATALOG.values() for spec in doc.fields
 keys = st.sampled_from(all_names) | st.text(max_size=10)
 # Fields whose value another field's check depends on.
 DEPENDENTS = {
-    "date_of_birth": {"number", "issue_date", "registration_date", "valid_from"},
+    "date_of_birth": {"number", "issue_date", "registration_date", "valid_from", "exam_date"},
     "sex": {"number"},
     "issue_date": {"expiry_date"},
     "valid_from": {"valid_to"},
+    "exam_date": {"valid_to"},
     "classes": {"expiry_date"},
     "husband_national_id": {"wife_national_id"},
 }

@@ -19,13 +19,16 @@ from sqlalchemy import Engine
 
 from api.auth import AUTH_DEPENDENCIES
 from api.container import Container, build_container
+from api.controllers.agency_forms import AgencyApplicationsController, StatsController
 from api.controllers.auth import AuthController
 from api.controllers.consent import ConsentPullsController, ConsentRequestsController, MyConsentsController
 from api.controllers.documents import DocumentsController, DocumentTypesController
+from api.controllers.forms import ApplicationsController, ProceduresController
 from api.controllers.health import health
 from api.controllers.issuer import IssuerController
 from api.controllers.jwks import jwks
 from api.controllers.me import MeController
+from api.controllers.notifications import NotificationsController
 from api.controllers.oauth import OAuthController
 from api.controllers.qr import QrController
 from api.controllers.verify import DocumentQrController, VerifyController
@@ -139,6 +142,11 @@ def create_app(
         route_handlers=[
             AuthController,
             MeController,
+            NotificationsController,
+            ProceduresController,
+            ApplicationsController,
+            AgencyApplicationsController,
+            StatsController,
             OAuthController,
             DocumentTypesController,
             DocumentsController,

@@ -33,6 +33,7 @@ def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
     import audit.models  # noqa: F401
     import consent.models  # noqa: F401
+    import forms.models  # noqa: F401
     import identity.models  # noqa: F401
     import wallet.models  # noqa: F401
 

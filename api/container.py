@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import structlog
+from forms.catalog import ProcedureCatalog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -20,6 +21,9 @@ from crypto.keyring import KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
+from forms.dossiers import FormsDeps
+from forms.errors import CatalogInvalid
+from forms.service import ApplicationService
 from identity.models import Agency
 from identity.schemas import FreshFactor
 from identity.service import AuthService
@@ -91,6 +95,16 @@ def load_keys(settings: Settings, clock: Clock) -> KeyringFile:
     return keyring
 
 
+def load_catalog(settings: Settings) -> ProcedureCatalog:
+    """The procedures: the shipped catalog, or the file WALLET_PROCEDURES_FILE names (checked whole at start)."""
+    try:
+        if settings.procedures_file is None:
+            return ProcedureCatalog.shipped()
+        return ProcedureCatalog.load(settings.procedures_file)
+    except CatalogInvalid as exc:
+        raise ConfigurationError(f"the procedure catalog is invalid: {exc}") from exc
+
+
 def build_senders(settings: Settings, clock: Clock, http: httpx.AsyncClient) -> dict[str, Sender]:
     if settings.env == "dev":
         dev = DevOutboxFileSender(settings.outbox_file, clock)
@@ -140,6 +154,7 @@ class Container:
     outbox_key: bytes = field(repr=False)
     http: httpx.AsyncClient
     wallet_config: WalletConfig
+    catalog: ProcedureCatalog
 
     @property
     def wallet(self) -> WalletDeps:
@@ -152,6 +167,10 @@ class Container:
     def issuing(self) -> IssuingDeps:
         requester_index = BlindIndex(self.keyring().index_key, "requester")
         return IssuingDeps(self.identity.tokens, requester_index, self.identity.national_id_index, self.holder_of)
+
+    @property
+    def forms(self) -> FormsDeps:
+        return FormsDeps(self.catalog, self.wallet, self.issuing, self.identity)
 
     def agency_name(self, code: str) -> str:
         with transaction(read_only(self.engine)) as session:
@@ -174,6 +193,7 @@ class Container:
         with transaction(self.engine) as session:
             blob_keys = WalletService(session, self.wallet).erase_all(principal.subject_id)
             ConsentService(session, ConsentDeps(self.wallet, self.identity)).withdraw_all(principal.subject_id)
+            ApplicationService(session, self.forms, self.notifier(session)).erase_all(principal.subject_id)
             AuthService(session, self.identity, self.notifier(session)).erase_citizen(principal.subject_id)
         self.citizen_keys.destroy(principal.subject_id)
         return blob_keys
@@ -233,4 +253,5 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         outbox_key=outbox_key,
         http=http,
         wallet_config=wallet_config(settings),
+        catalog=load_catalog(settings),
     )

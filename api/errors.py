@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from api.multipart import MalformedMultipart
 from audit import errors as audit_errors
 from consent import errors as consent_errors
+from forms import errors as forms_errors
 from identity import errors as identity_errors
 from notify.errors import InvalidCursor, NotifyError
 from wallet import errors as wallet_errors
@@ -78,6 +79,18 @@ STATUS_OF: dict[type[Exception], int] = {
     consent_errors.FreshFactorNeeded: 403,
     consent_errors.NotPermitted: 403,
     consent_errors.ConsentError: 400,
+    forms_errors.ProcedureNotFound: 404,
+    forms_errors.ApplicationNotFound: 404,
+    forms_errors.ApplicationInvalid: 422,
+    forms_errors.FieldReadOnly: 409,
+    forms_errors.ApplicationIncomplete: 422,
+    forms_errors.ApplicationNotEditable: 409,
+    forms_errors.AlreadySubmitted: 409,
+    forms_errors.InvalidTransition: 409,
+    forms_errors.NotSubmitted: 409,
+    forms_errors.AlreadyRated: 409,
+    forms_errors.NotPermitted: 403,
+    forms_errors.FormsError: 400,
 }
 
 # Framework errors get stable codes too, so clients never parse prose.
@@ -131,6 +144,15 @@ ENGLISH_TITLES = {
     "consent_expired": "This consent has expired",
     "consent_not_active": "This consent is no longer active",
     "consent_required": "The citizen has not consented to share this",
+    "procedure_not_found": "Procedure not found",
+    "application_not_found": "Application not found",
+    "field_read_only": "Values from issuer-signed papers cannot be changed",
+    "application_incomplete": "Required fields or papers are missing",
+    "application_not_editable": "The application can no longer be changed",
+    "application_already_submitted": "The application was already submitted",
+    "invalid_status_transition": "The application cannot move to this status",
+    "application_not_submitted": "The application has not been submitted yet",
+    "already_rated": "The application was already rated",
 }
 ENGLISH_TITLES |= {code: en for code, _vi, en in _HTTP_CODES.values()}
 

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_file_mb: int = Field(default=20, ge=1, le=1024)
     quota_mb: int = Field(default=1024, ge=1, description="per-citizen storage quota")
     max_json_kb: int = Field(default=256, ge=1)
+    procedures_file: Path | None = Field(
+        default=None, description="a YAML catalog of procedures replacing the shipped one (forms/procedures.yaml)"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
     trusted_proxies: list[str] = Field(default_factory=list, description="peers whose X-Forwarded-For is believed")

@@ -26,7 +26,9 @@ from identity.sessions import ACCESS_TYP
 from identity.toolkit import IdentityToolkit
 from identity.validation import is_valid_pin, normalize_phone
 
-KNOWN_SCOPES = frozenset({"documents:issue", "consent:request", "consent:read", "applications:process", "stats:read"})
+KNOWN_SCOPES = frozenset(
+    {"documents:issue", "consent:request", "consent:read", "applications:process", "stats:read", "admin"}
+)
 
 
 def _secret_hash(secret: str) -> str:

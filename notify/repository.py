@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from notify.models import DEAD, PENDING, SENT, InAppNotice, OutboxMessage
@@ -115,9 +115,14 @@ class InAppNoticeRepository:
         self._session.add(notice)
         self._session.flush()
 
-    def page(self, recipient_id: str, *, limit: int, after: tuple[datetime, str] | None) -> list[InAppNotice]:
-        """Up to `limit` notices, newest first, strictly older than the `after` (created_at, id) key."""
+    def page(
+        self, recipient_id: str, *, limit: int, after: tuple[datetime, str] | None, unread_only: bool = False
+    ) -> list[InAppNotice]:
+        """Up to `limit` notices, newest first, strictly older than the `after` (created_at, id) key;
+        only the unread ones if `unread_only`."""
         query = select(InAppNotice).where(col(InAppNotice.recipient_id) == recipient_id)
+        if unread_only:
+            query = query.where(col(InAppNotice.read_at).is_(None))
         if after is not None:
             created_at, notice_id = after
             query = query.where(
@@ -140,3 +145,21 @@ class InAppNoticeRepository:
             notice.read_at = now
             self._session.add(notice)
             self._session.flush()
+
+    def count_unread(self, recipient_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(InAppNotice)
+            .where(col(InAppNotice.recipient_id) == recipient_id, col(InAppNotice.read_at).is_(None))
+        )
+        return int(self._session.exec(query).one())
+
+    def mark_all_read(self, recipient_id: str, *, now: datetime) -> int:
+        """Mark every unread notice of the recipient read at `now`; returns how many changed."""
+        result = self._session.exec(
+            update(InAppNotice)
+            .where(col(InAppNotice.recipient_id) == recipient_id, col(InAppNotice.read_at).is_(None))
+            .values(read_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(result.rowcount)

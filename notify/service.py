@@ -96,22 +96,33 @@ class Notifier:
         return ids
 
     def list_in_app(
-        self, recipient_id: str, *, limit: int = 50, cursor: str | None = None
+        self, recipient_id: str, *, limit: int = 50, cursor: str | None = None, unread_only: bool = False
     ) -> tuple[list[InAppNoticeView], str | None]:
-        """The recipient's notices, newest first, and the cursor of the next page (None on the last)."""
+        """The recipient's notices (only the unread ones if `unread_only`), newest first, and the cursor of the
+        next page (None on the last). InvalidCursor for a cursor this service did not issue."""
         limit = max(1, min(limit, MAX_PAGE))
         after = _decode_cursor(cursor) if cursor else None
-        rows = self._notices.page(recipient_id, limit=limit + 1, after=after)
+        rows = self._notices.page(recipient_id, limit=limit + 1, after=after, unread_only=unread_only)
         page = rows[:limit]
         next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
         return [self._view(row) for row in page], next_cursor
 
-    def mark_read(self, recipient_id: str, notice_id: str) -> None:
-        """Mark a notice read (idempotent); NoticeNotFound if it is not this recipient's."""
+    def unread_count(self, recipient_id: str) -> int:
+        """How many of the recipient's notices are unread, whatever page is shown."""
+        return self._notices.count_unread(recipient_id)
+
+    def mark_read(self, recipient_id: str, notice_id: str) -> InAppNoticeView:
+        """Mark a notice read (idempotent: the first reading time stays) and return it; NoticeNotFound if it is
+        not this recipient's."""
         notice = self._notices.get_for(recipient_id, notice_id)
         if notice is None:
             raise NoticeNotFound(notice_id)
         self._notices.mark_read(notice, now=self._clock.now())
+        return self._view(notice)
+
+    def mark_all_read(self, recipient_id: str) -> int:
+        """Mark every unread notice of the recipient read now; returns how many were marked."""
+        return self._notices.mark_all_read(recipient_id, now=self._clock.now())
 
     def _enqueue(self, channel: str, to: str, subject: str | None, body: str, recipient_id: str | None) -> str:
         now = self._clock.now()

@@ -247,13 +247,18 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
 
     prepared = await anyio.to_thread.run_sync(prepare)
     try:
-        if request.file is not None:
-            filename, content = request.file
-            await prepared.draft.add_file("file", filename, _chunks(content))
+        await upload_file(prepared)
         return await anyio.to_thread.run_sync(commit, prepared)
     except BaseException:
         await prepared.draft.discard()
         raise
+
+
+async def upload_file(prepared: PreparedIssue) -> None:
+    """Stream the issued paper's scan (if any) sealed into the store; the caller discards the draft on failure."""
+    if prepared.request.file is not None:
+        filename, content = prepared.request.file
+        await prepared.draft.add_file("file", filename, _chunks(content))
 
 
 async def _chunks(content: bytes) -> AsyncIterator[bytes]:

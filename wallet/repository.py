@@ -88,6 +88,12 @@ class WalletRepository:
     def documents_of(self, citizen_id: str) -> Sequence[Document]:
         return self.session.exec(select(Document).where(Document.citizen_id == citizen_id)).all()
 
+    def documents_of_types(self, citizen_id: str, type_codes: Sequence[str]) -> Sequence[Document]:
+        if not type_codes:
+            return []
+        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.type).in_(type_codes))
+        return self.session.exec(query.order_by(col(Document.id).desc())).all()
+
     def clear_pending(self, blob_keys: Sequence[str]) -> None:
         if blob_keys:
             self.session.exec(delete(PendingBlob).where(col(PendingBlob.blob_key).in_(blob_keys)))

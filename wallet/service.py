@@ -279,6 +279,18 @@ class WalletService:
         documents = [found[i] for i in dict.fromkeys(document_ids) if i in found]
         return self._views(documents, self._citizen_key(citizen_id)) if documents else []
 
+    def of_types(self, citizen_id: str, type_codes: Sequence[str]) -> list[DocumentPublic]:
+        """Every paper of the citizen of the given types, newest first."""
+        documents = self._repo.documents_of_types(citizen_id, type_codes)
+        return self._views(documents, self._citizen_key(citizen_id)) if documents else []
+
+    def version_of(self, citizen_id: str, document_id: str, version: int) -> VersionPublic:
+        """One version of a paper as it was (the copy a submitted dossier froze)."""
+        for candidate in self.versions(citizen_id, document_id):
+            if candidate.version == version:
+                return candidate
+        raise DocumentNotFound()
+
     def versions(self, citizen_id: str, document_id: str) -> list[VersionPublic]:
         document = self._owned(citizen_id, document_id)
         key = self._citizen_key(citizen_id)

@@ -70,7 +70,7 @@ class IssuerController(Controller):
     @post("", status_code=HTTP_201_CREATED, request_max_body_size=None, operation_class=IssueDocumentOperation)
     async def issue_document(self, request: Request[Any, Any, State], principal: Principal) -> IssuedDocument:
         container = container_of(request.app.state)
-        body = await _read_body(request, limit=_body_limit(request))
+        body = await read_limited_body(request)
         # Parsing and base64-decoding up to tens of megabytes: off the event loop.
         parsed = await anyio.to_thread.run_sync(_parse, principal.subject_id, body)
         return await issue(container.wallet, container.issuing, parsed)
@@ -92,6 +92,11 @@ class IssuerController(Controller):
 
 def _parse(agency_code: str, body: bytes) -> IssueRequest:
     return IssueRequest.from_create(agency_code, IssueDocumentCreate.parse(body))
+
+
+async def read_limited_body(request: Request[Any, Any, State]) -> bytes:
+    """A JSON body carrying one base64 scan, refused (413) past what the largest allowed file needs."""
+    return await _read_body(request, limit=_body_limit(request))
 
 
 def _body_limit(request: Request[Any, Any, State]) -> int:

@@ -1,7 +1,7 @@
 """The dependency direction of STYLE.md, checked on the source (AST) of every module of our packages.
 
 crypto and storage are the foundation: they import no other package of ours (not even each other);
-the domain (identity, notify, wallet, consent, audit) never imports api; wallet never imports consent;
+the domain (identity, notify, wallet, consent, forms, audit) never imports api; wallet never imports consent;
 identity never imports wallet or consent; notify and audit build only on crypto and storage; only api
 imports Litestar. Imports inside functions and under TYPE_CHECKING count too, and relative imports are
 resolved against the module's own package.
@@ -17,19 +17,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ("api", "identity", "wallet", "consent", "notify", "audit", "crypto", "storage")
-DOMAIN = ("identity", "notify", "wallet", "consent", "audit")
+OURS = ("api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "storage")
+DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit")
 
 # importer package -> packages it must not import (a package never "imports" itself)
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "crypto": frozenset({"api", "identity", "wallet", "consent", "notify", "audit", "storage", "litestar"}),
-    "storage": frozenset({"api", "identity", "wallet", "consent", "notify", "audit", "crypto", "litestar"}),
-    "identity": frozenset({"api", "wallet", "consent", "litestar"}),
-    "notify": frozenset({"api", "identity", "wallet", "consent", "litestar"}),
-    "wallet": frozenset({"api", "consent", "litestar"}),
-    "consent": frozenset({"api", "litestar"}),
+    "crypto": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "audit", "storage", "litestar"}),
+    "storage": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "litestar"}),
+    "identity": frozenset({"api", "wallet", "consent", "forms", "litestar"}),
+    "notify": frozenset({"api", "identity", "wallet", "consent", "forms", "litestar"}),
+    "wallet": frozenset({"api", "consent", "forms", "litestar"}),
+    "consent": frozenset({"api", "forms", "litestar"}),
+    # forms builds on the wallet (papers, issuing), identity (contacts), audit and notify; never on consent
+    "forms": frozenset({"api", "consent", "litestar"}),
     # audit builds only on crypto and storage; any other package may record into it
-    "audit": frozenset({"api", "identity", "wallet", "consent", "notify", "litestar"}),
+    "audit": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "litestar"}),
     "api": frozenset(),
 }
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})

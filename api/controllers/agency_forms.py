@@ -1,0 +1,160 @@
+"""The agency's dossiers and the e-form statistics (API.md: "Once-only e-forms")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import anyio
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import Parameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from api.auth import BEARER, requires
+from api.controllers.issuer import read_limited_body
+from api.deps import UnitOfWork, container_of
+from forms.agency import AgencyDesk
+from forms.results import ResultOrder, issue_result
+from forms.schemas import (
+    ApplicationPage,
+    ApplicationStatus,
+    ResultCreate,
+    ResultIssued,
+    StatsReport,
+    StatusChange,
+    SubmittedDossier,
+)
+from forms.stats import StatsService
+from identity.sessions import Principal
+from storage.db import transaction
+from wallet.schemas import VersionPublic
+
+T = TypeVar("T")
+
+
+@dataclass
+class ResultOperation(Operation):
+    """A dossier's result: the body of `POST /issuer/documents`, the applicant and codes taken from the dossier."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING)
+        file = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["content_base64"],
+            properties={"filename": text, "content_type": text, "content_base64": text},
+            description="one scan: PDF, JPEG, PNG, WebP or HEIC, recognised by content",
+        )
+        schema = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["fields"],
+            properties={
+                "type": Schema(type=OpenAPIType.STRING, default="tthc_result", description="document type code"),
+                "fields": Schema(type=OpenAPIType.OBJECT, description="the paper's fields"),
+                "file": file,
+                "national_id": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{12}$", description="the applicant's"),
+            },
+        )
+        self.request_body = RequestBody(required=True, content={"application/json": OpenAPIMediaType(schema=schema)})
+
+
+async def _logged_read(request: Request[Any, Any, State], principal: Principal, work: Callable[[AgencyDesk], T]) -> T:
+    """A read by the agency writes the citizen's access log, so it runs in a writing transaction."""
+    container = container_of(request.app.state)
+
+    def run() -> T:
+        with transaction(container.engine) as session:
+            return work(AgencyDesk(session, container.forms, container.notifier(session), principal))
+
+    return await anyio.to_thread.run_sync(run)
+
+
+class AgencyApplicationsController(Controller):
+    """Dossiers of the procedures the calling agency (or its officer) is responsible for."""
+
+    path = "/agency/applications"
+    security = BEARER
+    tags = ("forms-agency",)
+    guards = [requires("agency", "officer")]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("", sync_to_thread=True)
+    def inbox(
+        self,
+        principal: Principal,
+        unit: UnitOfWork,
+        status: ApplicationStatus | None = None,
+        limit: int | None = Parameter(default=None, ge=1, le=100),
+        cursor: str | None = Parameter(default=None, max_length=64),
+    ) -> ApplicationPage:
+        desk = AgencyDesk(unit.session, unit.container.forms, unit.notifier, principal)
+        items, next_cursor = desk.inbox(status=status, limit=limit, cursor=cursor)
+        return ApplicationPage(items=items, next_cursor=next_cursor)
+
+    @get("/{application_id:str}")
+    async def read(
+        self, request: Request[Any, Any, State], principal: Principal, application_id: str
+    ) -> SubmittedDossier:
+        """The dossier as submitted; the read appears in the citizen's access log."""
+        return await _logged_read(request, principal, lambda desk: desk.read(application_id))
+
+    @get("/{application_id:str}/documents/{document_id:str}")
+    async def document(
+        self, request: Request[Any, Any, State], principal: Principal, application_id: str, document_id: str
+    ) -> VersionPublic:
+        """An attached paper at the version frozen by the submission."""
+        return await _logged_read(request, principal, lambda desk: desk.document(application_id, document_id))
+
+    @get("/{application_id:str}/documents/{document_id:str}/files/{file_id:str}")
+    async def file(
+        self,
+        request: Request[Any, Any, State],
+        principal: Principal,
+        application_id: str,
+        document_id: str,
+        file_id: str,
+    ) -> Response[Any]:
+        plan = await _logged_read(request, principal, lambda desk: desk.download(application_id, document_id, file_id))
+        chunks = await plan.open()
+        disposition = f"attachment; filename*=UTF-8''{quote(plan.file.filename)}"
+        headers = {"content-disposition": disposition, "content-length": str(plan.file.size)}
+        return Stream(chunks, media_type=plan.file.content_type, headers=headers)
+
+    @post("/{application_id:str}/status", status_code=HTTP_200_OK, sync_to_thread=True)
+    def move(self, principal: Principal, unit: UnitOfWork, application_id: str, data: StatusChange) -> SubmittedDossier:
+        """processing, needs_info (the citizen amends and resubmits), completed, or rejected (with its reason)."""
+        desk = AgencyDesk(unit.session, unit.container.forms, unit.notifier, principal)
+        return desk.move(application_id, data)
+
+    @post(
+        "/{application_id:str}/result",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,
+        operation_class=ResultOperation,
+    )
+    async def result(
+        self, request: Request[Any, Any, State], principal: Principal, application_id: str
+    ) -> ResultIssued:
+        """Issue the result into the citizen's wallet (as `POST /issuer/documents`, bound to the dossier: the
+        applicant and the codes come from it; `type` defaults to `tthc_result`) and complete the dossier."""
+        container = container_of(request.app.state)
+        body = await read_limited_body(request)
+        parsed = await anyio.to_thread.run_sync(ResultCreate.parse, body)
+        order = ResultOrder(principal, application_id, parsed)
+        answer, queued = await issue_result(container.forms, container.notifier, order)
+        await container.dispatcher.dispatch(queued)
+        return answer
+
+
+class StatsController(Controller):
+    path = "/stats"
+    security = BEARER
+    tags = ("forms-agency",)
+
+    @get("", sync_to_thread=True, guards=[requires("agency", "officer")])
+    def stats(self, principal: Principal, unit: UnitOfWork) -> StatsReport:
+        """Per procedure of the caller's agency (every procedure for a client holding the `admin` scope)."""
+        return StatsService(unit.session, unit.container.catalog, unit.container.clock).report(principal)

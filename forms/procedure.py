@@ -1,0 +1,95 @@
+"""A procedure's e-form as the catalog holds it: immutable values built by `forms.catalog_loader`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wallet.kinds import FieldKind, FieldSpec, check_value
+
+__all__ = ["AgencyRef", "FieldKind", "Procedure", "ProcedureField", "Source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The wallet paper field that prefills a form field."""
+
+    type: str  # wallet document type code
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.type}.{self.field}"
+
+
+@dataclass(frozen=True)
+class ProcedureField:
+    name: str
+    label: str  # Vietnamese, as printed on the paper form
+    label_en: str
+    type: FieldKind
+    required: bool
+    source: Source | None
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    max_length: int = 500
+
+    def spec(self) -> FieldSpec:
+        """The field as the wallet's per-kind checks see it (the same rules as a paper's field)."""
+        return FieldSpec(
+            self.name, self.type, self.required, self.label, self.label_en, self.choices, self.pattern, self.max_length
+        )
+
+    def check(self, value: object) -> tuple[object, list[str]]:
+        """(the JSON-ready clean value, []) or (None, the problems); None and blanks clear the field."""
+        return check_value(self.spec(), value)
+
+    def public(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "label_en": self.label_en,
+            "type": self.type,
+            "required": self.required,
+        }
+        if self.source is not None:
+            shown["source"] = str(self.source)
+        if self.choices and self.type in ("enum", "list"):
+            shown["choices"] = list(self.choices)
+        if self.pattern:
+            shown["pattern"] = self.pattern
+        return shown
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Procedure:
+    code: str
+    name: str  # Vietnamese
+    name_en: str
+    agency: AgencyRef
+    fields: tuple[ProcedureField, ...]
+    required_documents: tuple[str, ...]  # wallet type codes
+
+    def field(self, name: str) -> ProcedureField | None:
+        return next((field for field in self.fields if field.name == name), None)
+
+    @property
+    def source_types(self) -> tuple[str, ...]:
+        """The wallet type codes the fields are prefilled from, in order of first use."""
+        return tuple(dict.fromkeys(field.source.type for field in self.fields if field.source is not None))
+
+    def public(self) -> dict[str, Any]:
+        """`GET /procedures/{code}` (API.md), with English names and each field's choices and pattern."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "name_en": self.name_en,
+            "agency": {"code": self.agency.code, "name": self.agency.name},
+            "fields": [field.public() for field in self.fields],
+            "required_documents": list(self.required_documents),
+        }

@@ -1,0 +1,241 @@
+"""Public shapes of procedures and dossiers (API.md: "Once-only e-forms")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictInt,
+    ValidationError,
+    model_serializer,
+)
+
+from forms.errors import ApplicationInvalid
+from wallet.errors import MalformedBody
+from wallet.issuer_schemas import IssueFile
+from wallet.schemas import VerificationPublic
+
+ApplicationStatus = Literal["draft", "submitted", "processing", "needs_info", "completed", "rejected"]
+AgencyStatus = Literal["processing", "needs_info", "completed", "rejected"]
+Origin = Literal["prefill", "chosen", "uploaded"]
+
+
+class ProcedureFieldPublic(BaseModel):
+    """One field of a procedure's form; `source` ("TYPE.field") only when the wallet can fill it."""
+
+    name: str
+    label: str
+    label_en: str
+    type: str
+    required: bool
+    source: str | None = None
+    choices: list[str] | None = None
+    pattern: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (k in {"source", "choices", "pattern"} and v is None)}
+
+
+class AgencyPublic(BaseModel):
+    code: str
+    name: str
+
+
+class ProcedurePublic(BaseModel):
+    code: str
+    name: str
+    name_en: str
+    agency: AgencyPublic
+    fields: list[ProcedureFieldPublic]
+    required_documents: list[str]
+
+
+class ProcedurePage(BaseModel):
+    items: list[ProcedurePublic]
+    next_cursor: str | None
+
+
+class ApplicationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_code: str = Field(min_length=1, max_length=64)
+    # Values the citizen already knows may come with the draft (saves a request); sourced ones are pulled anyway.
+    fields: dict[str, Any] | None = None
+
+
+class ApplicationUpdate(BaseModel):
+    """Fill what is missing: `fields` by name (null clears), `documents` attaches wallet papers by type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+    documents: dict[str, str] = Field(default_factory=dict)
+
+
+class FieldProvenance(BaseModel):
+    source: str  # "cccd.full_name"
+    document_id: str
+    type: str
+    provenance: Literal["issuer_signed", "self_uploaded"]
+    version: int
+    read_only: bool
+
+
+class AttachedDocument(BaseModel):
+    type: str
+    document_id: str
+    origin: Origin
+    version: int | None  # frozen at submission
+
+
+class ActorPublic(BaseModel):
+    type: Literal["citizen", "agency", "officer", "system"]
+    code: str | None
+
+
+class StatusEvent(BaseModel):
+    status: ApplicationStatus
+    at: datetime
+    actor: ActorPublic
+    note: str | None
+
+
+class RatingPublic(BaseModel):
+    score: int
+    comment: str | None
+    rated_at: datetime
+
+
+class ResultPublic(BaseModel):
+    document_id: str
+
+
+class ApplicationPublic(BaseModel):
+    id: str
+    procedure_code: str
+    procedure_name: str
+    agency: AgencyPublic
+    status: ApplicationStatus
+    dossier_code: str | None
+    fields: dict[str, Any]
+    prefilled: list[str]
+    provenance: dict[str, FieldProvenance]
+    read_only: list[str]
+    missing_fields: list[str]
+    attached_documents: list[AttachedDocument]
+    missing_documents: list[str]
+    history: list[StatusEvent]
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    result: ResultPublic | None
+    rating: RatingPublic | None
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    procedure_code: str
+    procedure_name: str
+    agency: AgencyPublic
+    status: ApplicationStatus
+    dossier_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class ApplicationPage(BaseModel):
+    items: list[ApplicationSummary]
+    next_cursor: str | None
+
+
+class SubmittedDossier(BaseModel):
+    """What the agency receives: the values and paper versions frozen at the last submission."""
+
+    id: str
+    procedure_code: str
+    procedure_name: str
+    dossier_code: str | None
+    status: ApplicationStatus
+    submitted_at: datetime | None
+    updated_at: datetime
+    fields: dict[str, Any]
+    attached_documents: list[AttachedDocument]
+    history: list[StatusEvent]
+    result: ResultPublic | None
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: AgencyStatus
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RatingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: StrictInt = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class ResultCreate(BaseModel):
+    """The body of `POST /agency/applications/{id}/result`: `POST /issuer/documents` bound to the dossier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(default="tthc_result", max_length=40)
+    fields: dict[str, Any]
+    file: IssueFile | None = None
+    national_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")  # if given, must be the applicant's
+
+    @classmethod
+    def parse(cls, body: bytes) -> ResultCreate:
+        """Parse a JSON body; every problem at once as `ApplicationInvalid`."""
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError as exc:
+            problems = exc.errors(include_url=False, include_input=False)
+            if any(error["type"] == "json_invalid" for error in problems):
+                raise MalformedBody("the body is not valid JSON") from None
+            errors: dict[str, list[str]] = {}
+            for error in problems:
+                key = ".".join(str(part) for part in error["loc"]) or "body"
+                errors.setdefault(key, []).append(error["msg"])
+            raise ApplicationInvalid(errors) from None
+
+
+class ResultIssued(BaseModel):
+    id: str
+    verification: VerificationPublic
+    application_id: str
+    status: ApplicationStatus
+
+
+class ProcedureStats(BaseModel):
+    procedure_code: str
+    procedure_name: str
+    agency: AgencyPublic
+    started: int
+    submitted: int
+    completed: int
+    rejected: int
+    median_seconds_login_to_submission: float | None
+    prefill_ratio: float | None
+    papers_reused: int
+    papers_uploaded: int
+    ratings: int
+    satisfaction_rate: float | None
+    median_processing_seconds: float | None
+
+
+class StatsReport(BaseModel):
+    items: list[ProcedureStats]
+    generated_at: datetime

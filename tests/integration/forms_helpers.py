@@ -1,0 +1,94 @@
+"""Helpers of the e-form tests: agencies of the catalog's procedures, a citizen with a full wallet, dossiers."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.deps import container_of
+from identity.accounts import AccountService
+from storage.db import transaction
+from tests.integration.conftest import Wallet
+from tests.integration.wallet_helpers import auth, full_wallet, upload
+
+_names = itertools.count(1)
+
+
+def agency_token(wallet: Wallet, code: str, *, scopes: tuple[str, ...] = (), name: str | None = None) -> str:
+    """An access token of the agency `code`, created on first use (as `congdanso agency create --code` does)."""
+    container = container_of(wallet.app.state)
+    with transaction(container.engine) as session:
+        accounts = AccountService(session, container.identity)
+        creds = accounts.create_agency(code, name or f"Cơ quan {code} {next(_names)}", scopes)
+    form = {"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": creds.client_secret}
+    answer = wallet.client.post("/api/v1/oauth/token", data=form)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+@dataclass
+class Citizen:
+    """A registered citizen, their token and the ids of their papers by type."""
+
+    data: dict[str, Any]
+    token: str
+    papers: dict[str, str] = field(default_factory=dict)
+
+
+def citizen_with_papers(
+    wallet: Wallet, *, papers: list[tuple[str, dict[str, Any]]] | None = None, **overrides: Any
+) -> Citizen:
+    """Register a citizen and upload `papers` ((type, fields) pairs; default: `full_wallet`, every paper the
+    catalog pulls from)."""
+    data, tokens = wallet.register(**overrides)
+    citizen = Citizen(data, tokens["access_token"])
+    for type_code, fields in full_wallet(data) if papers is None else papers:
+        answer = upload(wallet, citizen.token, type_code, fields)
+        assert answer.status_code == 201, answer.text
+        citizen.papers[type_code] = answer.json()["id"]
+    return citizen
+
+
+def procedure(wallet: Wallet, code: str) -> dict[str, Any]:
+    answer = wallet.get(f"/procedures/{code}")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def start(wallet: Wallet, citizen: Citizen, code: str, **body: Any) -> dict[str, Any]:
+    answer = wallet.post("/applications", {"procedure_code": code, **body}, token=citizen.token)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def patch(wallet: Wallet, token: str, application_id: str, body: dict[str, Any]) -> Any:
+    return wallet.client.patch(f"/api/v1/applications/{application_id}", json=body, headers=auth(token))
+
+
+def asked_values(wallet: Wallet, application: dict[str, Any]) -> dict[str, Any]:
+    """A valid value for every missing field, chosen from the field's type in the catalog."""
+    spec = {f["name"]: f for f in procedure(wallet, application["procedure_code"])["fields"]}
+    today = wallet.clock.now().date().isoformat()
+    samples = {"string": "Giá trị bổ sung", "date": today, "int": 1}
+    values: dict[str, Any] = {}
+    for name in application["missing_fields"]:
+        kind, choices = spec[name]["type"], spec[name].get("choices") or []
+        if kind == "enum":
+            values[name] = choices[0]
+        elif kind == "list":
+            values[name] = choices[:1] or ["Giá trị"]
+        else:
+            values[name] = samples[kind]
+    return values
+
+
+def submitted(wallet: Wallet, citizen: Citizen, code: str) -> dict[str, Any]:
+    """A dossier filled and submitted (the citizen's wallet must hold its required papers)."""
+    application = start(wallet, citizen, code)
+    if application["missing_fields"]:
+        answer = patch(wallet, citizen.token, application["id"], {"fields": asked_values(wallet, application)})
+        assert answer.status_code == 200, answer.text
+    answer = wallet.post(f"/applications/{application['id']}/submit", token=citizen.token)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())

@@ -151,7 +151,7 @@ class ApplicationService:
         now = self._dossiers.now()
         self._freeze(application, sheet, attachments, papers, now)
         if application.submitted_at is None:
-            application.submitted_at, application.login_at = now, principal.auth_time
+            application.submitted_at, application.login_at = now, principal.login_at
             application.dossier_code = self._dossier_code(now)
         self._dossiers.seal_sheet(application, sheet)
         self._disclose(application, procedure, attachments)

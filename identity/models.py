@@ -88,6 +88,7 @@ class AuthSession(SQLModel, table=True):
     subject_type: str = Field(max_length=16)
     subject_id: str = Field(max_length=36, index=True)
     auth_time: datetime = Field(sa_type=UTCDateTime)  # when the second factor was last proven
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the login (null before 2026-11-25)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -32,7 +32,8 @@ class Principal:
     session_id: str | None = None
     agency_code: str | None = None
     scopes: frozenset[str] = frozenset()
-    auth_time: datetime | None = None
+    auth_time: datetime | None = None  # the second factor's last proof (a step-up renews it)
+    login_at: datetime | None = None  # the login that began the session
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -61,6 +62,7 @@ class SessionService:
             subject_type=subject_type,
             subject_id=subject_id,
             auth_time=now,
+            started_at=now,
             last_seen_at=now,
             expires_at=now + self._kit.config.session_lifetime,
         )
@@ -150,7 +152,14 @@ class SessionService:
         now = self._kit.clock.now()
         self._check_alive(auth, now)
         seen_due = (now - auth.last_seen_at).total_seconds() >= _SEEN_GRANULARITY_SECONDS
-        principal = Principal(role, auth.subject_id, auth.id, claims.get("agency"), auth_time=auth.auth_time)
+        principal = Principal(
+            role,
+            auth.subject_id,
+            auth.id,
+            claims.get("agency"),
+            auth_time=auth.auth_time,
+            login_at=auth.started_at or auth.auth_time,
+        )
         return principal, seen_due
 
     def touch(self, session_id: str) -> None:

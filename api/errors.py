@@ -286,6 +286,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         NotifyError: domain_error_handler,
         audit_errors.AuditError: domain_error_handler,
         consent_errors.ConsentError: domain_error_handler,
+        forms_errors.FormsError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
         OperationalError: database_unavailable_handler,

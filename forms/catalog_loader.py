@@ -4,6 +4,7 @@ The file is a mapping with one key, `procedures`, a list of procedures:
 
     code: ASCII identifier, unique          name / name_en: the procedure's names
     agency: {code, name}                    required_documents: wallet type codes
+    dependant_documents (optional): types whose papers are about the applicant's dependant, not the applicant
     fields: list of {name, label, label_en, source?, type?, required?, choices?, pattern?, max_length?}
 
 A field with a `source` ("TYPE.field" of a wallet paper) takes its kind, choices, pattern and length from that
@@ -29,7 +30,9 @@ from wallet.kinds import FIELD_KINDS, FieldKind, FieldSpec
 _CODE = re.compile(r"[a-z][a-z0-9_]{1,63}")
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TOP_KEYS = frozenset({"procedures"})
-_PROCEDURE_KEYS = frozenset({"code", "name", "name_en", "agency", "fields", "required_documents"})
+_PROCEDURE_KEYS = frozenset(
+    {"code", "name", "name_en", "agency", "fields", "required_documents", "dependant_documents"}
+)
 _AGENCY_KEYS = frozenset({"code", "name"})
 _FIELD_KEYS = frozenset({"name", "label", "label_en", "source", "type", "required", "choices", "pattern", "max_length"})
 _KINDS: dict[str, FieldKind] = {kind: kind for kind in FIELD_KINDS}
@@ -135,8 +138,17 @@ def _procedure(index: int, raw: object, problems: _Problems) -> Procedure | None
         agency=_agency(where, raw.get("agency"), problems),
         fields=_fields(where, raw.get("fields"), problems),
         required_documents=_documents(where, raw.get("required_documents"), problems),
+        dependant_documents=_documents(where, raw.get("dependant_documents", []), problems, "dependant_documents"),
     )
+    _check_dependants(procedure, problems)
     return procedure if len(problems.items) == before else None
+
+
+def _check_dependants(procedure: Procedure, problems: _Problems) -> None:
+    used = set(procedure.required_documents) | set(procedure.source_types)
+    for code in procedure.dependant_documents:
+        if code not in used:
+            problems.add(procedure.code, f"dependant_documents: {code} is neither required nor a field's source")
 
 
 def _agency(where: str, raw: object, problems: _Problems) -> AgencyRef:
@@ -150,15 +162,15 @@ def _agency(where: str, raw: object, problems: _Problems) -> AgencyRef:
     return AgencyRef(code, _text(where, "agency name", raw.get("name"), problems))
 
 
-def _documents(where: str, raw: object, problems: _Problems) -> tuple[str, ...]:
+def _documents(where: str, raw: object, problems: _Problems, key: str = "required_documents") -> tuple[str, ...]:
     if not isinstance(raw, list):
-        problems.add(where, "required_documents must be a list of wallet document types (may be empty)")
+        problems.add(where, f"{key} must be a list of wallet document types (may be empty)")
         return ()
     for code in raw:
         if not isinstance(code, str) or code not in CATALOG:
-            problems.add(where, f"required_documents: unknown wallet document type {str(code)[:50]!r}")
+            problems.add(where, f"{key}: unknown wallet document type {str(code)[:50]!r}")
     for code in sorted({c for c in raw if isinstance(c, str) and raw.count(c) > 1}):
-        problems.add(where, f"required_documents: {code} is listed more than once")
+        problems.add(where, f"{key}: {code} is listed more than once")
     return tuple(str(code) for code in raw)
 
 

@@ -2,18 +2,20 @@
 views, so the rules are testable without a database.
 
 The best paper of a type is the one an agency would trust most: active before expired (revoked never), issuer-signed
-before self-uploaded, newest first. A value pulled from a paper carries its provenance; one pulled from an
-issuer-signed paper is read-only, since the state already certified it."""
+before self-uploaded, newest first, among the papers about the right person (the applicant's own, or their
+dependant's where the procedure says so: a parent's wallet may hold a child's birth certificate). A value pulled
+from a paper carries its provenance; one pulled from an issuer-signed paper is read-only, since the state already
+certified it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from forms.catalog import Procedure
-
 from wallet.schemas import DocumentPublic
 
 _USABLE = frozenset({"active", "expired"})
@@ -71,10 +73,47 @@ def best_paper(papers: Iterable[DocumentPublic]) -> DocumentPublic | None:
     return usable[0] if usable else None
 
 
-def best_by_type(papers: Iterable[DocumentPublic]) -> dict[str, DocumentPublic]:
+@dataclass(frozen=True)
+class Applicant:
+    """Who applies, to tell their own papers from those about someone else (a child, a spouse) in their wallet."""
+
+    national_id: str
+    full_name: str
+    date_of_birth: str  # YYYY-MM-DD
+
+
+def _same_name(a: object, b: str) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+    return isinstance(a, str) and norm(a) == norm(b)
+
+
+def about_applicant(paper: DocumentPublic, applicant: Applicant) -> bool | None:
+    """Whether the paper is about the applicant: by its national ID, else by date of birth and name; None for a
+    paper naming nobody in particular (a household's papers: marriage, proof of residence, a procedure's result)."""
+    fields = paper.fields
+    national_id = fields.get("number") if paper.type == "cccd" else fields.get("national_id")
+    if national_id:
+        return bool(national_id == applicant.national_id)
+    born = fields.get("date_of_birth")
+    if born:
+        name = fields.get("full_name") or fields.get("holder_name")
+        return bool(born == applicant.date_of_birth and (name is None or _same_name(name, applicant.full_name)))
+    return None
+
+
+def best_by_type(
+    papers: Iterable[DocumentPublic], applicant: Applicant | None = None, dependant_types: Collection[str] = ()
+) -> dict[str, DocumentPublic]:
+    """The best paper of each type among those about the right person: the applicant's own papers, or for
+    `dependant_types` papers about someone else (the papers naming nobody qualify for both)."""
     grouped: dict[str, list[DocumentPublic]] = {}
     for paper in papers:
-        grouped.setdefault(paper.type, []).append(paper)
+        about = about_applicant(paper, applicant) if applicant is not None else None
+        wanted = about is not True if paper.type in dependant_types else about is not False
+        if wanted:
+            grouped.setdefault(paper.type, []).append(paper)
     best = {code: best_paper(group) for code, group in grouped.items()}
     return {code: paper for code, paper in best.items() if paper is not None}
 

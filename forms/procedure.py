@@ -74,6 +74,8 @@ class Procedure:
     agency: AgencyRef
     fields: tuple[ProcedureField, ...]
     required_documents: tuple[str, ...]  # wallet type codes
+    # Types whose papers here are about the applicant's dependant (a child's birth certificate), not the applicant.
+    dependant_documents: tuple[str, ...] = ()
 
     def field(self, name: str) -> ProcedureField | None:
         return next((field for field in self.fields if field.name == name), None)
@@ -92,4 +94,5 @@ class Procedure:
             "agency": {"code": self.agency.code, "name": self.agency.name},
             "fields": [field.public() for field in self.fields],
             "required_documents": list(self.required_documents),
+            "dependant_documents": list(self.dependant_documents),
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,24 @@ from forms.errors import ApplicationInvalid
 from wallet.errors import MalformedBody
 from wallet.issuer_schemas import IssueFile
 from wallet.schemas import VerificationPublic
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_json(model: type[Model], body: bytes) -> Model:
+    """Parse a JSON body strictly (no "5" for 5, no true for 1); every problem at once as `ApplicationInvalid`."""
+    try:
+        return model.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        problems = exc.errors(include_url=False, include_input=False)
+        if any(error["type"] == "json_invalid" for error in problems):
+            raise MalformedBody("the body is not valid JSON") from None
+        errors: dict[str, list[str]] = {}
+        for error in problems:
+            key = ".".join(str(part) for part in error["loc"]) or "body"
+            errors.setdefault(key, []).append(error["msg"])
+        raise ApplicationInvalid(errors) from None
+
 
 ApplicationStatus = Literal["draft", "submitted", "processing", "needs_info", "completed", "rejected"]
 AgencyStatus = Literal["processing", "needs_info", "completed", "rejected"]
@@ -55,6 +73,9 @@ class ProcedurePublic(BaseModel):
     agency: AgencyPublic
     fields: list[ProcedureFieldPublic]
     required_documents: list[str]
+    dependant_documents: list[str] = Field(
+        default_factory=list, description="types whose papers here are about the applicant's dependant (a child)"
+    )
 
 
 class ProcedurePage(BaseModel):
@@ -198,18 +219,7 @@ class ResultCreate(BaseModel):
 
     @classmethod
     def parse(cls, body: bytes) -> ResultCreate:
-        """Parse a JSON body; every problem at once as `ApplicationInvalid`."""
-        try:
-            return cls.model_validate_json(body)
-        except ValidationError as exc:
-            problems = exc.errors(include_url=False, include_input=False)
-            if any(error["type"] == "json_invalid" for error in problems):
-                raise MalformedBody("the body is not valid JSON") from None
-            errors: dict[str, list[str]] = {}
-            for error in problems:
-                key = ".".join(str(part) for part in error["loc"]) or "body"
-                errors.setdefault(key, []).append(error["msg"])
-            raise ApplicationInvalid(errors) from None
+        return parse_json(cls, body)
 
 
 class ResultIssued(BaseModel):

@@ -26,7 +26,16 @@ from forms.errors import (
     NotSubmitted,
 )
 from forms.models import Application, ApplicationDocument
-from forms.prefill import Sheet, best_by_type, missing_documents, missing_fields, pull, used_types, wanted_types
+from forms.prefill import (
+    Applicant,
+    Sheet,
+    best_by_type,
+    missing_documents,
+    missing_fields,
+    pull,
+    used_types,
+    wanted_types,
+)
 from forms.schemas import (
     ApplicationCreate,
     ApplicationPublic,
@@ -35,6 +44,7 @@ from forms.schemas import (
     RatingCreate,
     RatingPublic,
 )
+from identity.service import AuthService
 from identity.sessions import Principal
 from notify.service import Notifier
 from wallet.schemas import DocumentPublic
@@ -238,13 +248,18 @@ class ApplicationService:
                 pinned[attached.type] = paper
             else:
                 self._repo.detach(application.id, attached.type)
-        chosen = best_by_type(papers) | pinned
+        applicant = self._applicant(application.citizen_id)
+        chosen = best_by_type(papers, applicant, procedure.dependant_documents) | pinned
         pull(procedure, sheet, chosen)
         keep = set(procedure.required_documents) | used_types(procedure, sheet)
         for type_code, paper in chosen.items():
             if type_code in keep and type_code not in pinned:
                 self._repo.add(self._attachment(application, paper, "prefill"))
         return chosen
+
+    def _applicant(self, citizen_id: str) -> Applicant:
+        profile = AuthService(self._session, self._deps.identity, self._dossiers.notifier).citizen_profile(citizen_id)
+        return Applicant(profile.national_id, profile.full_name, profile.date_of_birth.isoformat())
 
     def _attachment(self, application: Application, paper: DocumentPublic, origin: str) -> ApplicationDocument:
         return ApplicationDocument(
@@ -274,7 +289,8 @@ class ApplicationService:
         for attached in attachments:
             attached.version = papers[attached.type].version
             self._repo.add(attached)
-        uploaded = sum(a.origin == "uploaded" for a in attachments)
+        began = application.created_at  # papers added to the wallet since count as uploaded, not reused
+        uploaded = sum(a.origin == "uploaded" or papers[a.type].created_at > began for a in attachments)
         application.prefilled_count = len(sheet.prefilled)
         application.uploaded_count, application.reused_count = uploaded, len(attachments) - uploaded
         documents = [

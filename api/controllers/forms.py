@@ -24,6 +24,7 @@ from forms.schemas import (
     ProcedurePublic,
     RatingCreate,
     RatingPublic,
+    parse_json,
 )
 from forms.service import ApplicationService
 from identity.sessions import Principal
@@ -100,9 +101,19 @@ class ApplicationsController(Controller):
     def submit(self, principal: Principal, unit: UnitOfWork, application_id: str) -> ApplicationPublic:
         return _service(unit).submit(principal, application_id)
 
-    @post("/{application_id:str}/rating", status_code=HTTP_201_CREATED, sync_to_thread=True)
-    def rate(self, principal: Principal, unit: UnitOfWork, application_id: str, data: RatingCreate) -> RatingPublic:
-        return _service(unit).rate(principal.subject_id, application_id, data)
+    @post("/{application_id:str}/rating", status_code=HTTP_201_CREATED)
+    async def rate(
+        self,
+        request: Request[Any, Any, State],
+        principal: Principal,
+        unit: UnitOfWork,
+        application_id: str,
+        data: RatingCreate,
+    ) -> RatingPublic:
+        """Once per dossier, after submission: `{"score": 1..5, "comment"?}` (the score a JSON integer)."""
+        # The framework's decoding is lax ("5" passes for 5): the body is checked again, strictly.
+        data = parse_json(RatingCreate, await request.body())
+        return await anyio.to_thread.run_sync(lambda: _service(unit).rate(principal.subject_id, application_id, data))
 
     @post(
         "/{application_id:str}/documents",

@@ -159,7 +159,16 @@ class TestPublic:
     def test_shape_of_api_md(self, catalog: ProcedureCatalog) -> None:
         for procedure in catalog.all():
             shown = json.loads(json.dumps(procedure.public(), ensure_ascii=False))
-            assert set(shown) == {"code", "name", "name_en", "agency", "fields", "required_documents"}
+            assert set(shown) == {
+                "code",
+                "name",
+                "name_en",
+                "agency",
+                "fields",
+                "required_documents",
+                "dependant_documents",
+            }
+            assert shown["dependant_documents"] == list(procedure.dependant_documents)
             assert set(shown["agency"]) == {"code", "name"}
             assert shown["required_documents"] == list(procedure.required_documents)
             for field, public in zip(procedure.fields, shown["fields"], strict=True):

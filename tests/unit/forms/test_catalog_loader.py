@@ -382,3 +382,21 @@ class TestProperties:
         del document["fields"][index][key]
         procedures, found = parse_catalog(yaml.safe_dump({"procedures": [document]}, allow_unicode=True))
         assert procedures or found
+
+
+class TestDependantDocuments:
+    def test_a_dependant_type_loads(self, tmp_path: Path) -> None:
+        path = write(tmp_path, {"procedures": [procedure(dependant_documents=["marriage_certificate"])]})
+        assert ProcedureCatalog.load(path).all()[0].dependant_documents == ("marriage_certificate",)
+
+    def test_a_dependant_type_the_procedure_never_uses_is_refused(self, tmp_path: Path) -> None:
+        path = write(tmp_path, {"procedures": [procedure(dependant_documents=["birth_certificate"])]})
+        with pytest.raises(CatalogInvalid) as caught:
+            ProcedureCatalog.load(path)
+        assert any("dependant_documents: birth_certificate" in problem for problem in caught.value.problems)
+
+    def test_an_unknown_dependant_type_is_refused(self, tmp_path: Path) -> None:
+        path = write(tmp_path, {"procedures": [procedure(dependant_documents=["pet_licence"])]})
+        with pytest.raises(CatalogInvalid) as caught:
+            ProcedureCatalog.load(path)
+        assert any("unknown wallet document type 'pet_licence'" in problem for problem in caught.value.problems)

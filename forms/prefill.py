@@ -63,13 +63,15 @@ def is_empty(value: Any) -> bool:
     return value is None or value in ("", [])
 
 
-def _rank(paper: DocumentPublic) -> tuple[bool, bool, float, str]:
+def _rank(paper: DocumentPublic) -> tuple[bool, bool, float]:
     # sorted() ascending: False sorts first, so "is not active" and "is not issuer-signed" lose.
-    return (paper.status != "active", paper.provenance != "issuer_signed", -paper.updated_at.timestamp(), paper.id)
+    return (paper.status != "active", paper.provenance != "issuer_signed", -paper.updated_at.timestamp())
 
 
 def best_paper(papers: Iterable[DocumentPublic]) -> DocumentPublic | None:
-    usable = sorted((p for p in papers if p.status in _USABLE), key=_rank)
+    # Ids are time-ordered (UUIDv7): among papers stored at the same instant the later id is the newer one.
+    usable = sorted((p for p in papers if p.status in _USABLE), key=lambda p: p.id, reverse=True)
+    usable.sort(key=_rank)  # stable: equal ranks keep the newest-id-first order
     return usable[0] if usable else None
 
 
@@ -125,12 +127,16 @@ def wanted_types(procedure: Procedure) -> list[str]:
 
 def pull(procedure: Procedure, sheet: Sheet, papers: Mapping[str, DocumentPublic]) -> None:
     """Fill every sourced field the citizen has not typed from `papers` (one per type); a field whose paper is
-    gone or lacks the value goes back to empty."""
+    gone or lacks the value goes back to empty. A value an issuer-signed paper certifies replaces a typed one:
+    a dossier never contradicts the signed paper attached to it."""
     for spec in procedure.fields:
-        if spec.source is None or sheet.entered(spec.name):
+        if spec.source is None:
             continue
         paper = papers.get(spec.source.type)
         value = paper.fields.get(spec.source.field) if paper is not None else None
+        certified = paper is not None and paper.provenance == "issuer_signed" and not is_empty(value)
+        if sheet.entered(spec.name) and not certified:
+            continue
         if paper is None or is_empty(value):
             sheet.fields[spec.name] = None
             sheet.provenance.pop(spec.name, None)

@@ -112,6 +112,7 @@ class ApplicationService:
         sheet = self._dossiers.open_sheet(application)
         if data.documents:
             self._choose(application, procedure, data.documents)
+            self._pull_all(application, procedure, sheet)  # the chosen papers decide what is read-only
         self._apply_fields(procedure, sheet, data.fields)
         return self._save(application, procedure, sheet)
 

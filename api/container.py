@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import structlog
-from forms.catalog import ProcedureCatalog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -21,6 +20,7 @@ from crypto.keyring import KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
+from forms.catalog import ProcedureCatalog
 from forms.dossiers import FormsDeps
 from forms.errors import CatalogInvalid
 from forms.service import ApplicationService

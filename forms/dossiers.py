@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from forms.catalog import Procedure, ProcedureCatalog
 from sqlmodel import Session
 
 from crypto.aead import Context, open_sealed, seal
 from crypto.errors import DecryptionError
+from forms.catalog import Procedure, ProcedureCatalog
 from forms.errors import ApplicationNotFound
 from forms.models import Application, ApplicationDocument, ApplicationEvent
 from forms.notices import status_notice
@@ -158,12 +158,7 @@ class Dossiers:
         attachments = self.repo.attachments(application.id)
         read_only = set(sheet.read_only)
         return ApplicationPublic(
-            id=application.id,
-            procedure_code=procedure.code,
-            procedure_name=procedure.name,
-            agency=AgencyPublic(code=procedure.agency.code, name=procedure.agency.name),
-            status=_STATUSES[application.status],
-            dossier_code=application.dossier_code,
+            **dict(self.summary(application)),
             fields=sheet.fields,
             prefilled=sheet.prefilled,
             provenance={
@@ -174,9 +169,6 @@ class Dossiers:
             attached_documents=attached_views(procedure, attachments),
             missing_documents=missing_documents(procedure, [a.type for a in attachments]),
             history=self.history(application),
-            created_at=application.created_at,
-            updated_at=application.updated_at,
-            submitted_at=application.submitted_at,
             result=_result(application),
             rating=self._rating(application),
         )

@@ -16,8 +16,7 @@ from pydantic import (
 )
 
 from forms.errors import ApplicationInvalid
-from wallet.errors import MalformedBody
-from wallet.issuer_schemas import IssueFile
+from wallet.issuer_schemas import IssueFile, problems_by_field
 from wallet.schemas import VerificationPublic
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -28,14 +27,7 @@ def parse_json(model: type[Model], body: bytes) -> Model:
     try:
         return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
-        problems = exc.errors(include_url=False, include_input=False)
-        if any(error["type"] == "json_invalid" for error in problems):
-            raise MalformedBody("the body is not valid JSON") from None
-        errors: dict[str, list[str]] = {}
-        for error in problems:
-            key = ".".join(str(part) for part in error["loc"]) or "body"
-            errors.setdefault(key, []).append(error["msg"])
-        raise ApplicationInvalid(errors) from None
+        raise ApplicationInvalid(problems_by_field(exc)) from None
 
 
 ApplicationStatus = Literal["draft", "submitted", "processing", "needs_info", "completed", "rejected"]
@@ -138,28 +130,6 @@ class ResultPublic(BaseModel):
     document_id: str
 
 
-class ApplicationPublic(BaseModel):
-    id: str
-    procedure_code: str
-    procedure_name: str
-    agency: AgencyPublic
-    status: ApplicationStatus
-    dossier_code: str | None
-    fields: dict[str, Any]
-    prefilled: list[str]
-    provenance: dict[str, FieldProvenance]
-    read_only: list[str]
-    missing_fields: list[str]
-    attached_documents: list[AttachedDocument]
-    missing_documents: list[str]
-    history: list[StatusEvent]
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None
-    result: ResultPublic | None
-    rating: RatingPublic | None
-
-
 class ApplicationSummary(BaseModel):
     id: str
     procedure_code: str
@@ -170,6 +140,19 @@ class ApplicationSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+
+
+class ApplicationPublic(ApplicationSummary):
+    fields: dict[str, Any]
+    prefilled: list[str]
+    provenance: dict[str, FieldProvenance]
+    read_only: list[str]
+    missing_fields: list[str]
+    attached_documents: list[AttachedDocument]
+    missing_documents: list[str]
+    history: list[StatusEvent]
+    result: ResultPublic | None
+    rating: RatingPublic | None
 
 
 class ApplicationPage(BaseModel):

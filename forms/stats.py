@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from statistics import median
 
-from forms.catalog import Procedure, ProcedureCatalog
 from sqlmodel import Session
 
 from crypto.clock import Clock
 from forms.agency import acting_agency
+from forms.catalog import Procedure, ProcedureCatalog
 from forms.models import Application
 from forms.repository import FormsRepository
 from forms.schemas import AgencyPublic, ProcedureStats, StatsReport

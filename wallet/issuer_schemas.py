@@ -17,6 +17,18 @@ from wallet.schemas import IssuerPublic, VerificationPublic
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 
 
+def problems_by_field(exc: ValidationError) -> dict[str, list[str]]:
+    """A JSON body's validation problems by dotted field path; `MalformedBody` when it is not JSON at all."""
+    problems = exc.errors(include_url=False, include_input=False)
+    if any(error["type"] == "json_invalid" for error in problems):
+        raise MalformedBody("the body is not valid JSON") from None
+    errors: dict[str, list[str]] = {}
+    for error in problems:
+        key = ".".join(str(part) for part in error["loc"]) or "body"
+        errors.setdefault(key, []).append(error["msg"])
+    return errors
+
+
 class IssueFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,14 +61,7 @@ class IssueDocumentCreate(BaseModel):
         try:
             return cls.model_validate_json(body)
         except ValidationError as exc:
-            problems = exc.errors(include_url=False, include_input=False)
-            if any(error["type"] == "json_invalid" for error in problems):
-                raise MalformedBody("the body is not valid JSON") from None
-            errors: dict[str, list[str]] = {}
-            for error in problems:
-                key = ".".join(str(part) for part in error["loc"]) or "body"
-                errors.setdefault(key, []).append(error["msg"])
-            raise FieldsInvalid(errors) from None
+            raise FieldsInvalid(problems_by_field(exc)) from None
 
 
 class IssuedDocument(BaseModel):

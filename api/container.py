@@ -20,6 +20,7 @@ from crypto.keyring import KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
+from forms.agency import dossiers_holding
 from forms.catalog import ProcedureCatalog
 from forms.dossiers import FormsDeps
 from forms.errors import CatalogInvalid
@@ -160,7 +161,14 @@ class Container:
     def wallet(self) -> WalletDeps:
         verify_url = f"{self.settings.resolved_public_url}/api/v1/verify/documents"
         return WalletDeps(
-            self.engine, self.citizen_keys, self.blobs, self.clock, self.wallet_config, self.agency_name, verify_url
+            self.engine,
+            self.citizen_keys,
+            self.blobs,
+            self.clock,
+            self.wallet_config,
+            self.agency_name,
+            verify_url,
+            holds=dossiers_holding,
         )
 
     @property

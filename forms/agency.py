@@ -15,6 +15,7 @@ from audit.service import Actor, AuditService
 from forms.dossiers import Dossiers, EventActor, FormsDeps
 from forms.errors import ApplicationInvalid, ApplicationNotFound, InvalidTransition, NotPermitted
 from forms.models import Application
+from forms.repository import FormsRepository
 from forms.schemas import ApplicationSummary, StatusChange, SubmittedDossier
 from identity.repository import IdentityRepository
 from identity.sessions import Principal
@@ -47,6 +48,11 @@ class AgencyCaller:
     @property
     def audit_actor(self) -> Actor:
         return Actor(self.kind, self.code, self.name)
+
+
+def dossiers_holding(session: Session, document_id: str) -> list[str]:
+    """The dossiers an agency is still deciding that rely on the paper (the wallet keeps it for them)."""
+    return FormsRepository(session).open_dossiers_holding(document_id, sorted(MOVES))
 
 
 def acting_agency(session: Session, principal: Principal) -> AgencyCaller:

@@ -67,6 +67,15 @@ class FormsRepository:
         query = select(ApplicationEvent).where(ApplicationEvent.application_id == application_id)
         return list(self.session.exec(query.order_by(col(ApplicationEvent.at), col(ApplicationEvent.id))).all())
 
+    def open_dossiers_holding(self, document_id: str, statuses: Sequence[str]) -> list[str]:
+        """The codes of the dossiers in `statuses` that reference the paper."""
+        query = (
+            select(Application.dossier_code)
+            .join(ApplicationDocument, col(ApplicationDocument.application_id) == Application.id)
+            .where(ApplicationDocument.document_id == document_id, col(Application.status).in_(statuses))
+        )
+        return sorted(code for code in self.session.exec(query).all() if code)
+
     def of_citizen(self, citizen_id: str) -> Sequence[Application]:
         return self.session.exec(select(Application).where(Application.citizen_id == citizen_id)).all()
 

@@ -74,6 +74,17 @@ class IssuerSignedReadonly(WalletError):
     title = "Giấy tờ do cơ quan nhà nước cấp không thể chỉnh sửa"
 
 
+class DocumentInUse(WalletError):
+    """The paper belongs to a dossier an agency is still deciding: deleting it would leave the agency without it."""
+
+    code = "document_in_use"
+    title = "Giấy tờ đang được dùng trong hồ sơ chưa giải quyết xong"
+
+    def __init__(self, held_by: Sequence[str]) -> None:
+        super().__init__(f"{self.title}: {', '.join(held_by)}")
+        self.held_by = list(held_by)
+
+
 class FreshFactorRequired(WalletError):
     code = "fresh_factor_required"
     title = "Cần nhập mã xác thực mới để tiếp tục"

@@ -23,7 +23,14 @@ from storage.db import transaction
 from storage.types import new_id
 from wallet.attestations import verification_of
 from wallet.catalog import Holder, status_for, valid_until, validate_fields
-from wallet.errors import DocumentCorrupted, DocumentNotFound, FieldsInvalid, FileNotFound, IssuerSignedReadonly
+from wallet.errors import (
+    DocumentCorrupted,
+    DocumentInUse,
+    DocumentNotFound,
+    FieldsInvalid,
+    FileNotFound,
+    IssuerSignedReadonly,
+)
 from wallet.files import IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.repository import WalletRepository
@@ -53,6 +60,8 @@ class WalletDeps:
     config: WalletConfig
     issuer_name: Callable[[str], str] = lambda code: code
     verify_url: str = "/api/v1/verify/documents"  # where an attestation's token is checked (printed in QRs)
+    # What still relies on a paper (e.g. dossiers an agency is deciding): (session, document id) -> their names.
+    holds: Callable[[Session, str], list[str]] = lambda _session, _document_id: []
 
 
 def fields_context(citizen_id: str, document_id: str, version: int) -> Context:
@@ -249,8 +258,13 @@ class WalletService:
 
     def delete(self, citizen_id: str, document_id: str) -> list[str]:
         """Remove the document with its wrapped data keys (content unrecoverable at once); returns the
-        blob keys for the caller to delete after its commit (the janitor catches any it misses)."""
-        return self._repo.delete_document(self._owned(citizen_id, document_id))
+        blob keys for the caller to delete after its commit (the janitor catches any it misses). A paper an
+        open dossier relies on is kept until the agency decides (`DocumentInUse`); erasing the account still
+        removes it (`erase_all`)."""
+        document = self._owned(citizen_id, document_id)
+        if held_by := self._deps.holds(self._repo.session, document.id):
+            raise DocumentInUse(held_by)
+        return self._repo.delete_document(document)
 
     def erase_all(self, citizen_id: str) -> list[str]:
         keys: list[str] = []

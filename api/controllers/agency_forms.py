@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
-from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.auth import BEARER, requires
-from api.controllers.issuer import read_limited_body
+from api.controllers.issuer import ISSUED_FILE_SCHEMA, read_limited_body
 from api.deps import UnitOfWork, container_of
+from api.downloads import stream_file
 from forms.agency import AgencyDesk
 from forms.results import ResultOrder, issue_result
 from forms.schemas import (
@@ -42,20 +41,13 @@ class ResultOperation(Operation):
     """A dossier's result: the body of `POST /issuer/documents`, the applicant and codes taken from the dossier."""
 
     def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING)
-        file = Schema(
-            type=OpenAPIType.OBJECT,
-            required=["content_base64"],
-            properties={"filename": text, "content_type": text, "content_base64": text},
-            description="one scan: PDF, JPEG, PNG, WebP or HEIC, recognised by content",
-        )
         schema = Schema(
             type=OpenAPIType.OBJECT,
             required=["fields"],
             properties={
                 "type": Schema(type=OpenAPIType.STRING, default="tthc_result", description="document type code"),
                 "fields": Schema(type=OpenAPIType.OBJECT, description="the paper's fields"),
-                "file": file,
+                "file": ISSUED_FILE_SCHEMA,
                 "national_id": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{12}$", description="the applicant's"),
             },
         )
@@ -118,10 +110,7 @@ class AgencyApplicationsController(Controller):
         file_id: str,
     ) -> Response[Any]:
         plan = await _logged_read(request, principal, lambda desk: desk.download(application_id, document_id, file_id))
-        chunks = await plan.open()
-        disposition = f"attachment; filename*=UTF-8''{quote(plan.file.filename)}"
-        headers = {"content-disposition": disposition, "content-length": str(plan.file.size)}
-        return Stream(chunks, media_type=plan.file.content_type, headers=headers)
+        return await stream_file(plan)
 
     @post("/{application_id:str}/status", status_code=HTTP_200_OK, sync_to_thread=True)
     def move(self, principal: Principal, unit: UnitOfWork, application_id: str, data: StatusChange) -> SubmittedDossier:

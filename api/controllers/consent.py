@@ -8,19 +8,18 @@ import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
 
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
-from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import Session
 
 from api.auth import BEARER, requires
 from api.container import Container
 from api.deps import container_of
+from api.downloads import stream_file
 from consent.pulls import ConsentPulls
 from consent.schemas import (
     ConsentApproval,
@@ -184,10 +183,4 @@ class ConsentPullsController(Controller):
         plan = await _run(
             request, lambda s, c: ConsentPulls(s, _deps(c)).file(principal, consent_id, document_id, file_id)
         )
-        chunks = await plan.open()
-        disposition = f"attachment; filename*=UTF-8''{quote(plan.file.filename)}"
-        return Stream(
-            chunks,
-            media_type=plan.file.content_type,
-            headers={"content-disposition": disposition, "content-length": str(plan.file.size)},
-        )
+        return await stream_file(plan)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
-from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.auth import BEARER, requires
 from api.deps import container_of
+from api.downloads import stream_file
 from api.multipart import read_multipart
 from api.openapi import MultipartDocumentOperation
 from identity.sessions import Principal
@@ -102,13 +101,7 @@ class DocumentsController(Controller):
         self, request: Request[Any, Any, State], principal: Principal, document_id: str, file_id: str
     ) -> Response[Any]:
         plan = await _in_transaction(request, lambda svc: svc.download(principal.subject_id, document_id, file_id))
-        chunks = await plan.open()
-        disposition = f"attachment; filename*=UTF-8''{quote(plan.file.filename)}"
-        return Stream(
-            chunks,
-            media_type=plan.file.content_type,
-            headers={"content-disposition": disposition, "content-length": str(plan.file.size)},
-        )
+        return await stream_file(plan)
 
 
 async def _in_transaction(request: Request[Any, Any, State], work: Any, *, write: bool | None = None) -> Any:

@@ -33,19 +33,20 @@ async def can_issue(connection: ASGIConnection[Any, Any, Any, Any], _handler: Ba
     principal.require_scope(ISSUE_SCOPE)
 
 
+ISSUED_FILE_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["content_base64"],
+    properties={name: Schema(type=OpenAPIType.STRING) for name in ("filename", "content_type", "content_base64")},
+    description="one scan: PDF, JPEG, PNG, WebP or HEIC, recognised by content",
+)
+
+
 @dataclass
 class IssueDocumentOperation(Operation):
     """The body of POST /issuer/documents: read under a size limit of its own, so Litestar cannot infer it."""
 
     def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING)
         code = Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-        file = Schema(
-            type=OpenAPIType.OBJECT,
-            required=["content_base64"],
-            properties={"filename": text, "content_type": text, "content_base64": Schema(type=OpenAPIType.STRING)},
-            description="one scan: PDF, JPEG, PNG, WebP or HEIC, recognised by content",
-        )
         schema = Schema(
             type=OpenAPIType.OBJECT,
             required=["national_id", "type", "fields"],
@@ -53,7 +54,7 @@ class IssueDocumentOperation(Operation):
                 "national_id": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{12}$"),
                 "type": Schema(type=OpenAPIType.STRING, description="document type code"),
                 "fields": Schema(type=OpenAPIType.OBJECT, description="the paper's fields"),
-                "file": file,
+                "file": ISSUED_FILE_SCHEMA,
                 "dossier_code": code,
                 "procedure_code": code,
             },

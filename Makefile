@@ -7,7 +7,7 @@ UV := $(BIN)/uv
 PACKAGES := api identity wallet consent forms notify crypto storage audit
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: serve test lint typecheck pytest bench deps system-deps clean
+.PHONY: serve test lint typecheck pytest bench deps system-deps test-node-deps clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,21 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# The e-ID login tests run a real OpenID Provider (npm `oidc-provider`, tests/oidc/) on Node >= 20.19.
+OIDC_MODULES := tests/oidc/node_modules/.package-lock.json
+
+$(OIDC_MODULES): tests/oidc/package-lock.json
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "installing Node.js (Debian package) for the OpenID Provider of the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+		|| { echo "tests/oidc needs Node >= 20.19, found $$(node --version)"; exit 1; }
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test-node-deps: $(OIDC_MODULES)
+
 serve: deps
 	$(BIN)/congdanso serve
 
@@ -37,7 +52,7 @@ lint: deps
 typecheck: deps
 	$(BIN)/mypy $(PACKAGES) bench
 
-pytest: deps system-deps
+pytest: deps system-deps test-node-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.oidc_provider import TEST_CLIENT_REDIRECT_URI, OidcProvider
 from tests.postgres import PostgresServer
 from tests.seaweed import SeaweedServer
 
@@ -50,3 +51,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     url = server.create_database(name)
     yield url
     server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """A real OpenID Provider (Node oidc-provider behind a tampering proxy), started once per session if asked.
+
+    Shared by every test: set `tamper` only through `oidc_provider.tampering(mode)`, which restores it.
+    """
+    with OidcProvider(extra_redirect_uris=[TEST_CLIENT_REDIRECT_URI]) as provider:
+        yield provider

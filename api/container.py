@@ -135,6 +135,7 @@ def identity_config(settings: Settings) -> IdentityConfig:
     return IdentityConfig(
         issuer=settings.resolved_public_url,
         register_per_ip=Limit(settings.register_per_ip_per_minute, minute),
+        register_sms_per_ip=Limit(settings.register_sms_per_ip_per_hour, timedelta(hours=1)),
         login_per_ip=Limit(settings.login_per_ip_per_minute, minute),
     )
 

@@ -42,6 +42,7 @@ STATUS_OF: dict[type[Exception], int] = {
     identity_errors.RefreshTokenReused: 401,
     identity_errors.Forbidden: 403,
     identity_errors.TotpNotEnrolled: 409,
+    identity_errors.FreshFactorRequired: 403,
     identity_errors.InvalidClient: 401,
     identity_errors.InvalidScope: 400,
     identity_errors.UnsupportedGrantType: 400,

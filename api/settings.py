@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     register_per_ip_per_minute: int = Field(default=20, ge=1)
+    register_sms_per_ip_per_hour: int = Field(
+        default=30, ge=1, description="registration SMS (codes and notices) one client address may cause per hour"
+    )
     login_per_ip_per_minute: int = Field(default=30, ge=1)
     gc_interval_seconds: float = Field(default=3600, gt=0, description="how often the janitor runs")
     outbox_interval_seconds: float = Field(default=2.0, gt=0)

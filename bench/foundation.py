@@ -41,7 +41,7 @@ PIN = "246810"
 BIRTH_DATE = date(1990, 5, 17)  # CCCD digits 4-6: "0" (born 1900-1999, male) and "90"
 PROVINCE = "048"  # Đà Nẵng
 PHONE_PREFIXES = ("03", "05", "07", "08", "09")
-HIGH_LIMIT = "100000"  # per-IP register/login limits: measure the service, not the throttle
+HIGH_LIMIT = "100000"  # per-IP register/login/SMS limits: measure the service, not the throttle
 
 _OTP = re.compile(r"\b(\d{6})\b")
 
@@ -144,6 +144,7 @@ def _service_env(data_dir: Path) -> dict[str, str]:
         "WALLET_DATA_DIR": str(data_dir),
         "WALLET_LOG_LEVEL": "warning",
         "WALLET_REGISTER_PER_IP_PER_MINUTE": HIGH_LIMIT,
+        "WALLET_REGISTER_SMS_PER_IP_PER_HOUR": HIGH_LIMIT,
         "WALLET_LOGIN_PER_IP_PER_MINUTE": HIGH_LIMIT,
     }
 

@@ -26,6 +26,9 @@ class ValidationFailed(IdentityError):
 
 
 class AlreadyRegistered(IdentityError):
+    """No longer raised: a registration for a taken ID answers like any other (no account oracle). Kept so that
+    clients and the error table built against it still resolve."""
+
     code = "already_registered"
     title = "Số định danh này đã được đăng ký"
 
@@ -80,6 +83,11 @@ class RefreshTokenReused(IdentityError):
 class Forbidden(IdentityError):
     code = "forbidden"
     title = "Không có quyền thực hiện thao tác này"
+
+
+class FreshFactorRequired(IdentityError):
+    code = "fresh_factor_required"
+    title = "Cần nhập mã xác thực mới (SMS hoặc ứng dụng xác thực đang dùng)"
 
 
 class TotpNotEnrolled(IdentityError):

@@ -47,11 +47,27 @@ class IdentityRepository:
         # Row locks (PostgreSQL) serialise concurrent uses of one code; SQLite already writes serially.
         return self.session.get(OtpChallenge, challenge_id, with_for_update=True)
 
+    def has_live_registration(self, citizen_id: str, *, now: datetime, max_attempts: int) -> bool:
+        """Whether the pending citizen still has a register code that can be answered (not expired, not used, not
+        dead from wrong codes)."""
+        query = select(OtpChallenge.id).where(
+            OtpChallenge.subject_id == citizen_id,
+            OtpChallenge.purpose == "register",
+            col(OtpChallenge.consumed_at).is_(None),
+            col(OtpChallenge.expires_at) > now,
+            col(OtpChallenge.attempts) < max_attempts,
+        )
+        return self.session.exec(query.limit(1)).first() is not None
+
     def totp(self, subject_type: str, subject_id: str) -> TotpCredential | None:
         query = select(TotpCredential).where(
             TotpCredential.subject_type == subject_type, TotpCredential.subject_id == subject_id
         )
         return self.session.exec(query.with_for_update()).first()
+
+    def delete_totp(self, credential: TotpCredential) -> None:
+        self.session.delete(credential)
+        self.session.flush()
 
     def auth_session(self, session_id: str) -> AuthSession | None:
         return self.session.get(AuthSession, session_id)

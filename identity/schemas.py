@@ -144,3 +144,18 @@ class QrInvalid(BaseModel):
 
 
 QrVerification = QrValid | QrInvalid
+
+
+# -- the authenticator app (API.md: "Identity assurance") ---------------------------------------
+class TotpChangeRequest(BaseModel):
+    """The body of `POST /auth/totp/enroll` and `DELETE /auth/totp`: a fresh factor of the method in force. Unlike
+    `FreshFactor`, a missing code is not a validation error but 403 `fresh_factor_required`."""
+
+    model_config = _STRICT
+
+    code: str | None = Field(
+        default=None,
+        max_length=12,
+        description="the current authenticator's code when one is in force, else an SMS code from POST /auth/otp/send",
+    )
+    challenge_id: str | None = Field(default=None, max_length=64, description="the step-up challenge of the SMS code")

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import secrets
-from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
 from sqlmodel import Session, select
 
-from crypto.aead import Context
 from crypto.keys import KeyProvider
-from crypto.otp import new_sms_code, new_totp_secret, totp_enrollment, totp_match_step
-from identity.errors import (
-    AlreadyRegistered,
-    InvalidCredentials,
-    OtpAttemptsExceeded,
-    OtpExpired,
-    OtpInvalid,
-    RateLimited,
-    TotpNotEnrolled,
-    ValidationFailed,
-)
-from identity.models import Citizen, OtpChallenge, TotpCredential
+from identity.authenticator import Authenticators
+from identity.challenges import Challenges, Subject, SubjectType
+from identity.errors import InvalidCredentials, OtpInvalid, RateLimited, ValidationFailed
+from identity.models import Citizen, Officer, TotpCredential
+from identity.profile import Profile, open_profile, profile_context
+from identity.registration import Registration
 from identity.repository import IdentityRepository
 from identity.schemas import (
     ChallengeResponse,
@@ -33,24 +22,13 @@ from identity.schemas import (
     TokenPair,
     TotpEnrollResponse,
 )
+from identity.second_factor import SecondFactor, totp_context
 from identity.sessions import Principal, SessionService
-from identity.toolkit import IdentityToolkit, Limit
-from identity.validation import cccd_problems, cccd_sex, is_valid_pin, normalize_phone
+from identity.toolkit import IdentityToolkit
+from identity.validation import normalize_phone
 from notify.service import Notifier
 
-SubjectType = Literal["citizen", "officer"]
-OTP_SMS_TEMPLATE = "Công Dân Số: mã xác thực của bạn là {code}, hiệu lực 5 phút. Không chia sẻ mã này với bất kỳ ai."
-
-
-@dataclass(frozen=True)
-class Subject:
-    type: SubjectType
-    id: str
-    phone: str | None
-
-
-def profile_context(citizen_id: str) -> Context:
-    return Context(purpose="profile", citizen=citizen_id)
+__all__ = ["AuthService", "Subject", "profile_context", "rewrap_totp_secrets", "totp_kids_in_use"]
 
 
 class AuthService:
@@ -61,174 +39,62 @@ class AuthService:
         self._kit = toolkit
         self._notifier = notifier
         self._sessions = SessionService(session, toolkit)
+        self._factor = SecondFactor(self._repo, toolkit)
+        self._challenges = Challenges(self._repo, toolkit, notifier)
+        self._authenticators = Authenticators(self._repo, toolkit, notifier, self._factor)
 
-    # -- registration -------------------------------------------------------------------------
     def register(self, data: RegisterRequest, *, client_ip: str) -> ChallengeResponse:
-        self._throttle(f"ip-register:{client_ip}", self._kit.config.register_per_ip)
-        phone = self._validate_registration(data)
-        index = self._kit.national_id_index(data.national_id)
-        existing = self._repo.citizen_by_national_id(index)
-        if existing is not None and existing.status != "pending":
-            raise AlreadyRegistered()
-        # Refuse over-limit SMS before anything is created, so a refusal leaves no key behind.
-        self._throttle(f"otp-send:{self._kit.phone_index(phone)}", self._kit.config.otp_sends_per_phone)
-        if existing is not None:
-            self._repo.delete_pending_citizen(existing)
-            self._kit.citizen_keys.destroy(existing.id)
-        citizen = self._new_citizen(data, phone, index)
-        return self._challenge(Subject("citizen", citizen.id, phone), "register", counted=True)
-
-    def _validate_registration(self, data: RegisterRequest) -> str:
-        errors: dict[str, list[str]] = {}
-        problems = cccd_problems(data.national_id, date_of_birth=data.date_of_birth, sex=data.sex)
-        if problems:
-            errors["national_id"] = problems
-        phone = normalize_phone(data.phone)
-        if phone is None:
-            errors["phone"] = ["not a Vietnamese mobile number (0xxxxxxxxx or +84xxxxxxxxx)"]
-        if not is_valid_pin(data.pin):
-            errors["pin"] = ["must be exactly 6 digits"]
-        if data.date_of_birth > self._kit.clock.now().date():
-            errors["date_of_birth"] = ["cannot be in the future"]
-        if errors or phone is None:
-            raise ValidationFailed(errors)
-        return phone
-
-    def _new_citizen(self, data: RegisterRequest, phone: str, index: str) -> Citizen:
-        now = self._kit.clock.now()
-        citizen = Citizen(
-            national_id_index=index,
-            phone_index=self._kit.phone_index(phone),
-            qr_id=secrets.token_urlsafe(16),
-            profile_sealed=b"",
-            pin_hash=self._kit.pins.hash(data.pin),
-            status="pending",
-            created_at=now,
-        )
-        key = self._kit.citizen_keys.create(citizen.id)
-        profile = {
-            "national_id": data.national_id,
-            "full_name": data.full_name,
-            "date_of_birth": data.date_of_birth.isoformat(),
-            "sex": data.sex or cccd_sex(data.national_id),
-            "phone": phone,
-            "email": data.email,
-        }
-        citizen.profile_sealed = key.seal(json.dumps(profile).encode(), context=profile_context(citizen.id))
-        self._repo.add(citizen)
-        return citizen
+        """202 alike whether or not the ID has an account (see `identity.registration`)."""
+        registration = Registration(self._repo, self._kit, self._notifier, self._profile_of)
+        return registration.register(data, client_ip=client_ip)
 
     # -- login --------------------------------------------------------------------------------
     def login(self, data: LoginRequest, *, client_ip: str) -> ChallengeResponse:
-        self._throttle(f"ip-login:{client_ip}", self._kit.config.login_per_ip)
-        if data.national_id is not None and data.phone is None:
-            lookup = f"pin:c:{self._kit.national_id_index(data.national_id)}"
-            subject, pin_hash = self._citizen_for_login(data.national_id)
-        elif data.phone is not None and data.national_id is None:
-            phone = normalize_phone(data.phone) or data.phone
-            lookup = f"pin:o:{self._kit.phone_index(phone)}"
-            subject, pin_hash = self._officer_for_login(phone)
-        else:
-            raise ValidationFailed({"national_id": ["give either national_id (citizens) or phone (officers)"]})
+        self._kit.spend(f"ip-login:{client_ip}", self._kit.config.login_per_ip)
+        lookup, account = self._account_for_login(data)
         now = self._kit.clock.now()
         verdict = self._kit.throttle.blocked(lookup, now=now)
         if not verdict.allowed:
             raise RateLimited(verdict.retry_after)
-        # Unknown accounts are checked against a dummy hash: same answer, same cost as a wrong PIN.
-        if not self._kit.pins.verify(pin_hash, data.pin) or subject is None:
+        # Unknown accounts are checked against a dummy hash: same answer, same cost as a wrong PIN. Nothing of the
+        # account (its sealed profile, its key) is read before the PIN matched, so neither costs a known ID more.
+        if not self._kit.pins.verify(account.pin_hash if account else None, data.pin) or account is None:
             self._kit.throttle.record_failure(lookup, now=now)
             raise InvalidCredentials()
         self._kit.throttle.reset(lookup)
-        return self._challenge(subject, "login")
+        return self._challenges.issue(self._subject_of(account), "login")
 
-    def _citizen_for_login(self, national_id: str) -> tuple[Subject | None, str | None]:
-        citizen = self._repo.citizen_by_national_id(self._kit.national_id_index(national_id))
-        if citizen is None or citizen.status != "active":
-            return None, None
-        return Subject("citizen", citizen.id, self._profile_of(citizen)["phone"]), citizen.pin_hash
+    def _account_for_login(self, data: LoginRequest) -> tuple[str, Citizen | Officer | None]:
+        """The PIN throttle's key and the active account named by the national ID (citizens) or phone (officers)."""
+        if data.national_id is not None and data.phone is None:
+            index = self._kit.national_id_index(data.national_id)
+            citizen = self._repo.citizen_by_national_id(index)
+            return f"pin:c:{index}", citizen if citizen is not None and citizen.status == "active" else None
+        if data.phone is not None and data.national_id is None:
+            phone = normalize_phone(data.phone) or data.phone
+            officer = self._repo.officer_by_phone(phone)
+            return f"pin:o:{self._kit.phone_index(phone)}", officer if officer and officer.status == "active" else None
+        raise ValidationFailed({"national_id": ["give either national_id (citizens) or phone (officers)"]})
 
-    def _officer_for_login(self, phone: str) -> tuple[Subject | None, str | None]:
-        officer = self._repo.officer_by_phone(phone)
-        if officer is None or officer.status != "active":
-            return None, None
-        return Subject("officer", officer.id, officer.phone), officer.pin_hash
-
-    # -- OTP ----------------------------------------------------------------------------------
-    def _challenge(self, subject: Subject, purpose: str, *, counted: bool = False) -> ChallengeResponse:
-        now = self._kit.clock.now()
-        totp = self._repo.totp(subject.type, subject.id)
-        use_totp = purpose != "register" and totp is not None and totp.secret_sealed is not None
-        challenge = OtpChallenge(
-            subject_type=subject.type,
-            subject_id=subject.id,
-            purpose=purpose,
-            channel="totp" if use_totp else "sms",
-            created_at=now,
-            expires_at=now + self._kit.config.otp_ttl,
-        )
-        if not use_totp:
-            challenge.code_hash = self._send_sms_code(subject, challenge.id, counted=counted)
-        self._repo.add(challenge)
-        return ChallengeResponse(
-            challenge_id=challenge.id,
-            channel="totp" if use_totp else "sms",
-            expires_at=challenge.expires_at,
-        )
-
-    def _send_sms_code(self, subject: Subject, challenge_id: str, *, counted: bool) -> str:
-        if subject.phone is None:
-            raise InvalidCredentials()
-        if not counted:
-            self._throttle(f"otp-send:{self._kit.phone_index(subject.phone)}", self._kit.config.otp_sends_per_phone)
-        code = new_sms_code()
-        body = OTP_SMS_TEMPLATE.format(code=code)
-        self._notifier.send(channel="sms", to=subject.phone, body=body, recipient_id=subject.id)
-        return self._kit.codes.hash(challenge_id, code)
+    def _subject_of(self, account: Citizen | Officer) -> Subject:
+        if isinstance(account, Officer):
+            return Subject("officer", account.id, account.phone)
+        profile = self._profile_of(account)
+        return Subject("citizen", account.id, profile.get("phone"), profile.get("email"))
 
     def verify_otp(self, challenge_id: str, code: str) -> TokenPair:
-        """Check a code against its challenge; single use, expiring, dead after too many misses."""
+        """Check a code against its challenge; single use, expiring, dead after too many misses, and refused while
+        the account waits out its second-factor delay."""
         challenge = self._repo.challenge(challenge_id)
         if challenge is None or challenge.consumed_at is not None or challenge.purpose == "step_up":
             raise OtpInvalid()
-        self._check_code(challenge, code)
+        self._factor.check_challenge(challenge, code)
         if challenge.subject_type == "citizen":
             return self._citizen_logged_in(challenge.subject_id)
         officer = self._repo.officer(challenge.subject_id)
         if officer is None or officer.status != "active":
             raise OtpInvalid()
         return self._sessions.start("officer", officer.id, agency=officer.agency_code)
-
-    def _check_code(self, challenge: OtpChallenge, code: str) -> None:
-        now = self._kit.clock.now()
-        if challenge.attempts >= self._kit.config.otp_max_attempts:
-            raise OtpAttemptsExceeded()
-        if now >= challenge.expires_at:
-            raise OtpExpired()
-        if not self._code_matches(challenge, code):
-            challenge.attempts += 1
-            self._repo.add(challenge)
-            if challenge.attempts >= self._kit.config.otp_max_attempts:
-                raise OtpAttemptsExceeded()
-            raise OtpInvalid()
-        challenge.consumed_at = now
-        self._repo.add(challenge)
-
-    def _code_matches(self, challenge: OtpChallenge, code: str) -> bool:
-        if challenge.channel == "sms":
-            return challenge.code_hash is not None and self._kit.codes.matches(challenge.id, code, challenge.code_hash)
-        return self._totp_step_ok(challenge.subject_type, challenge.subject_id, code)
-
-    def _totp_step_ok(self, subject_type: str, subject_id: str, code: str) -> bool:
-        credential = self._repo.totp(subject_type, subject_id)
-        if credential is None or credential.secret_sealed is None:
-            return False
-        secret = self._unseal_totp(subject_id, credential.secret_sealed)
-        step = totp_match_step(secret, code, at=self._kit.clock.now(), last_used_step=credential.last_used_step)
-        if step is None:
-            return False
-        credential.last_used_step = step
-        self._repo.add(credential)
-        return True
 
     def _citizen_logged_in(self, citizen_id: str) -> TokenPair:
         citizen = self._repo.citizen(citizen_id)
@@ -242,27 +108,12 @@ class AuthService:
     # -- step-up: a fresh second factor for sensitive actions ---------------------------------
     def start_step_up(self, principal: Principal) -> ChallengeResponse:
         """Send a fresh SMS code (or point to the authenticator app) for a sensitive action."""
-        subject_type = _user_subject(principal)
-        phone = None
-        if subject_type == "citizen":
-            citizen = self._repo.citizen(principal.subject_id)
-            phone = self._profile_of(citizen)["phone"] if citizen else None
-        else:
-            officer = self._repo.officer(principal.subject_id)
-            phone = officer.phone if officer else None
-        return self._challenge(Subject(subject_type, principal.subject_id, phone), "step_up")
+        return self._challenges.issue(self._person(principal), "step_up")
 
     def prove_fresh_factor(self, principal: Principal, code: str, challenge_id: str | None = None) -> None:
-        """Check a code from the authenticator app, or from the step-up SMS; raises OtpInvalid & co."""
-        subject_type = _user_subject(principal)
-        if self.totp_enabled(subject_type, principal.subject_id):
-            if not self._totp_step_ok(subject_type, principal.subject_id, code):
-                raise OtpInvalid()
-            return
-        challenge = self._repo.open_step_up(subject_type, principal.subject_id, challenge_id)
-        if challenge is None:
-            raise OtpInvalid()
-        self._check_code(challenge, code)
+        """Check a code from the authenticator app when one is in force, else from a step-up (or unused login) SMS;
+        raises OtpInvalid & co., and RateLimited while the account waits out its second-factor delay."""
+        self._factor.prove_fresh(_user_subject(principal), principal.subject_id, code, challenge_id)
 
     def erase_citizen(self, citizen_id: str) -> None:
         """Forget the account: sealed profile, lookups, PIN, authenticator and sessions. The caller
@@ -277,51 +128,36 @@ class AuthService:
         self._repo.add(citizen)
         self._repo.forget_subject("citizen", citizen_id, at=self._kit.clock.now())
 
-    # -- TOTP enrolment -----------------------------------------------------------------------
-    def totp_enroll(self, principal: Principal) -> TotpEnrollResponse:
-        subject_type = _user_subject(principal)
-        enrollment = totp_enrollment(new_totp_secret(), account=self._account_label(principal))
-        sealed = self._kit.keys.wrap(enrollment.secret.encode(), context=_totp_context(principal.subject_id))
-        credential = self._repo.totp(subject_type, principal.subject_id) or TotpCredential(
-            subject_type=subject_type, subject_id=principal.subject_id, created_at=self._kit.clock.now()
-        )
-        credential.pending_secret_sealed = sealed
-        self._repo.add(credential)
-        return TotpEnrollResponse(
-            secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri, qr_svg=enrollment.qr_svg
-        )
+    # -- the authenticator app ----------------------------------------------------------------
+    def totp_enroll(
+        self, principal: Principal, code: str | None = None, challenge_id: str | None = None
+    ) -> TotpEnrollResponse:
+        """A new authenticator, behind a fresh factor of the method in force (FreshFactorRequired without one)."""
+        return self._authenticators.enroll(self._person(principal), code, challenge_id)
 
     def totp_confirm(self, principal: Principal, code: str) -> None:
-        credential = self._repo.totp(_user_subject(principal), principal.subject_id)
-        if credential is None or credential.pending_secret_sealed is None:
-            raise TotpNotEnrolled()
-        secret = self._unseal_totp(credential.subject_id, credential.pending_secret_sealed)
-        step = totp_match_step(secret, code, at=self._kit.clock.now(), last_used_step=None)
-        if step is None:
-            raise OtpInvalid()
-        credential.secret_sealed, credential.pending_secret_sealed = credential.pending_secret_sealed, None
-        credential.confirmed_at, credential.last_used_step = self._kit.clock.now(), step
-        self._repo.add(credential)
+        self._authenticators.confirm(self._person(principal), code)
+
+    def totp_remove(self, principal: Principal, code: str | None, challenge_id: str | None = None) -> None:
+        """Back to SMS codes, behind a fresh factor of the authenticator in force."""
+        self._authenticators.remove(self._person(principal), code, challenge_id)
 
     def totp_enabled(self, subject_type: str, subject_id: str) -> bool:
-        credential = self._repo.totp(subject_type, subject_id)
-        return credential is not None and credential.secret_sealed is not None
+        return self._factor.totp_enabled(subject_type, subject_id)
 
-    def _unseal_totp(self, subject_id: str, sealed: bytes) -> str:
-        return self._kit.keys.unwrap(sealed, context=_totp_context(subject_id)).decode()
-
-    def _account_label(self, principal: Principal) -> str:
-        if principal.role == "citizen":
+    def _person(self, principal: Principal) -> Subject:
+        """The signed-in citizen or officer, with where to reach them."""
+        if _user_subject(principal) == "citizen":
             citizen = self._repo.citizen(principal.subject_id)
-            if citizen is not None:
-                return str(self._profile_of(citizen)["national_id"])
-        return principal.subject_id
+            if citizen is None:
+                return Subject("citizen", principal.subject_id, None)
+            return self._subject_of(citizen)
+        officer = self._repo.officer(principal.subject_id)
+        return Subject("officer", principal.subject_id, officer.phone if officer else None)
 
     # -- profile ------------------------------------------------------------------------------
-    def _profile_of(self, citizen: Citizen) -> dict[str, str | None]:
-        key = self._kit.citizen_keys.open(citizen.id)
-        data: dict[str, str | None] = json.loads(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
-        return data
+    def _profile_of(self, citizen: Citizen) -> Profile:
+        return open_profile(self._kit.citizen_keys, citizen)
 
     def citizen_profile(self, citizen_id: str) -> CitizenProfile:
         citizen = self._repo.citizen(citizen_id)
@@ -340,11 +176,6 @@ class AuthService:
             created_at=citizen.created_at,
         )
 
-    def _throttle(self, key: str, limit: Limit) -> None:
-        verdict = self._kit.throttle.hit(key, limit=limit.count, window=limit.window, now=self._kit.clock.now())
-        if not verdict.allowed:
-            raise RateLimited(verdict.retry_after)
-
 
 def _user_subject(principal: Principal) -> SubjectType:
     if principal.role == "citizen":
@@ -353,15 +184,11 @@ def _user_subject(principal: Principal) -> SubjectType:
     return "officer"
 
 
-def _totp_context(subject_id: str) -> Context:
-    return Context(purpose="totp", citizen=subject_id)
-
-
 def rewrap_totp_secrets(session: Session, keys: KeyProvider) -> int:
     """Key rotation: re-wrap every stored authenticator secret under the current master key."""
     count = 0
     for credential in session.exec(select(TotpCredential)).all():
-        context = _totp_context(credential.subject_id)
+        context = totp_context(credential.subject_id)
         if credential.secret_sealed is not None:
             credential.secret_sealed = keys.rewrap(credential.secret_sealed, context=context)
         if credential.pending_secret_sealed is not None:

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Column, ColumnElement, Engine, Integer, MetaData, String, Table, case, delete, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -40,18 +54,37 @@ class Verdict:
     retry_after: int = 0  # whole seconds, for the Retry-After header
 
 
+# How long a key stays blocked after its n-th consecutive failure.
+DelayPolicy = Callable[[int], timedelta]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """No delay for the first `free` failures; then `first`, doubled by each further failure, capped at `cap`."""
+
+    free: int
+    first: timedelta
+    cap: timedelta
+
+    def __call__(self, failures: int) -> timedelta:
+        if failures <= self.free:
+            return timedelta(0)
+        # In float seconds with a bounded exponent: a key failed millions of times neither overflows nor costs more.
+        doublings = min(failures - self.free - 1, 64)
+        delay = self.first.total_seconds() * float(1 << doublings)
+        return timedelta(seconds=min(delay, self.cap.total_seconds()))
+
+
+# Wrong PINs: none after the first 2 failures; from the 3rd on, 1, 2, 4 … seconds, capped at 15 minutes.
+growing_delay = Backoff(free=2, first=timedelta(seconds=1), cap=timedelta(minutes=15))
+
+
 class Throttle(Protocol):
     def hit(self, key: str, *, limit: int, window: timedelta, now: datetime) -> Verdict: ...
+    def allow(self, key: str, *, limit: int, period: timedelta, now: datetime) -> Verdict: ...
     def blocked(self, key: str, *, now: datetime) -> Verdict: ...
-    def record_failure(self, key: str, *, now: datetime) -> None: ...
+    def record_failure(self, key: str, *, now: datetime, delay: DelayPolicy = growing_delay) -> None: ...
     def reset(self, key: str) -> None: ...
-
-
-def growing_delay(failures: int) -> timedelta:
-    """No delay after the first 2 failures; from the 3rd on, 1, 2, 4 … seconds, capped at 15 minutes."""
-    if failures < 3:
-        return timedelta(0)
-    return timedelta(seconds=min(2 ** (failures - 3), 900))
 
 
 def _stored_key(key: str) -> str:
@@ -87,6 +120,27 @@ class DatabaseThrottle:
             return Verdict(True)
         return Verdict(False, _seconds_until(start + window, now))
 
+    def allow(self, key: str, *, limit: int, period: timedelta, now: datetime) -> Verdict:
+        """Count one event unless `limit` were counted in the `period` before `now` (a sliding window, exact where
+        `hit`'s fixed windows let 2 × limit through across a boundary). One row per slot, each busy for `period` after
+        the event that took it; a refused event takes none."""
+        slots = [_stored_key(f"{key}#{n}") for n in range(limit)]
+        with self._engine.begin() as conn:
+            for slot in slots:
+                stmt = self._insert()(window_counters).values(key=slot, window_start=now, count=1)
+                # The conditional upsert takes a free slot atomically: two racing events never share one.
+                stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                    index_elements=[window_counters.c.key],
+                    set_={"window_start": now, "count": window_counters.c.count + 1},
+                    where=window_counters.c.window_start <= now - period,
+                ).returning(window_counters.c.key)
+                if conn.execute(stmt).first() is not None:
+                    return Verdict(True)
+            oldest = conn.execute(
+                select(func.min(window_counters.c.window_start)).where(window_counters.c.key.in_(slots))
+            ).scalar_one()
+        return Verdict(False, _seconds_until(oldest + period, now))
+
     def blocked(self, key: str, *, now: datetime) -> Verdict:
         key = _stored_key(key)
         with self._engine.connect() as conn:
@@ -95,8 +149,8 @@ class DatabaseThrottle:
             return Verdict(False, _seconds_until(until, now))
         return Verdict(True)
 
-    def record_failure(self, key: str, *, now: datetime) -> None:
-        """Count a failure and block the key for a delay that grows with the count."""
+    def record_failure(self, key: str, *, now: datetime, delay: DelayPolicy = growing_delay) -> None:
+        """Count a failure and block the key for `delay(failures so far)`, a delay that grows with the count."""
         key = _stored_key(key)
         stmt = self._insert()(penalties).values(key=key, failures=1, blocked_until=None, updated_at=now)
         stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
@@ -104,7 +158,7 @@ class DatabaseThrottle:
         ).returning(penalties.c.failures)
         with self._engine.begin() as conn:
             failures = conn.execute(stmt).scalar_one()
-            until = now + growing_delay(failures)
+            until = now + delay(failures)
             conn.execute(update(penalties).where(penalties.c.key == key).values(blocked_until=until))
 
     def reset(self, key: str) -> None:

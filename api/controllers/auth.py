@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, delete, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from api.auth import BEARER, requires
@@ -16,6 +16,7 @@ from identity.schemas import (
     RefreshRequest,
     RegisterRequest,
     TokenPair,
+    TotpChangeRequest,
     TotpConfirmRequest,
     TotpEnrollResponse,
     TotpStatus,
@@ -62,10 +63,22 @@ class AuthController(Controller):
         return auth_service.start_step_up(principal)
 
     @post("/totp/enroll", status_code=HTTP_200_OK, **_SIGNED_IN)
-    def totp_enroll(self, principal: Principal, auth_service: AuthService) -> TotpEnrollResponse:
-        return auth_service.totp_enroll(principal)
+    def totp_enroll(
+        self, principal: Principal, auth_service: AuthService, data: TotpChangeRequest | None = None
+    ) -> TotpEnrollResponse:
+        """A new authenticator, behind a fresh factor of the method in force; 403 `fresh_factor_required` without."""
+        factor = data or TotpChangeRequest()
+        return auth_service.totp_enroll(principal, factor.code, factor.challenge_id)
 
     @post("/totp/confirm", status_code=HTTP_200_OK, **_SIGNED_IN)
     def totp_confirm(self, principal: Principal, data: TotpConfirmRequest, auth_service: AuthService) -> TotpStatus:
         auth_service.totp_confirm(principal, data.code)
         return TotpStatus(enabled=True)
+
+    @delete("/totp", status_code=HTTP_204_NO_CONTENT, **_SIGNED_IN)
+    def totp_remove(
+        self, principal: Principal, auth_service: AuthService, data: TotpChangeRequest | None = None
+    ) -> None:
+        """Remove the authenticator (login codes go by SMS again), proven by its own current code."""
+        factor = data or TotpChangeRequest()
+        auth_service.totp_remove(principal, factor.code, factor.challenge_id)

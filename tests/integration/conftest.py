@@ -71,6 +71,7 @@ def settings_for(tmp_path: Path, database_url: str, **overrides: Any) -> Setting
         "log_json": True,
         "log_level": "warning",
         "register_per_ip_per_minute": 1000,
+        "register_sms_per_ip_per_hour": 1000,
         "login_per_ip_per_minute": 1000,
     }
     values.update(overrides)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import pyotp
 import pytest
 from sqlmodel import col, select
 
@@ -24,6 +23,7 @@ from consent.models import ConsentEvent
 from identity.models import Citizen as CitizenRow
 from storage.db import read_only, transaction
 from tests.factories import e164, last_code, make_cccd
+from tests.integration.auth_helpers import enroll_totp
 from tests.integration.conftest import START, Wallet
 from tests.integration.consent_helpers import (
     PURPOSE,
@@ -353,11 +353,7 @@ class TestFreshFactor:
         _problem(citizen.approve(again, code=code), 401, "otp_invalid")
 
     def test_a_totp_code_approves(self, wallet: Wallet, agency: Agency, citizen: Citizen) -> None:
-        enrolled = wallet.post("/auth/totp/enroll", None, citizen.token)
-        totp = pyotp.TOTP(enrolled.json()["secret"])
-        assert (
-            wallet.post("/auth/totp/confirm", {"code": totp.at(wallet.clock.now())}, citizen.token).status_code == 200
-        )
+        totp = enroll_totp(wallet, citizen.token, citizen.data["phone"])  # behind an SMS step-up code
         request_id = agency.requested(citizen.national_id)
         wallet.clock.advance(timedelta(minutes=6))
         citizen.approved(request_id, code=totp.at(wallet.clock.now()))

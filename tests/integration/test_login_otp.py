@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pyotp
 
 from tests.factories import e164, last_code, outbox_lines, registration
+from tests.integration.auth_helpers import FIRST_DELAY, enroll, enroll_totp, retry_after, step_up
 from tests.integration.conftest import Wallet
 
 
@@ -92,6 +94,8 @@ class TestOtpCodes:
         code = last_code(wallet.outbox)
         answers = [_verify(wallet, challenge["challenge_id"], _wrong(code)) for _ in range(5)]
         assert [a.json()["code"] for a in answers] == ["otp_invalid"] * 4 + ["otp_attempts_exceeded"]
+        assert retry_after(_verify(wallet, challenge["challenge_id"], code)) == 60  # the account waits first
+        wallet.clock.advance(FIRST_DELAY)
         right = _verify(wallet, challenge["challenge_id"], code)
         assert right.status_code == 401
         assert right.json()["code"] == "otp_attempts_exceeded"
@@ -109,23 +113,21 @@ class TestOtpCodes:
         assert answer.status_code == 401 and answer.json()["code"] == "otp_invalid"
 
 
-def _enroll_totp(wallet: Wallet, token: str) -> pyotp.TOTP:
-    enrolled = wallet.post("/auth/totp/enroll", token=token)
+def _enroll_totp(wallet: Wallet, tokens: dict[str, Any], data: dict[str, Any]) -> pyotp.TOTP:
+    return enroll_totp(wallet, tokens["access_token"], data["phone"])
+
+
+def _enrolment(wallet: Wallet, tokens: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    challenge_id, code = step_up(wallet, tokens["access_token"], data["phone"])
+    enrolled = enroll(wallet, tokens["access_token"], {"code": code, "challenge_id": challenge_id})
     assert enrolled.status_code == 200, enrolled.text
-    body = enrolled.json()
-    assert body["otpauth_uri"].startswith("otpauth://totp/")
-    assert body["qr_svg"].lstrip().startswith("<svg")
-    assert len(body["secret"]) == 32  # base32 of 160 bits
-    totp = pyotp.TOTP(body["secret"])
-    confirmed = wallet.post("/auth/totp/confirm", {"code": totp.at(wallet.clock.now())}, token=token)
-    assert confirmed.status_code == 200 and confirmed.json() == {"enabled": True}
-    return totp
+    return dict(enrolled.json())
 
 
 class TestTotp:
     def test_enrolled_login_uses_totp_and_sends_no_sms(self, wallet: Wallet) -> None:
         data, tokens = wallet.register()
-        totp = _enroll_totp(wallet, tokens["access_token"])
+        totp = _enroll_totp(wallet, tokens, data)
         wallet.clock.advance(timedelta(seconds=30))
         sms_before = len(outbox_lines(wallet.outbox))
         challenge = wallet.login(data["national_id"], data["pin"])
@@ -136,7 +138,7 @@ class TestTotp:
 
     def test_a_used_step_is_refused_again(self, wallet: Wallet) -> None:
         data, tokens = wallet.register()
-        totp = _enroll_totp(wallet, tokens["access_token"])
+        totp = _enroll_totp(wallet, tokens, data)
         wallet.clock.advance(timedelta(seconds=30))
         code = totp.at(wallet.clock.now())
         first = wallet.login(data["national_id"], data["pin"])
@@ -147,13 +149,13 @@ class TestTotp:
 
     def test_confirmation_step_cannot_be_replayed_at_login(self, wallet: Wallet) -> None:
         data, tokens = wallet.register()
-        totp = _enroll_totp(wallet, tokens["access_token"])
+        totp = _enroll_totp(wallet, tokens, data)
         challenge = wallet.login(data["national_id"], data["pin"])
         assert _verify(wallet, challenge["challenge_id"], totp.at(wallet.clock.now())).status_code == 401
 
     def test_adjacent_steps_are_accepted_and_farther_ones_not(self, wallet: Wallet) -> None:
         data, tokens = wallet.register()
-        totp = _enroll_totp(wallet, tokens["access_token"])
+        totp = _enroll_totp(wallet, tokens, data)
         wallet.clock.advance(timedelta(minutes=5))
         now = wallet.clock.now()
         challenge = wallet.login(data["national_id"], data["pin"])
@@ -162,9 +164,25 @@ class TestTotp:
             assert _verify(wallet, challenge["challenge_id"], too_old).status_code == 401
         assert _verify(wallet, challenge["challenge_id"], totp.at(now + timedelta(seconds=30))).status_code == 200
 
+    def test_enrolment_gives_a_secret_its_uri_and_a_qr(self, wallet: Wallet) -> None:
+        data, tokens = wallet.register()
+        body = _enrolment(wallet, tokens, data)
+        assert body["otpauth_uri"].startswith("otpauth://totp/")
+        assert body["qr_svg"].lstrip().startswith("<svg")
+        assert len(body["secret"]) == 32  # base32 of 160 bits
+
+    def test_the_otpauth_label_shows_neither_the_id_nor_the_phone(self, wallet: Wallet) -> None:
+        data, tokens = wallet.register(phone="0912345678")
+        uri = _enrolment(wallet, tokens, data)["otpauth_uri"]
+        label = unquote(urlsplit(uri).path.lstrip("/"))
+        assert label == "Công Dân Số:***5678"
+        assert pyotp.parse_uri(uri).issuer == "Công Dân Số"
+        for secret in (data["national_id"], "912345678", "0912345678", "+84912345678", "12345678"):
+            assert secret not in unquote(uri), secret
+
     def test_confirm_with_a_wrong_code_keeps_sms_login(self, wallet: Wallet) -> None:
         data, tokens = wallet.register()
-        wallet.post("/auth/totp/enroll", token=tokens["access_token"])
+        _enrolment(wallet, tokens, data)
         answer = wallet.post("/auth/totp/confirm", {"code": "000000"}, token=tokens["access_token"])
         if answer.status_code == 200:  # one chance in a million that 000000 is the right code
             return
@@ -177,7 +195,7 @@ class TestTotp:
         assert answer.status_code == 409 and answer.json()["code"] == "totp_not_enrolled"
 
     def test_profile_reports_totp(self, wallet: Wallet) -> None:
-        _, tokens = wallet.register()
+        data, tokens = wallet.register()
         assert wallet.get("/me", tokens["access_token"]).json()["totp_enabled"] is False
-        _enroll_totp(wallet, tokens["access_token"])
+        _enroll_totp(wallet, tokens, data)
         assert wallet.get("/me", tokens["access_token"]).json()["totp_enabled"] is True

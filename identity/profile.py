@@ -1,0 +1,21 @@
+"""The citizen's profile, sealed under their own key (it holds the national ID, phone and email)."""
+
+from __future__ import annotations
+
+import json
+
+from crypto.aead import Context
+from crypto.citizen_keys import CitizenKeys
+from identity.models import Citizen
+
+Profile = dict[str, str | None]
+
+
+def profile_context(citizen_id: str) -> Context:
+    return Context(purpose="profile", citizen=citizen_id)
+
+
+def open_profile(keys: CitizenKeys, citizen: Citizen) -> Profile:
+    key = keys.open(citizen.id)
+    data: Profile = json.loads(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
+    return data

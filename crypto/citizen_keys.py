@@ -7,13 +7,27 @@ destroying a citizen's key in the store (erasure) makes that backup useless for 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
 from crypto.envelope import CitizenKey, rewrap_citizen_key
 from crypto.errors import DecryptionError
 from crypto.keys import KeyProvider
+
+_REPLACEMENT = "#next"
+
+
+def replacement_slot(citizen_id: str) -> str:
+    return citizen_id + _REPLACEMENT
+
+
+def is_replacement_slot(slot: str) -> bool:
+    return slot.endswith(_REPLACEMENT)
+
+
+def citizen_of_slot(slot: str) -> str:
+    return slot.removesuffix(_REPLACEMENT)
 
 
 class CitizenKeyStore(Protocol):
@@ -38,29 +52,76 @@ class CitizenKeys:
         return key
 
     def open(self, citizen_id: str) -> CitizenKey:
-        """The citizen's key; DecryptionError when it was destroyed or cannot be unwrapped."""
+        """The citizen's key; DecryptionError when it was destroyed or cannot be unwrapped. While a
+        replacement is in progress, what it opens may be sealed under either key, so both are tried."""
         wrapped = self._store.get(citizen_id)
+        replacement = self._store.get(replacement_slot(citizen_id))
         if wrapped is None:
-            raise DecryptionError()
-        return CitizenKey.unwrap(self._provider, citizen_id, wrapped)
+            if replacement is None:
+                raise DecryptionError()
+            wrapped, replacement = replacement, None
+        fallbacks = [replacement] if replacement is not None else []
+        return CitizenKey.unwrap(self._provider, citizen_id, wrapped, fallbacks=fallbacks)
+
+    # -- replacing one citizen's key (crypto-shredding part of their data, keeping the rest) ---------------
+    # 1. `begin_replacement` stores a new key in the slot "<id>#next" (committed at once).
+    # 2. The caller re-seals, in one database transaction, what must survive under the new key and deletes
+    #    the rest. Until it commits, data stays under the current key; `open` tries both either way.
+    # 3. `finish_replacement` makes the new key current, destroying the old one: what the old key alone
+    #    sealed (in any backup) is unreadable from then on. `abandon_replacement` undoes step 1 instead.
+    # A crash between the steps leaves both keys; `settle_replacement` (the janitor) finishes or abandons
+    # according to which key the caller's probe shows the data now needs.
+    def begin_replacement(self, citizen_id: str) -> CitizenKey:
+        """A fresh key for the citizen, stored beside the current one; only it seals from here on."""
+        key, wrapped = CitizenKey.create(self._provider, citizen_id)
+        self._store.put(replacement_slot(citizen_id), wrapped)
+        return key
+
+    def finish_replacement(self, citizen_id: str) -> None:
+        wrapped = self._store.get(replacement_slot(citizen_id))
+        if wrapped is None:
+            return  # already finished (or abandoned)
+        self._store.put(citizen_id, wrapped)  # the same citizen context wraps both slots
+        self._store.delete(replacement_slot(citizen_id))
+
+    def abandon_replacement(self, citizen_id: str) -> None:
+        self._store.delete(replacement_slot(citizen_id))
+
+    def replacements(self, *, updated_before: datetime | None = None) -> list[str]:
+        """Citizens with a replacement left in progress (older than `updated_before`)."""
+        return [citizen_of_slot(i) for i in self._store.ids(updated_before=updated_before) if is_replacement_slot(i)]
+
+    def settle_replacement(self, citizen_id: str, *, needs_new_key: Callable[[CitizenKey], bool]) -> bool:
+        """Finish an interrupted replacement if `needs_new_key(new key)` says the data is now sealed under
+        it, else abandon it; True when finished."""
+        wrapped = self._store.get(replacement_slot(citizen_id))
+        if wrapped is None:
+            return False
+        if needs_new_key(CitizenKey.unwrap(self._provider, citizen_id, wrapped)):
+            self.finish_replacement(citizen_id)
+            return True
+        self.abandon_replacement(citizen_id)
+        return False
 
     def exists(self, citizen_id: str) -> bool:
         return self._store.get(citizen_id) is not None
 
     def ids(self, *, updated_before: datetime | None = None) -> list[str]:
-        return list(self._store.ids(updated_before=updated_before))
+        """Citizens holding a key (a replacement slot counts for its citizen)."""
+        return sorted({citizen_of_slot(i) for i in self._store.ids(updated_before=updated_before)})
 
     def destroy(self, citizen_id: str) -> None:
         self._store.delete(citizen_id)
+        self._store.delete(replacement_slot(citizen_id))
 
     def rotate(self) -> int:
         """Rewrap every citizen key under the current master key; no document is rewritten."""
         count = 0
-        for citizen_id in list(self._store.ids()):
-            wrapped = self._store.get(citizen_id)
+        for slot in list(self._store.ids()):
+            wrapped = self._store.get(slot)
             if wrapped is None or self._provider.kid_of(wrapped) == self._provider.current_kid:
                 continue
-            self._store.put(citizen_id, rewrap_citizen_key(self._provider, citizen_id, wrapped))
+            self._store.put(slot, rewrap_citizen_key(self._provider, citizen_of_slot(slot), wrapped))
             count += 1
         return count
 

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -43,16 +45,18 @@ class CitizenKey:
     constant. Everything it seals is bound to this citizen: `seal` refuses a context naming another.
     """
 
-    __slots__ = ("_citizen_id", "_data_keys_key", "_records_key")
+    __slots__ = ("_citizen_id", "_data_keys_key", "_fallbacks", "_records_key")
 
-    def __init__(self, citizen_id: str, kek: bytes) -> None:
+    def __init__(self, citizen_id: str, kek: bytes, *, fallbacks: Sequence[bytes] = ()) -> None:
         if not citizen_id:
             raise ValueError("a citizen key needs a citizen id")
-        if len(kek) != KEY_SIZE:
+        if any(len(k) != KEY_SIZE for k in (kek, *fallbacks)):
             raise ValueError("a citizen key must be 32 bytes")
         self._citizen_id = citizen_id
         self._records_key = _subkey(kek, _RECORDS_INFO)
         self._data_keys_key = _subkey(kek, _DATA_KEYS_INFO)
+        # Keys of a replacement in progress (`CitizenKeys.begin_replacement`): they only ever open, never seal.
+        self._fallbacks = tuple((_subkey(k, _RECORDS_INFO), _subkey(k, _DATA_KEYS_INFO)) for k in fallbacks)
 
     def __repr__(self) -> str:
         return f"CitizenKey(citizen_id={self._citizen_id!r})"
@@ -69,9 +73,14 @@ class CitizenKey:
         return cls(citizen_id, kek), wrapped
 
     @classmethod
-    def unwrap(cls, provider: KeyProvider, citizen_id: str, wrapped: bytes) -> CitizenKey:
-        """The key of `citizen_id`; DecryptionError if `wrapped` belongs to someone else or was altered."""
-        return cls(citizen_id, provider.unwrap(wrapped, context=_citizen_key_context(citizen_id)))
+    def unwrap(
+        cls, provider: KeyProvider, citizen_id: str, wrapped: bytes, *, fallbacks: Sequence[bytes] = ()
+    ) -> CitizenKey:
+        """The key of `citizen_id`; DecryptionError if `wrapped` belongs to someone else or was altered.
+        `fallbacks` are further wrapped keys of the same citizen that `open` and `unwrap_data_key` also try."""
+        context = _citizen_key_context(citizen_id)
+        others = [provider.unwrap(w, context=context) for w in fallbacks]
+        return cls(citizen_id, provider.unwrap(wrapped, context=context), fallbacks=others)
 
     def seal(self, plaintext: bytes, *, context: Context) -> bytes:
         """Seal a small record (profile, document fields) bound to `context`, which must name this citizen."""
@@ -81,7 +90,12 @@ class CitizenKey:
 
     def open(self, token: bytes, *, context: Context) -> bytes:
         """Open a record from `seal`; DecryptionError on any failure."""
-        return open_sealed(self._records_key, token, context=context)
+        for records_key in (self._records_key, *(pair[0] for pair in self._fallbacks)):
+            try:
+                return open_sealed(records_key, token, context=context)
+            except DecryptionError:
+                continue
+        raise DecryptionError
 
     def new_data_key(self, *, document: str, version: int) -> tuple[bytes, bytes]:
         """A fresh data key for one document version and its wrapped form (store it with the version).
@@ -90,14 +104,25 @@ class CitizenKey:
         version, document or citizen fails to open rather than decrypting the wrong files.
         """
         data_key = generate_key()
-        return data_key, seal(self._data_keys_key, data_key, context=self._data_key_context(document, version))
+        return data_key, self.wrap_data_key(data_key, document=document, version=version)
+
+    def wrap_data_key(self, data_key: bytes, *, document: str, version: int) -> bytes:
+        """Wrap an existing data key of (document, version) under this key (a key replacement re-wraps with it)."""
+        if len(data_key) != KEY_SIZE:
+            raise ValueError("a data key must be 32 bytes")
+        return seal(self._data_keys_key, data_key, context=self._data_key_context(document, version))
 
     def unwrap_data_key(self, wrapped: bytes, *, document: str, version: int) -> bytes:
         """The data key of (document, version); DecryptionError on any failure."""
-        data_key = open_sealed(self._data_keys_key, wrapped, context=self._data_key_context(document, version))
-        if len(data_key) != KEY_SIZE:
-            raise DecryptionError
-        return data_key
+        context = self._data_key_context(document, version)
+        for data_keys_key in (self._data_keys_key, *(pair[1] for pair in self._fallbacks)):
+            try:
+                data_key = open_sealed(data_keys_key, wrapped, context=context)
+            except DecryptionError:
+                continue
+            if len(data_key) == KEY_SIZE:
+                return data_key
+        raise DecryptionError
 
     def _data_key_context(self, document: str, version: int) -> Context:
         if not document:

@@ -14,7 +14,7 @@ keystore_metadata = MetaData()
 citizen_keys = Table(
     "citizen_key",
     keystore_metadata,
-    Column("citizen_id", String(36), primary_key=True),
+    Column("citizen_id", String(48), primary_key=True),  # a citizen id, or "<id>#next" for a replacement
     Column("wrapped", LargeBinary, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

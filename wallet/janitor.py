@@ -4,6 +4,8 @@
   (if any) and the record go.
 - A blob no committed file references and no pending record announces (a crash before the pending
   record was even written cannot happen: it is committed before the write) goes too, once old enough.
+- A citizen-key replacement left half-way by a crash (`CitizenKeys.begin_replacement`) is finished when the
+  citizen's profile is already sealed under the new key (the closing transaction committed), else abandoned.
 - A key whose citizen was erased (or whose registration never committed) is destroyed. Keys are
   created before their citizen row commits, so this runs only from the CLI or the periodic job,
   after registrations in flight have had time to finish.
@@ -17,7 +19,10 @@ from datetime import datetime
 import anyio
 from sqlmodel import col, select
 
+from crypto.envelope import CitizenKey
+from crypto.errors import DecryptionError
 from identity.models import Citizen
+from identity.profile import profile_context
 from storage.blobs import BlobInfo, BlobNotFound
 from storage.db import transaction
 from wallet.repository import WalletRepository
@@ -31,6 +36,7 @@ class GcReport:
     pending_removed: int = 0
     orphans_removed: int = 0
     keys_destroyed: int = 0
+    replacements_settled: int = 0
 
 
 class Janitor:
@@ -43,8 +49,28 @@ class Janitor:
         report = GcReport()
         report.pending_removed = await self._stale_pending(cutoff)
         report.orphans_removed = await self._orphans(cutoff)
+        report.replacements_settled = await anyio.to_thread.run_sync(self._replacements, cutoff)
         report.keys_destroyed = await anyio.to_thread.run_sync(self._unused_keys, cutoff)
         return report
+
+    def _replacements(self, cutoff: datetime) -> int:
+        settled = 0
+        for citizen_id in self._deps.keys.replacements(updated_before=cutoff):
+            with transaction(self._deps.engine) as session:
+                citizen = session.get(Citizen, citizen_id)
+            if citizen is None or citizen.status == "erased":
+                continue  # its keys go with the unused ones below
+
+            def sealed_under(key: CitizenKey, sealed: bytes = citizen.profile_sealed, cid: str = citizen_id) -> bool:
+                try:
+                    key.open(sealed, context=profile_context(cid))
+                except DecryptionError:
+                    return False
+                return True
+
+            self._deps.keys.settle_replacement(citizen_id, needs_new_key=sealed_under)
+            settled += 1
+        return settled
 
     async def _stale_pending(self, cutoff: datetime) -> int:
         def stale() -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import audit, consent, forms, foundation, qr, wallet
+from bench import assurance, audit, consent, forms, foundation, qr, wallet
 from bench.harness import RESULTS_PATH
 
 BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
@@ -19,6 +19,7 @@ BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("audit", audit.main),
     ("consent", consent.main),
     ("forms", forms.main),
+    ("assurance", assurance.main),
 ]
 
 

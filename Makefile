@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := api identity wallet consent forms notify crypto storage audit
+PACKAGES := api identity wallet consent forms notify crypto storage audit assurance
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench deps system-deps test-node-deps clean

@@ -23,8 +23,10 @@ from api.controllers.agency_forms import AgencyApplicationsController, StatsCont
 from api.controllers.auth import AuthController
 from api.controllers.consent import ConsentPullsController, ConsentRequestsController, MyConsentsController
 from api.controllers.documents import DocumentsController, DocumentTypesController
+from api.controllers.eid import EidController
 from api.controllers.forms import ApplicationsController, ProceduresController
 from api.controllers.health import health
+from api.controllers.identity import IdentityController, RecoveryController
 from api.controllers.issuer import IssuerController
 from api.controllers.jwks import jwks
 from api.controllers.me import MeController
@@ -141,6 +143,9 @@ def create_app(
         API_PREFIX,
         route_handlers=[
             AuthController,
+            EidController,
+            RecoveryController,
+            IdentityController,
             MeController,
             NotificationsController,
             ProceduresController,

@@ -31,6 +31,7 @@ from wallet.janitor import Janitor
 
 def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
+    import assurance.models  # noqa: F401
     import audit.models  # noqa: F401
     import consent.models  # noqa: F401
     import forms.models  # noqa: F401

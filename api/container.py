@@ -12,6 +12,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.settings import Settings
+from assurance.deps import AssuranceDeps
+from assurance.eid import EidClient, EidConfig
+from assurance.sealing import PlatformSealer
+from assurance.service import AssuranceService
 from consent.service import ConsentDeps, ConsentService
 from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
@@ -157,6 +161,7 @@ class Container:
     http: httpx.AsyncClient
     wallet_config: WalletConfig
     catalog: ProcedureCatalog
+    eid: EidClient | None = None
 
     @property
     def wallet(self) -> WalletDeps:
@@ -175,7 +180,31 @@ class Container:
     @property
     def issuing(self) -> IssuingDeps:
         requester_index = BlindIndex(self.keyring().index_key, "requester")
-        return IssuingDeps(self.identity.tokens, requester_index, self.identity.national_id_index, self.holder_of)
+        return IssuingDeps(
+            self.identity.tokens,
+            requester_index,
+            self.identity.national_id_index,
+            self.holder_of,
+            on_held=self._paper_held,
+            dispatch=self.dispatcher.dispatch,
+        )
+
+    @property
+    def consent(self) -> ConsentDeps:
+        return ConsentDeps(self.wallet, self.identity)
+
+    @property
+    def assurance(self) -> AssuranceDeps:
+        sealer = PlatformSealer(derive_key(self.keyring().index_key, "assurance"))
+        name = self.settings.eid_display_name
+        return AssuranceDeps(
+            self.identity, self.wallet, self.consent, self.forms, sealer, self.notifier, self.eid, eid_name=name
+        )
+
+    def _paper_held(self, session: Session, citizen_id: str) -> list[str]:
+        notifier = self.notifier(session)
+        AssuranceService(session, self.assurance, notifier).tell_paper_held(citizen_id)
+        return list(notifier.queued_ids)
 
     @property
     def forms(self) -> FormsDeps:
@@ -201,7 +230,7 @@ class Container:
             )
         with transaction(self.engine) as session:
             blob_keys = WalletService(session, self.wallet).erase_all(principal.subject_id)
-            ConsentService(session, ConsentDeps(self.wallet, self.identity)).withdraw_all(principal.subject_id)
+            ConsentService(session, self.consent).withdraw_all(principal.subject_id)
             ApplicationService(session, self.forms, self.notifier(session)).erase_all(principal.subject_id)
             AuthService(session, self.identity, self.notifier(session)).erase_citizen(principal.subject_id)
         self.citizen_keys.destroy(principal.subject_id)
@@ -263,4 +292,29 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         http=http,
         wallet_config=wallet_config(settings),
         catalog=load_catalog(settings),
+        eid=eid_client(settings),
+    )
+
+
+def eid_client(settings: Settings) -> EidClient | None:
+    """The national e-ID relying party, or None (off) while WALLET_EID_ISSUER is unset."""
+    if not settings.eid_issuer:
+        return None
+    if not settings.eid_client_id or settings.eid_client_secret is None:
+        raise ConfigurationError("WALLET_EID_ISSUER needs WALLET_EID_CLIENT_ID and WALLET_EID_CLIENT_SECRET")
+    return EidClient(
+        EidConfig(
+            issuer=settings.eid_issuer,
+            client_id=settings.eid_client_id,
+            client_secret=settings.eid_client_secret.get_secret_value(),
+            redirect_uri=f"{settings.resolved_public_url}/api/v1/auth/eid/callback",
+            scopes=settings.eid_scopes,
+            id_claim=settings.eid_id_claim,
+            level_claim=settings.eid_level_claim,
+            level_two_values=frozenset(settings.eid_level2_values),
+            name_claim=settings.eid_name_claim,
+            birthdate_claim=settings.eid_birthdate_claim,
+            phone_claim=settings.eid_phone_claim,
+            display_name=settings.eid_display_name,
+        )
     )

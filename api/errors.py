@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from api.multipart import MalformedMultipart
+from assurance import errors as assurance_errors
 from audit import errors as audit_errors
 from consent import errors as consent_errors
 from forms import errors as forms_errors
@@ -78,6 +79,7 @@ STATUS_OF: dict[type[Exception], int] = {
     consent_errors.ConsentExpired: 403,
     consent_errors.ConsentNotActive: 409,
     consent_errors.ConsentRequired: 403,
+    consent_errors.AssuranceRequired: 403,
     consent_errors.FreshFactorNeeded: 403,
     consent_errors.NotPermitted: 403,
     consent_errors.ConsentError: 400,
@@ -93,6 +95,18 @@ STATUS_OF: dict[type[Exception], int] = {
     forms_errors.AlreadyRated: 409,
     forms_errors.NotPermitted: 403,
     forms_errors.FormsError: 400,
+    assurance_errors.AssuranceInvalid: 422,
+    assurance_errors.PresenceNotFound: 404,
+    assurance_errors.CitizenUnavailable: 404,
+    assurance_errors.EidNotConfigured: 404,
+    assurance_errors.EidStateInvalid: 400,
+    assurance_errors.EidFailed: 401,
+    assurance_errors.EidLevelInsufficient: 403,
+    assurance_errors.EidIdentityMismatch: 403,
+    assurance_errors.EidTicketInvalid: 400,
+    assurance_errors.EidUnavailable: 503,
+    assurance_errors.AccountChanged: 409,
+    assurance_errors.AssuranceError: 400,
 }
 
 # Framework errors get stable codes too, so clients never parse prose.
@@ -138,6 +152,16 @@ ENGLISH_TITLES = {
     "issuer_signed_readonly": "Issuer-signed papers cannot be edited",
     "document_in_use": "The paper belongs to a dossier still being decided",
     "fresh_factor_required": "A fresh one-time code is required",
+    "assurance_required": "Identity level 2 is required (verify at a one-stop counter or with national e-ID)",
+    "presence_not_found": "No valid QR scan by this officer has this id",
+    "eid_not_configured": "National e-ID login is not configured",
+    "eid_state_invalid": "Unknown, used or expired e-ID login; start again",
+    "eid_failed": "The national e-ID provider's answer could not be verified",
+    "eid_level_insufficient": "The e-ID account is not at level 2",
+    "eid_identity_mismatch": "The e-ID belongs to another personal ID number than this account",
+    "eid_ticket_invalid": "Unknown, used or expired e-ID ticket",
+    "eid_unavailable": "The national e-ID provider cannot be reached; try again later",
+    "account_changed": "The account changed meanwhile; nothing was done, try again",
     "citizen_not_found": "No citizen account has this national ID",
     "verification_not_found": "This document has no verification QR",
     "consent_request_not_found": "Consent request not found",
@@ -290,6 +314,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         audit_errors.AuditError: domain_error_handler,
         consent_errors.ConsentError: domain_error_handler,
         forms_errors.FormsError: domain_error_handler,
+        assurance_errors.AssuranceError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
         OperationalError: database_unavailable_handler,

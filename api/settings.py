@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "Công Dân Số <no-reply@congdanso.local>"
     smtp_starttls: bool = True
+    # National e-ID login (VNeID-style OpenID Connect); off while the issuer is unset.
+    eid_issuer: str | None = Field(default=None, description="the provider's issuer URL (discovery at its .well-known)")
+    eid_client_id: str | None = None
+    eid_client_secret: SecretStr | None = None
+    eid_scopes: str = "openid profile phone vneid"
+    eid_id_claim: str = Field(default="personal_id", description="claim carrying the 12-digit personal ID number")
+    eid_level_claim: str = Field(default="identity_level", description="claim carrying the e-ID account's level")
+    eid_level2_values: list[str] = Field(default_factory=lambda: ["2"], description="level-claim values meaning 2")
+    eid_name_claim: str = "name"
+    eid_birthdate_claim: str = "birthdate"
+    eid_phone_claim: str = "phone_number"
+    eid_display_name: str = Field(default="VNeID", description="how citizens know the provider")
 
     @property
     def resolved_database_url(self) -> str:

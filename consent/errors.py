@@ -74,6 +74,13 @@ class ConsentRequired(ConsentError):
     title = "Công dân chưa đồng ý chia sẻ nội dung này"
 
 
+class AssuranceRequired(ConsentError):
+    """Approving a consent needs identity level 2 (proofed at a counter or by national e-ID)."""
+
+    code = "assurance_required"
+    title = "Cần xác thực danh tính mức 2 (tại bộ phận một cửa hoặc bằng VNeID) để chia sẻ giấy tờ"
+
+
 class FreshFactorNeeded(ConsentError):
     """Approving needs a fresh OTP/TOTP code unless the login is under 5 minutes old."""
 

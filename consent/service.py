@@ -15,6 +15,7 @@ from audit.service import AuditService
 from consent.artefact import sign_artefact
 from consent.callers import READ_SCOPE, REQUEST_SCOPE, AgencyCaller, agency_caller
 from consent.errors import (
+    AssuranceRequired,
     ConsentInvalid,
     ConsentNotActive,
     ConsentNotFound,
@@ -57,6 +58,9 @@ _REQUEST_STATUSES: dict[str, RequestStatus] = {
     "expired": "expired",
 }
 _CONSENT_STATUSES: dict[str, ConsentStatus] = {"active": "active", "revoked": "revoked", "expired": "expired"}
+
+
+LEVEL_TO_APPROVE = 2
 
 
 @dataclass(frozen=True)
@@ -167,12 +171,15 @@ class ConsentService:
         """Turn a pending request into a consent and its signed artefact, after a fresh second factor."""
         citizen_id = principal.subject_id
         request = self._pending(citizen_id, request_id)
-        document_ids = self._documents_to_share(citizen_id, request.document_types, data.document_ids)
-        self._require_fresh_factor(principal, data)
-        now = self._now()
         citizen = self._ids.citizen(citizen_id)
         if citizen is None:
             raise ConsentRequestNotFound()
+        # Only a person proofed as the ID's holder may give its papers away (a level-1 account may be anyone's).
+        if citizen.assurance < LEVEL_TO_APPROVE:
+            raise AssuranceRequired()
+        document_ids = self._documents_to_share(citizen_id, request.document_types, data.document_ids)
+        self._require_fresh_factor(principal, data)
+        now = self._now()
         consent = Consent(
             request_id=request.id,
             citizen_id=citizen_id,

@@ -59,7 +59,7 @@ async def issue_result(
             answer = ResultIssued(
                 id=issued.id, verification=issued.verification, application_id=application.id, status="completed"
             )
-            return answer, list(notifier.queued_ids)
+            return answer, [*notifier.queued_ids, *prepared.outbox_ids]
 
     prepared = await anyio.to_thread.run_sync(prepare)
     try:

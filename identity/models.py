@@ -23,6 +23,9 @@ class Citizen(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)  # pending | active | erased
     created_at: datetime = Field(sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # 1: self-registered (ID number checked for consistency, phone proven); 2: proofed at a one-stop counter
+    # or by national e-ID (Decree 69/2024 level 2). How and by whom lives in `assurance.models.Proofing`.
+    assurance: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Officer(SQLModel, table=True):

@@ -14,19 +14,18 @@ registration budget, and the text does not say which of the two it is.
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Callable
 
 from identity.challenges import Challenges, Subject
 from identity.errors import ValidationFailed
+from identity.holder import HolderProfile, HolderService
 from identity.models import Citizen
 from identity.notices import Notice, cannot_register, registration_attempted
-from identity.profile import Profile, profile_context
+from identity.profile import Profile
 from identity.repository import IdentityRepository
 from identity.schemas import ChallengeResponse, RegisterRequest
 from identity.toolkit import IdentityToolkit
-from identity.validation import cccd_problems, cccd_sex, is_valid_pin, normalize_phone
+from identity.validation import cccd_problems, is_valid_pin, normalize_phone
 from notify.service import Channel, Notifier
 
 
@@ -59,7 +58,7 @@ class Registration:
         if existing is not None:  # an abandoned registration: its code expired or died
             self._repo.delete_pending_citizen(existing)
             self._kit.citizen_keys.destroy(existing.id)
-        citizen = self._new_citizen(data, phone, index, pin_hash)
+        citizen = self._new_citizen(data, phone, pin_hash)
         return self._challenges.issue(Subject("citizen", citizen.id, phone), "register", counted=True)
 
     def _validate(self, data: RegisterRequest) -> str:
@@ -82,27 +81,12 @@ class Registration:
         now, attempts = self._kit.clock.now(), self._kit.config.otp_max_attempts
         return self._repo.has_live_registration(pending.id, now=now, max_attempts=attempts)
 
-    def _new_citizen(self, data: RegisterRequest, phone: str, index: str, pin_hash: str) -> Citizen:
-        citizen = Citizen(
-            national_id_index=index,
-            phone_index=self._kit.phone_index(phone),
-            qr_id=secrets.token_urlsafe(16),
-            profile_sealed=b"",
-            pin_hash=pin_hash,
-            status="pending",
-            created_at=self._kit.clock.now(),
+    def _new_citizen(self, data: RegisterRequest, phone: str, pin_hash: str) -> Citizen:
+        profile = HolderProfile(
+            data.national_id, data.full_name, data.date_of_birth, phone, sex=data.sex, email=data.email
         )
-        key = self._kit.citizen_keys.create(citizen.id)
-        profile = {
-            "national_id": data.national_id,
-            "full_name": data.full_name,
-            "date_of_birth": data.date_of_birth.isoformat(),
-            "sex": data.sex or cccd_sex(data.national_id),
-            "phone": phone,
-            "email": data.email,
-        }
-        citizen.profile_sealed = key.seal(json.dumps(profile).encode(), context=profile_context(citizen.id))
-        self._repo.add(citizen)
+        holders = HolderService(self._repo.session, self._kit)
+        citizen, _ = holders.open_account(profile, pin_hash=pin_hash, assurance=1, pending=True)
         return citizen
 
     def _refuse_quietly(self, data: RegisterRequest, phone: str, existing: Citizen) -> ChallengeResponse:

@@ -89,14 +89,15 @@ class IdentityRepository:
             query = query.where(OtpChallenge.id == challenge_id)
         return self.session.exec(query.order_by(col(OtpChallenge.created_at).desc()).with_for_update()).first()
 
-    def forget_subject(self, subject_type: str, subject_id: str, *, at: datetime) -> None:
+    def forget_subject(self, subject_type: str, subject_id: str, *, at: datetime, reason: str = "erased") -> None:
+        """Every way in ends: the authenticator, every code, every session (and so every refresh family)."""
         self.session.exec(
             delete(TotpCredential).where(
                 col(TotpCredential.subject_type) == subject_type, col(TotpCredential.subject_id) == subject_id
             )
         )
         self.session.exec(delete(OtpChallenge).where(col(OtpChallenge.subject_id) == subject_id))
-        self.revoke_sessions_of(subject_type, subject_id, at=at, reason="erased")
+        self.revoke_sessions_of(subject_type, subject_id, at=at, reason=reason)
         self.session.flush()
 
     def revoke_sessions_of(self, subject_type: str, subject_id: str, *, at: datetime, reason: str) -> None:

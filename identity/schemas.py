@@ -74,16 +74,37 @@ class TotpStatus(BaseModel):
     enabled: bool
 
 
+class ProofingAgency(BaseModel):
+    code: str
+    name: str
+
+
+class ProofingBy(BaseModel):
+    name: str = Field(description="the officer who checked the card, or the e-ID provider")
+    agency: ProofingAgency | None = Field(default=None, description="the officer's agency (counter proofing)")
+
+
+class ProofingPublic(BaseModel):
+    method: Literal["counter", "eid"]
+    at: datetime
+    by: ProofingBy
+
+
 class CitizenProfile(BaseModel):
     id: str
     national_id: str
     full_name: str
     date_of_birth: date
     sex: Literal["nam", "nu"]
-    phone: str
+    phone: str | None = Field(description="null only for an account opened by national e-ID without a phone")
     email: str | None
     totp_enabled: bool
     created_at: datetime
+    assurance: Literal[1, 2] = Field(
+        default=1, description="1: self-registered; 2: proofed at a one-stop counter or by national e-ID"
+    )
+    proofing: ProofingPublic | None = Field(default=None, description="the latest proofing, null at level 1")
+    held_papers: int = Field(default=0, description="issuer papers waiting for level 2, out of sight until then")
 
 
 class OfficerProfile(BaseModel):

@@ -170,7 +170,7 @@ class AuthService:
             full_name=str(data["full_name"]),
             date_of_birth=date.fromisoformat(str(data["date_of_birth"])),
             sex="nu" if data["sex"] == "nu" else "nam",
-            phone=str(data["phone"]),
+            phone=data.get("phone"),
             email=data.get("email"),
             totp_enabled=self.totp_enabled("citizen", citizen.id),
             created_at=citizen.created_at,

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from notify.models import DEAD, PENDING, SENT, InAppNotice, OutboxMessage
@@ -163,3 +163,8 @@ class InAppNoticeRepository:
             .execution_options(synchronize_session="fetch")
         )
         return int(result.rowcount)
+
+    def delete_all(self, recipient_id: str) -> int:
+        result = self._session.execute(delete(InAppNotice).where(col(InAppNotice.recipient_id) == recipient_id))
+        self._session.flush()
+        return int(getattr(result, "rowcount", 0) or 0)

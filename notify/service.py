@@ -124,6 +124,11 @@ class Notifier:
         """Mark every unread notice of the recipient read now; returns how many were marked."""
         return self._notices.mark_all_read(recipient_id, now=self._clock.now())
 
+    def forget_in_app(self, recipient_id: str) -> int:
+        """Delete every in-app notice of the recipient (an account closed as someone else's keeps none of the
+        notices its holder received); returns how many."""
+        return self._notices.delete_all(recipient_id)
+
     def _enqueue(self, channel: str, to: str, subject: str | None, body: str, recipient_id: str | None) -> str:
         now = self._clock.now()
         message_id = new_id()

@@ -8,8 +8,8 @@ read transaction), the file streamed into the blob store through the pending-rec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlmodel import Session
 from audit.service import Actor, AuditService
 from crypto.derive import BlindIndex
 from crypto.tokens import IssuedToken, TokenSigner
+from identity.models import Citizen
 from identity.repository import IdentityRepository
 from storage.db import read_only, transaction
 from wallet.attestations import (
@@ -41,6 +42,8 @@ from wallet.models import Attestation, Document
 from wallet.schemas import VerificationPublic
 from wallet.service import Draft, WalletDeps, WalletService
 
+# Receiving issuer-signed papers needs identity level 2 (below it they are held).
+LEVEL_TO_RECEIVE = 2
 # Papers without an end of validity get tokens this long-lived; signing keys must outlive them.
 NO_EXPIRY_HORIZON = timedelta(days=3653)
 _CHUNK = 1024 * 1024
@@ -55,6 +58,10 @@ class IssuingDeps:
     citizen_index: BlindIndex  # identity's lookup index of national IDs
     holder_of: Callable[[str], Holder]  # a citizen's identity, to check their own CCCD number
     horizon: timedelta = NO_EXPIRY_HORIZON
+    # Tells a level-1 citizen that a paper waits for them (in the issuing transaction); returns outbox ids.
+    on_held: Callable[[Session, str], list[str]] | None = None
+    # Delivers queued notices right after the commit (the periodic dispatcher retries whatever fails).
+    dispatch: Callable[[list[str]], Awaitable[object]] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class PreparedIssue:
     procedure_code: str | None
     valid_until: date | None
     draft: Draft
+    held: bool = False  # the citizen is below identity level 2: the paper waits, out of sight
+    outbox_ids: list[str] = field(default_factory=list)
 
 
 class IssuerService:
@@ -97,7 +106,8 @@ class IssuerService:
 
     def prepare(self, request: IssueRequest) -> PreparedIssue:
         """Find the citizen, check the paper, open a draft; writes nothing."""
-        citizen_id = self._citizen(request.national_id)
+        citizen = self._citizen(request.national_id)
+        citizen_id = citizen.id
         doc_type = document_type(request.type)
         holder = self._issuing.holder_of(citizen_id) if doc_type.code == "cccd" else None
         clean = validate_fields(doc_type.code, request.fields, holder=holder)
@@ -113,13 +123,14 @@ class IssuerService:
             procedure_code=_procedure_code(request, clean),
             valid_until=until,
             draft=WalletService(self._session, self._deps).start_new(citizen_id),
+            held=citizen.assurance < LEVEL_TO_RECEIVE,
         )
 
     def commit(self, prepared: PreparedIssue) -> IssuedDocument:
         """Store the document and its signed attestation."""
         request, draft = prepared.request, prepared.draft
         WalletService(self._session, self._deps).commit_issued(
-            draft, type_code=request.type, clean=prepared.clean, issuer_code=request.agency_code
+            draft, type_code=request.type, clean=prepared.clean, issuer_code=request.agency_code, held=prepared.held
         )
         issued, requester = self._sign(prepared)
         claims = jwt.decode(issued.token, options={"verify_signature": False})  # just signed: its own iat
@@ -141,11 +152,13 @@ class IssuerService:
                 token=issued.token,
             )
         )
-        # The agency wrote into the citizen's data: the citizen sees it in their access log.
+        # The agency wrote into the citizen's data: the citizen sees it in their access log. A held paper is logged
+        # without its id, so a level-1 holder learns only that something waits, never what.
         issuer = Actor("agency", request.agency_code, self._deps.issuer_name(request.agency_code))
-        AuditService(self._session, self._deps.clock).record(
-            prepared.citizen_id, issuer, "issuer_push", document_id=draft.document_id
-        )
+        action, logged_id = ("issuer_push_held", None) if prepared.held else ("issuer_push", draft.document_id)
+        AuditService(self._session, self._deps.clock).record(prepared.citizen_id, issuer, action, document_id=logged_id)
+        if prepared.held and self._issuing.on_held is not None:
+            prepared.outbox_ids.extend(self._issuing.on_held(self._session, prepared.citizen_id))
         url = verification_url(self._deps.verify_url, issued.token)
         return IssuedDocument(id=draft.document_id, verification=VerificationPublic(token=issued.token, url=url))
 
@@ -166,11 +179,11 @@ class IssuerService:
         self._session.flush()
         return RevokedDocument(id=document_id)
 
-    def _citizen(self, national_id: str) -> str:
+    def _citizen(self, national_id: str) -> Citizen:
         citizen = IdentityRepository(self._session).citizen_by_national_id(self._issuing.citizen_index(national_id))
         if citizen is None or citizen.status != "active":
             raise CitizenNotFound()
-        return citizen.id
+        return citizen
 
     def _sign(self, prepared: PreparedIssue) -> tuple[IssuedToken, str]:
         """The attestation token, its paper's name shortened only if the URL would not fit the QR."""
@@ -248,10 +261,13 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
     prepared = await anyio.to_thread.run_sync(prepare)
     try:
         await upload_file(prepared)
-        return await anyio.to_thread.run_sync(commit, prepared)
+        issued = await anyio.to_thread.run_sync(commit, prepared)
     except BaseException:
         await prepared.draft.discard()
         raise
+    if prepared.outbox_ids and issuing.dispatch is not None:
+        await issuing.dispatch(prepared.outbox_ids)
+    return issued
 
 
 async def upload_file(prepared: PreparedIssue) -> None:

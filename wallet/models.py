@@ -21,6 +21,9 @@ class Document(SQLModel, table=True):
     provenance: str = Field(max_length=24)  # self_uploaded | issuer_signed
     issuer_code: str | None = Field(default=None, max_length=64)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An issuer's paper for an account not yet proofed to level 2: kept sealed, out of every listing and read,
+    # until the account reaches level 2 (it then appears; the holder of a level-1 account never sees it).
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     current_version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

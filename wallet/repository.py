@@ -18,19 +18,25 @@ class WalletRepository:
         self.session.add_all(rows)
         self.session.flush()
 
+    # Held papers (`Document.held_at`) are invisible to every read below but `documents_of` and `held_of`:
+    # the account must reach identity level 2 before it sees them.
     def document(self, citizen_id: str, document_id: str) -> Document | None:
         document = self.session.get(Document, document_id)
-        return document if document is not None and document.citizen_id == citizen_id else None
+        if document is None or document.citizen_id != citizen_id or document.held_at is not None:
+            return None
+        return document
 
     def documents(self, citizen_id: str, document_ids: Sequence[str]) -> Sequence[Document]:
         """Those of the given documents that exist and are the citizen's (in no particular order)."""
         if not document_ids:
             return []
-        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.id).in_(document_ids))
+        query = select(Document).where(
+            Document.citizen_id == citizen_id, col(Document.id).in_(document_ids), col(Document.held_at).is_(None)
+        )
         return self.session.exec(query).all()
 
     def page(self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int) -> Sequence[Document]:
-        query = select(Document).where(Document.citizen_id == citizen_id)
+        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.held_at).is_(None))
         if type_code:
             query = query.where(Document.type == type_code)
         if before:
@@ -86,13 +92,24 @@ class WalletRepository:
         return keys
 
     def documents_of(self, citizen_id: str) -> Sequence[Document]:
+        """Every document of the citizen, held ones included (erasure, closing an account)."""
         return self.session.exec(select(Document).where(Document.citizen_id == citizen_id)).all()
 
     def documents_of_types(self, citizen_id: str, type_codes: Sequence[str]) -> Sequence[Document]:
         if not type_codes:
             return []
-        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.type).in_(type_codes))
+        query = select(Document).where(
+            Document.citizen_id == citizen_id, col(Document.type).in_(type_codes), col(Document.held_at).is_(None)
+        )
         return self.session.exec(query.order_by(col(Document.id).desc())).all()
+
+    def held_of(self, citizen_id: str) -> Sequence[Document]:
+        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.held_at).is_not(None))
+        return self.session.exec(query.order_by(col(Document.id))).all()
+
+    def held_count(self, citizen_id: str) -> int:
+        query = select(func.count()).where(Document.citizen_id == citizen_id, col(Document.held_at).is_not(None))
+        return int(self.session.exec(query).one())
 
     def clear_pending(self, blob_keys: Sequence[str]) -> None:
         if blob_keys:

@@ -194,8 +194,11 @@ class WalletService:
         self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
         return self.get(draft.citizen_id, document.id)
 
-    def commit_issued(self, draft: Draft, *, type_code: str, clean: dict[str, object], issuer_code: str) -> Document:
-        """Store a paper an agency issued (fields already validated by `wallet.issuer`), read-only to the citizen."""
+    def commit_issued(
+        self, draft: Draft, *, type_code: str, clean: dict[str, object], issuer_code: str, held: bool = False
+    ) -> Document:
+        """Store a paper an agency issued (fields already validated by `wallet.issuer`), read-only to the citizen;
+        `held` keeps it out of sight until the account reaches identity level 2 (`wallet.holding`)."""
         now = self._deps.clock.now()
         document = Document(
             id=draft.document_id,
@@ -204,6 +207,7 @@ class WalletService:
             source="issuer",
             provenance="issuer_signed",
             issuer_code=issuer_code,
+            held_at=now if held else None,
             current_version=draft.version,
             created_at=now,
             updated_at=now,

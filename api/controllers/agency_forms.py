@@ -17,6 +17,8 @@ from api.auth import BEARER, requires
 from api.controllers.issuer import ISSUED_FILE_SCHEMA, read_limited_body
 from api.deps import UnitOfWork, container_of
 from api.downloads import stream_file
+from assurance.schemas import StatsWithOfficers
+from assurance.stats import officer_stats
 from forms.agency import AgencyDesk
 from forms.results import ResultOrder, issue_result
 from forms.schemas import (
@@ -24,7 +26,6 @@ from forms.schemas import (
     ApplicationStatus,
     ResultCreate,
     ResultIssued,
-    StatsReport,
     StatusChange,
     SubmittedDossier,
 )
@@ -144,6 +145,8 @@ class StatsController(Controller):
     tags = ("forms-agency",)
 
     @get("", sync_to_thread=True, guards=[requires("agency", "officer")])
-    def stats(self, principal: Principal, unit: UnitOfWork) -> StatsReport:
-        """Per procedure of the caller's agency (every procedure for a client holding the `admin` scope)."""
-        return StatsService(unit.session, unit.container.catalog, unit.container.clock).report(principal)
+    def stats(self, principal: Principal, unit: UnitOfWork) -> StatsWithOfficers:
+        """Per procedure of the caller's agency (every procedure for a client holding the `admin` scope), and per
+        officer the proofings and recoveries made at the counter."""
+        report = StatsService(unit.session, unit.container.catalog, unit.container.clock).report(principal)
+        return StatsWithOfficers(**dict(report), officers=officer_stats(unit.session, principal))

@@ -10,10 +10,10 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.auth import BEARER, requires
-from api.deps import container_of
+from api.deps import UnitOfWork, container_of
+from assurance.service import AssuranceService
 from identity.accounts import AccountService
 from identity.schemas import CitizenProfile, FreshFactor, OfficerProfile
-from identity.service import AuthService
 from identity.sessions import Principal
 
 
@@ -26,11 +26,12 @@ class MeController(Controller):
 
     @get("", sync_to_thread=True, guards=[requires("citizen", "officer")])
     def me(
-        self, principal: Principal, auth_service: AuthService, account_service: AccountService
+        self, principal: Principal, unit: UnitOfWork, account_service: AccountService
     ) -> CitizenProfile | OfficerProfile:
+        """A citizen's profile with their identity level (`assurance`), latest `proofing` and `held_papers`."""
         if principal.role == "officer":
             return account_service.officer_profile(principal.subject_id)
-        return auth_service.citizen_profile(principal.subject_id)
+        return AssuranceService(unit.session, unit.container.assurance, unit.notifier).profile(principal.subject_id)
 
     @delete("", status_code=HTTP_204_NO_CONTENT, guards=[requires("citizen")])
     async def erase(self, request: Request[Any, Any, State], principal: Principal, data: FreshFactor) -> None:

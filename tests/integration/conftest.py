@@ -31,6 +31,7 @@ class Wallet:
     client: TestClient[Litestar]
     clock: FrozenClock
     settings: Settings
+    _counter_token: str | None = None
 
     @property
     def outbox(self) -> Path:
@@ -42,15 +43,38 @@ class Wallet:
     def get(self, path: str, token: str | None = None, **kw: Any) -> Any:
         return self.client.get(f"/api/v1{path}", headers=_auth(token), **kw)
 
-    def register(self, **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Register and verify a citizen; returns (registration data, token pair)."""
+    def register(self, *, proofed: bool = False, **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Register and verify a citizen (and, if `proofed`, have a counter officer raise them to level 2);
+        returns (registration data, token pair)."""
         data = registration(**overrides)
         answer = self.post("/auth/register", data)
         assert answer.status_code == 202, answer.text
         code = last_code(self.outbox, to=e164(data["phone"]))
         tokens = self.post("/auth/otp/verify", {"challenge_id": answer.json()["challenge_id"], "code": code})
         assert tokens.status_code == 200, tokens.text
+        if proofed:
+            self.proof(tokens.json()["access_token"])
         return data, tokens.json()
+
+    def counter_officer(self) -> str:
+        """A signed-in one-stop officer of this wallet's counter agency (made once per wallet)."""
+        if self._counter_token is None:
+            from tests.integration.assurance_helpers import new_counter_officer
+
+            self._counter_token = new_counter_officer(self).token
+        return self._counter_token
+
+    def proof(self, citizen_token: str) -> dict[str, Any]:
+        """Counter proofing as at a one-stop counter: the citizen shows their QR, the officer scans it and
+        confirms the card; returns the proofing answer."""
+        officer = self.counter_officer()
+        qr = self.get("/me/qr", citizen_token)
+        assert qr.status_code == 200, qr.text
+        scan = self.post("/verify/qr", {"token": qr.json()["token"]}, officer)
+        assert scan.status_code == 200 and scan.json()["valid"], scan.text
+        done = self.post("/identity/proofings", {"presence_id": scan.json()["presence_id"]}, officer)
+        assert done.status_code == 201, done.text
+        return dict(done.json())
 
     def login(self, national_id: str, pin: str) -> dict[str, Any]:
         answer = self.post("/auth/login", {"national_id": national_id, "pin": pin})

@@ -96,6 +96,7 @@ class Citizen:
     token: str
     id: str
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # by a test name: "cccd", "diploma"...
+    setup_entries: int = 0  # access-log entries of the setup (the counter proofing's scan), left out of access_log()
 
     @property
     def national_id(self) -> str:
@@ -136,18 +137,21 @@ class Citizen:
         return self.wallet.post(f"/me/consents/{consent_id}/revoke", None, self.token)
 
     def access_log(self) -> list[dict[str, Any]]:
+        """The entries since the setup, newest first."""
         answer = self.wallet.get("/me/access-log", self.token, params={"limit": 100})
         assert answer.status_code == 200, answer.text
-        return list(answer.json()["items"])
+        items = list(answer.json()["items"])
+        return items[: len(items) - self.setup_entries]
 
 
-def make_citizen(wallet: Wallet, *, papers: bool = True) -> Citizen:
-    """A registered citizen (logged in now) holding, unless told otherwise, a CCCD with a PNG scan and a diploma
-    with a PDF."""
-    data, tokens = wallet.register()
+def make_citizen(wallet: Wallet, *, papers: bool = True, proofed: bool = True) -> Citizen:
+    """A registered citizen (logged in now), proofed to level 2 at a counter unless told otherwise, holding, unless
+    told otherwise, a CCCD with a PNG scan and a diploma with a PDF."""
+    data, tokens = wallet.register(proofed=proofed)
     token = str(tokens["access_token"])
     citizen_id = str(jwt.decode(token, options={"verify_signature": False})["sub"])
     citizen = Citizen(wallet, data, token, citizen_id)
+    citizen.setup_entries = len(citizen.access_log())
     if papers:
         citizen.add("cccd", "cccd", cccd_fields(data), [("cccd-mat-truoc.png", png_bytes("front"))])
         citizen.add("diploma", "diploma", diploma_fields(), [("bang.pdf", pdf_bytes("diploma"))])

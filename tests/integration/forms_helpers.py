@@ -37,11 +37,12 @@ class Citizen:
 
 
 def citizen_with_papers(
-    wallet: Wallet, *, papers: list[tuple[str, dict[str, Any]]] | None = None, **overrides: Any
+    wallet: Wallet, *, papers: list[tuple[str, dict[str, Any]]] | None = None, proofed: bool = True, **overrides: Any
 ) -> Citizen:
-    """Register a citizen and upload `papers` ((type, fields) pairs; default: `full_wallet`, every paper the
-    catalog pulls from)."""
-    data, tokens = wallet.register(**overrides)
+    """Register a citizen (proofed to level 2 at a counter unless told otherwise: results and signed papers reach
+    only level 2) and upload `papers` ((type, fields) pairs; default: `full_wallet`, every paper the catalog pulls
+    from)."""
+    data, tokens = wallet.register(proofed=proofed, **overrides)
     citizen = Citizen(data, tokens["access_token"])
     for type_code, fields in full_wallet(data) if papers is None else papers:
         answer = upload(wallet, citizen.token, type_code, fields)

@@ -93,14 +93,15 @@ def _officer(wallet: Wallet, agency_code: str) -> str:
     return str(tokens["access_token"])
 
 
-def _citizen(wallet: Wallet, *types: str, **overrides: Any) -> Citizen:
-    """A registered citizen whose wallet holds only the papers named (few uploads keep the tests fast)."""
+def _citizen(wallet: Wallet, *types: str, proofed: bool = False, **overrides: Any) -> Citizen:
+    """A registered citizen (at level 2 if `proofed`: a result for level 1 waits, held) whose wallet holds only
+    the papers named (few uploads keep the tests fast)."""
     builders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "cccd": lambda d: cccd_fields(d, sex=sex_of(d)),
         "birth_certificate": birth_certificate_fields,
         "residence": residence_fields,
     }
-    data, tokens = wallet.register(**overrides)
+    data, tokens = wallet.register(proofed=proofed, **overrides)
     citizen = Citizen(data, tokens["access_token"])
     for type_code in types:
         citizen.papers[type_code] = _ok(upload(wallet, citizen.token, type_code, builders[type_code](data)), 201)["id"]
@@ -464,7 +465,7 @@ class TestTransitions:
 class TestResult:
     def test_the_result_lands_in_the_wallet_signed_and_verifies(self, wallet: Wallet) -> None:
         xnc = agency_token(wallet, "ca_xnc", name=XNC_NAME)
-        citizen = _citizen(wallet, "cccd", "birth_certificate")
+        citizen = _citizen(wallet, "cccd", "birth_certificate", proofed=True)
         dossier = submitted(wallet, citizen, PASSPORT)
         _moved(wallet, xnc, dossier["id"], "processing")
         scan = pdf_bytes("quyết định cấp hộ chiếu")
@@ -510,12 +511,23 @@ class TestResult:
 
     def test_a_result_straight_from_submitted_with_an_explicit_procedure_code(self, wallet: Wallet) -> None:
         xnc = agency_token(wallet, "ca_xnc")
-        citizen = _citizen(wallet, "cccd", "birth_certificate")
+        citizen = _citizen(wallet, "cccd", "birth_certificate", proofed=True)
         dossier = submitted(wallet, citizen, PASSPORT)
         issued = _ok(_result(wallet, xnc, dossier["id"], national_id=citizen.data["national_id"]), 201)
         paper = _ok(wallet.get(f"/documents/{issued['id']}", token=citizen.token))
         assert paper["fields"]["procedure_code"] == PASSPORT and paper["files"] == []
         assert _dossier(wallet, xnc, dossier["id"])["status"] == "completed"
+
+    def test_a_result_for_a_level_1_applicant_waits_until_level_2(self, wallet: Wallet) -> None:
+        xnc = agency_token(wallet, "ca_xnc")
+        citizen = _citizen(wallet, "cccd", "birth_certificate")
+        dossier = submitted(wallet, citizen, PASSPORT)
+        issued = _ok(_result(wallet, xnc, dossier["id"]), 201)
+        assert _dossier(wallet, xnc, dossier["id"])["status"] == "completed"
+        _problem(wallet.get(f"/documents/{issued['id']}", token=citizen.token), 404, "document_not_found")
+        assert _ok(wallet.get("/me", token=citizen.token))["held_papers"] == 1
+        wallet.proof(citizen.token)
+        assert _ok(wallet.get(f"/documents/{issued['id']}", token=citizen.token))["type"] == "tthc_result"
 
     def test_refused_results_issue_nothing(self, wallet: Wallet) -> None:
         xnc = agency_token(wallet, "ca_xnc")
@@ -594,7 +606,8 @@ class TestNotices:
     def test_every_move_is_told_by_sms_email_and_in_app(self, wallet: Wallet) -> None:
         xnc = agency_token(wallet, "ca_xnc")
         email = "an.nguyen@example.vn"
-        citizen = _citizen(wallet, "cccd", "birth_certificate", email=email)
+        citizen = _citizen(wallet, "cccd", "birth_certificate", proofed=True, email=email)
+        _ok(wallet.post("/me/notifications/read-all", token=citizen.token))  # the setup's proofing notice
         citizen_id = _citizen_id(wallet, citizen.token)
         name = procedure(wallet, PASSPORT)["name"]
 
@@ -619,9 +632,10 @@ class TestNotices:
         assert subjects[0] == subjects[3]
 
         inbox = _ok(wallet.get("/me/notifications", token=citizen.token))
-        assert [item["subject"] for item in inbox["items"]] == list(reversed(subjects))
-        assert all(item["read"] is False and item["read_at"] is None for item in inbox["items"])
-        created = [_at(item["created_at"]) for item in inbox["items"]]
+        moves = inbox["items"][: len(subjects)]  # the oldest notice, read, tells of the setup's counter proofing
+        assert [item["subject"] for item in moves] == list(reversed(subjects))
+        assert all(item["read"] is False and item["read_at"] is None for item in moves)
+        created = [_at(item["created_at"]) for item in moves]
         assert created == sorted(created, reverse=True) and len(set(created)) == len(created)
         assert inbox["unread_count"] == len(subjects)
 

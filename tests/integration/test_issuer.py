@@ -122,7 +122,7 @@ class Issuing:
 
 @pytest.fixture
 def issuing(wallet: Wallet) -> Issuing:
-    data, tokens = wallet.register()
+    data, tokens = wallet.register(proofed=True)
     return Issuing(wallet, data, str(tokens["access_token"]), _agency(wallet))
 
 

@@ -25,7 +25,7 @@ from storage.migrate import Chain, current_revision, downgrade, head_revision, u
 from storage.throttle import throttle_metadata
 from tests.integration.conftest import settings_for
 
-DOMAIN_PACKAGES = ("identity", "notify", "wallet", "consent", "audit")
+DOMAIN_PACKAGES = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance")
 CHAINS: tuple[Chain, ...] = ("main", "throttle", "keystore")
 VERSION_TABLES = {"alembic_version", "alembic_version_throttle", "alembic_version_keystore"}
 DDL_PREFIXES = ("CREATE", "ALTER", "DROP")

@@ -17,21 +17,28 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ("api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "storage")
-DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit")
+OURS = ("api", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "crypto", "storage")
+DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance")
 
 # importer package -> packages it must not import (a package never "imports" itself)
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "crypto": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "audit", "storage", "litestar"}),
-    "storage": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "litestar"}),
-    "identity": frozenset({"api", "wallet", "consent", "forms", "litestar"}),
-    "notify": frozenset({"api", "identity", "wallet", "consent", "forms", "litestar"}),
-    "wallet": frozenset({"api", "consent", "forms", "litestar"}),
-    "consent": frozenset({"api", "forms", "litestar"}),
+    "crypto": frozenset(
+        {"api", "identity", "wallet", "consent", "forms", "notify", "audit", "storage", "assurance", "litestar"}
+    ),
+    "storage": frozenset(
+        {"api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "assurance", "litestar"}
+    ),
+    "identity": frozenset({"api", "wallet", "consent", "forms", "assurance", "litestar"}),
+    "notify": frozenset({"api", "identity", "wallet", "consent", "forms", "assurance", "litestar"}),
+    "wallet": frozenset({"api", "consent", "forms", "assurance", "litestar"}),
+    "consent": frozenset({"api", "forms", "assurance", "litestar"}),
     # forms builds on the wallet (papers, issuing), identity (contacts), audit and notify; never on consent
-    "forms": frozenset({"api", "consent", "litestar"}),
+    "forms": frozenset({"api", "consent", "assurance", "litestar"}),
     # audit builds only on crypto and storage; any other package may record into it
-    "audit": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "litestar"}),
+    "audit": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "assurance", "litestar"}),
+    # assurance composes identity, wallet, consent and forms (proofing, recovery, closing an impostor's account);
+    # only api imports it
+    "assurance": frozenset({"api", "litestar"}),
     "api": frozenset(),
 }
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})

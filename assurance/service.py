@@ -142,6 +142,8 @@ class AssuranceService:
         released = len(HeldPapers(self._session, self._deps.wallet).release(citizen.id))
         action = RECOVERY_ACTION if kind == "recovery" else PROOFING_ACTION
         purpose = f"{'Khôi phục tài khoản' if kind == 'recovery' else 'Xác thực danh tính mức 2'} {proofer.how}"
+        if closed_impostor:
+            purpose += "; tài khoản do người khác đăng ký bằng số định danh này đã bị đóng"
         AuditService(self._session, self._deps.identity.clock).record(
             citizen.id, proofer.actor, action, purpose=purpose
         )

@@ -151,6 +151,11 @@ class TestRefused:
         eid_wallet.clock.advance(timedelta(minutes=10))
         _problem(back(eid_wallet, oidc_provider.login(url, person())), 400, "eid_state_invalid")
 
+    def test_a_login_finished_just_before_10_minutes(self, eid_wallet: Wallet, oidc_provider: OidcProvider) -> None:
+        url = started(eid_wallet)
+        eid_wallet.clock.advance(timedelta(minutes=10) - timedelta(microseconds=1))
+        assert back(eid_wallet, oidc_provider.login(url, person())).status_code == 200
+
     def test_a_level_1_eid(self, eid_wallet: Wallet, oidc_provider: OidcProvider) -> None:
         claims = person(identity_level="1")
         _problem(eid_login(eid_wallet, oidc_provider, claims), 403, "eid_level_insufficient")
@@ -199,6 +204,12 @@ class TestReturnTo:
         ticket = parse_qs(urlsplit(answer.headers["location"]).query)["eid_ticket"][0]
         eid_wallet.clock.advance(timedelta(minutes=2))
         _problem(eid_wallet.post("/auth/eid/exchange", {"ticket": ticket}), 400, "eid_ticket_invalid")
+
+    def test_a_ticket_works_until_just_before_2_minutes(self, eid_wallet: Wallet, oidc_provider: OidcProvider) -> None:
+        answer = eid_login(eid_wallet, oidc_provider, person(), params={"return_to": "/xong"})
+        ticket = parse_qs(urlsplit(answer.headers["location"]).query)["eid_ticket"][0]
+        eid_wallet.clock.advance(timedelta(minutes=2) - timedelta(microseconds=1))
+        assert eid_wallet.post("/auth/eid/exchange", {"ticket": ticket}).status_code == 200
 
     @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
     def test_only_paths_of_this_service(self, eid_wallet: Wallet, target: str) -> None:

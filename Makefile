@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := api identity wallet consent forms notify crypto storage audit assurance
+PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: serve test lint typecheck pytest bench deps system-deps test-node-deps clean
+.PHONY: serve test lint typecheck pytest bench deps system-deps test-node-deps i18n clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,27 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet
 	@touch $@
 
-deps: $(VENV)/.synced
+# The pages' Vietnamese catalogs, compiled (web/locales/*/LC_MESSAGES/*.mo; `make i18n` extracts new strings).
+CATALOGS := $(wildcard web/locales/*/LC_MESSAGES/*.po)
+$(CATALOGS:.po=.mo): $(VENV)/.synced $(CATALOGS)
+	$(BIN)/python -m web.i18n compile >/dev/null
 
-# The tests start a real PostgreSQL server themselves; it comes from Debian's packages.
+deps: $(VENV)/.synced $(CATALOGS:.po=.mo)
+
+i18n: $(VENV)/.synced
+	$(BIN)/python -m web.i18n extract
+
+# The tests start a real PostgreSQL server themselves, and drive the pages in a real Chromium; both come from
+# Debian's packages (Playwright never downloads a browser of its own).
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL (Debian package) for the integration tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Chromium (Debian package) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-liberation >/dev/null; \
 	fi
 
 # The e-ID login tests run a real OpenID Provider (npm `oidc-provider`, tests/oidc/) on Node >= 20.19.
@@ -61,4 +75,4 @@ bench: deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis test-output

@@ -44,6 +44,7 @@ from crypto.clock import Clock
 from storage.db import transaction
 from storage.migrate import Chain, current_revision, head_revision
 from wallet.janitor import Janitor
+from web.app import csrf_config, page_headers, pages_router, static_router, template_config
 
 log = structlog.get_logger("api.app")
 API_PREFIX = "/api/v1"
@@ -165,11 +166,13 @@ def create_app(
         ],
     )
     return Litestar(
-        route_handlers=[api, health, jwks, PrometheusController],
+        route_handlers=[api, health, jwks, PrometheusController, pages_router(), static_router()],
         dependencies=_dependencies(),
         exception_handlers=exception_handlers(),
         middleware=[access_log_middleware, _metrics().middleware],
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, page_headers],
+        template_config=template_config(),
+        csrf_config=csrf_config(container.keyring()),
         openapi_config=_openapi(),
         lifespan=[lifespan],
         state=State({"container": container}),

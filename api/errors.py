@@ -24,6 +24,7 @@ from forms import errors as forms_errors
 from identity import errors as identity_errors
 from notify.errors import InvalidCursor, NotifyError
 from wallet import errors as wallet_errors
+from web.app import error_page, is_page
 
 log = structlog.get_logger("api.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -256,7 +257,9 @@ def _validation_fields(extra: Any) -> dict[str, list[str]]:
     return fields
 
 
-def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if is_page(request.url.path):  # an unknown page or a wrong method on one: a page, not JSON
+        return error_page(request, exc)
     status = exc.status_code
     code, title, _en = _HTTP_CODES.get(status, ("http_error", "Lỗi", "Error"))
     if isinstance(exc, NotAuthorizedException):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ("api", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "crypto", "storage")
+OURS = ("api", "web", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "crypto", "storage")
 DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance")
 
 # importer package -> packages it must not import (a package never "imports" itself)
@@ -28,17 +28,19 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "storage": frozenset(
         {"api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "assurance", "litestar"}
     ),
-    "identity": frozenset({"api", "wallet", "consent", "forms", "assurance", "litestar"}),
-    "notify": frozenset({"api", "identity", "wallet", "consent", "forms", "assurance", "litestar"}),
-    "wallet": frozenset({"api", "consent", "forms", "assurance", "litestar"}),
-    "consent": frozenset({"api", "forms", "assurance", "litestar"}),
+    "identity": frozenset({"api", "wallet", "consent", "forms", "assurance", "web", "litestar"}),
+    "notify": frozenset({"api", "identity", "wallet", "consent", "forms", "assurance", "web", "litestar"}),
+    "wallet": frozenset({"api", "consent", "forms", "assurance", "web", "litestar"}),
+    "consent": frozenset({"api", "forms", "assurance", "web", "litestar"}),
     # forms builds on the wallet (papers, issuing), identity (contacts), audit and notify; never on consent
-    "forms": frozenset({"api", "consent", "assurance", "litestar"}),
+    "forms": frozenset({"api", "consent", "assurance", "web", "litestar"}),
     # audit builds only on crypto and storage; any other package may record into it
-    "audit": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "assurance", "litestar"}),
+    "audit": frozenset({"api", "identity", "wallet", "consent", "forms", "notify", "assurance", "web", "litestar"}),
     # assurance composes identity, wallet, consent and forms (proofing, recovery, closing an impostor's account);
     # only api imports it
-    "assurance": frozenset({"api", "litestar"}),
+    "assurance": frozenset({"api", "web", "litestar"}),
+    # the pages sit beside api: they use its composition root (container, unit of work) and the domain's services
+    "web": frozenset(),
     "api": frozenset(),
 }
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})
@@ -154,9 +156,13 @@ class TestDependencyDirection:
         ]
         assert crossing == []
 
-    def test_only_api_imports_litestar(self, project_edges: list[Edge]) -> None:
+    def test_only_api_and_the_pages_import_litestar(self, project_edges: list[Edge]) -> None:
         importers = {e.source_package for e in project_edges if e.target_package == "litestar"}
-        assert importers <= {"api"}
+        assert importers <= {"api", "web"}
+
+    def test_nothing_below_the_edge_imports_the_pages(self, project_edges: list[Edge]) -> None:
+        importers = {e.source_package for e in project_edges if e.target_package == "web"}
+        assert importers <= {"api", "web"}
 
     def test_domain_packages_never_import_api(self, project_edges: list[Edge]) -> None:
         bad = [e for e in project_edges if e.source_package in DOMAIN and e.target_package == "api"]

@@ -1,0 +1,139 @@
+"""The web package's part of the application: its routes, the language of each request, the browser session's
+renewal, CSRF, the pages' headers, and HTML error pages (the API keeps its problem+json)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from litestar import Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, Cookie, MutableScopeHeaders, State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
+
+from crypto.derive import derive_key
+from crypto.keyring import Keyring
+from identity.schemas import TokenPair
+from web import i18n
+from web.controllers.auth import AuthPages
+from web.pages import page
+from web.session import RENEWED_SCOPE_KEY, NotSignedIn, require_citizen, session_cookies
+from web.templating import STATIC, STATIC_PREFIX, template_config
+
+LANG_COOKIE = "lang"
+ONE_YEAR = 365 * 24 * 3600
+# Every path of the pages (the API, the health and metrics endpoints and the static files have their own rules).
+NOT_PAGES = ("/api/", "/health", "/metrics", "/schema", "/.well-known/", STATIC_PREFIX + "/")
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith(NOT_PAGES)
+
+
+def choose_language(request: Request[Any, Any, State]) -> None:
+    """Before every page: the language of this request (`?lang=`, else the remembered choice, else Vietnamese)."""
+    i18n.activate(i18n.negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)))
+
+
+async def page_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook for page answers: the strict CSP, no caching of personal pages, a language chosen by
+    `?lang=` remembered, and a session renewed during the request carried back to the browser."""
+    if message["type"] != "http.response.start" or not is_page(scope.get("path", "")):
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["content-security-policy"] = CSP
+    headers["cache-control"] = "no-store"
+    headers["vary"] = "Cookie, HX-Request"
+    chosen = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [""])[0]
+    if chosen in i18n.LOCALES:
+        cookie = Cookie(key=LANG_COOKIE, value=chosen, path="/", max_age=ONE_YEAR, samesite="lax")
+        headers.add("set-cookie", cookie.to_header(header=""))
+    pair = scope.get(RENEWED_SCOPE_KEY)
+    if isinstance(pair, TokenPair):
+        secure = scope.get("scheme") == "https"
+        for cookie in session_cookies(pair, secure=secure):
+            headers.add("set-cookie", cookie.to_header(header=""))
+
+
+def sign_in_first(request: Request[Any, Any, State], _exc: NotSignedIn) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"/sign-in?next_page={target}" if request.method == "GET" else "/sign-in"
+    if request.headers.get("hx-request") == "true":
+        return Response(content=None, status_code=204, headers={"HX-Redirect": location})
+    return Response(content=None, status_code=303, headers={"location": location})
+
+
+def error_page(request: Request[Any, Any, State], exc: Exception) -> Template:
+    """A page for refusals and faults on page routes: never a stack trace, never JSON."""
+    choose_language(request)
+    if isinstance(exc, PermissionDeniedException):
+        return page("errors/error.html", status=403, kind="forbidden")
+    if isinstance(exc, NotFoundException):
+        return page("errors/error.html", status=404, kind="not_found")
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return page("errors/error.html", status=exc.status_code, kind="bad_request")
+    return page("errors/error.html", status=500, kind="fault")
+
+
+def pages_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[AuthPages],
+        dependencies={"citizen": Provide(require_citizen)},
+        before_request=choose_language,
+        exception_handlers={NotSignedIn: sign_in_first, HTTPException: error_page, Exception: error_page},
+        include_in_schema=False,
+    )
+
+
+def static_router() -> Router:
+    return create_static_files_router(
+        path=STATIC_PREFIX,
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=ONE_YEAR, public=True),  # URLs carry the content's hash
+        include_in_schema=False,
+        name="static",
+    )
+
+
+def csrf_config(keyring: Keyring) -> CSRFConfig:
+    """Double-submit CSRF tokens on every state-changing page form (the API uses bearer tokens, not cookies)."""
+    return CSRFConfig(
+        secret=derive_key(keyring.index_key, "csrf").hex(),
+        cookie_name="cds_csrf",
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=[f"^{prefix}" for prefix in NOT_PAGES],
+    )
+
+
+__all__ = [
+    "CSP",
+    "csrf_config",
+    "error_page",
+    "is_page",
+    "page_headers",
+    "pages_router",
+    "static_router",
+    "template_config",
+]

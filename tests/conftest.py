@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from storage.db import create_db_engine
+from storage.migrate import upgrade
 from tests.oidc_provider import TEST_CLIENT_REDIRECT_URI, OidcProvider
 from tests.postgres import PostgresServer
 from tests.seaweed import SeaweedServer
@@ -38,19 +42,61 @@ def _database_params() -> list[object]:
     return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=_database_params())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a fresh, empty database: SQLite in a temp folder, or a new PostgreSQL database."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with the main chain migrated once; each test starts from a copy (the migrations still run on
+    every test run, here and in `tests/integration/test_migrations.py`). On SQLite the throttle counters and the keys
+    live in files of their own, migrated by each test's settings."""
+    path = tmp_path_factory.mktemp("template") / "wallet.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine, chain="main")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A PostgreSQL database migrated once (the main and throttle chains share it there), the template of every test's
+    database (`CREATE DATABASE … TEMPLATE`)."""
+    name = f"t_template_{uuid.uuid4().hex[:8]}"
+    engine = create_db_engine(postgres_server.create_database(name), pool_size=1)
+    for chain in ("main", "throttle"):
+        upgrade(engine, chain=chain)
+    engine.dispose()
+    return name
+
+
+def fresh_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, *, migrated: bool
+) -> Iterator[str]:
+    """A database of its own for one test: SQLite in a temp folder or a new PostgreSQL database; `migrated` starts
+    it from the migrated template (fast), otherwise it is empty."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'wallet.db'}"
+        path = tmp_path_factory.mktemp("db") / "wallet.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     if request.config.getoption("--no-postgres"):
         pytest.skip("PostgreSQL disabled with --no-postgres")
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = server.create_database(name)
+    template = request.getfixturevalue("postgres_template") if migrated else None
+    url = server.create_database(name, template=template)
     yield url
     server.drop_database(name)
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a database of the current schema (the migrated template's copy), SQLite or PostgreSQL."""
+    yield from fresh_database(request, tmp_path_factory, migrated=True)
+
+
+@pytest.fixture(params=_database_params())
+def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of an empty database (for the migration tests themselves)."""
+    yield from fresh_database(request, tmp_path_factory, migrated=False)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ renewal, CSRF, the pages' headers, and HTML error pages (the API keeps its probl
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,7 +21,6 @@ from crypto.derive import derive_key
 from crypto.keyring import Keyring
 from identity.schemas import TokenPair
 from web import i18n
-from web.controllers.auth import AuthPages
 from web.pages import page
 from web.session import RENEWED_SCOPE_KEY, NotSignedIn, require_citizen, session_cookies
 from web.templating import STATIC, STATIC_PREFIX, template_config
@@ -50,8 +51,10 @@ def is_page(path: str) -> bool:
     return not path.startswith(NOT_PAGES)
 
 
-def choose_language(request: Request[Any, Any, State]) -> None:
-    """Before every page: the language of this request (`?lang=`, else the remembered choice, else Vietnamese)."""
+async def choose_language(request: Request[Any, Any, State]) -> None:
+    """Before every page: the language of this request (`?lang=`, else the remembered choice, else Vietnamese).
+    A coroutine on purpose: it runs in the request's own context, so the ContextVar it sets reaches the rendering
+    (a plain function would run in a worker thread's copy of the context and be lost)."""
     i18n.activate(i18n.negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)))
 
 
@@ -64,6 +67,11 @@ async def page_headers(message: Message, scope: Scope) -> None:
     headers["content-security-policy"] = CSP
     headers["cache-control"] = "no-store"
     headers["vary"] = "Cookie, HX-Request"
+    request_headers = dict(scope.get("headers", []))
+    if scope.get("method") == "GET" and request_headers.get(b"hx-boosted") == b"true":
+        # A boosted navigation may have followed a redirect (POST/redirect/GET): the address bar shows where it landed.
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers["hx-push-url"] = scope.get("path", "/") + (f"?{query}" if query else "")
     chosen = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [""])[0]
     if chosen in i18n.LOCALES:
         cookie = Cookie(key=LANG_COOKIE, value=chosen, path="/", max_age=ONE_YEAR, samesite="lax")
@@ -85,7 +93,7 @@ def sign_in_first(request: Request[Any, Any, State], _exc: NotSignedIn) -> Respo
 
 def error_page(request: Request[Any, Any, State], exc: Exception) -> Template:
     """A page for refusals and faults on page routes: never a stack trace, never JSON."""
-    choose_language(request)
+    i18n.activate(i18n.negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)))
     if isinstance(exc, PermissionDeniedException):
         return page("errors/error.html", status=403, kind="forbidden")
     if isinstance(exc, NotFoundException):
@@ -95,10 +103,23 @@ def error_page(request: Request[Any, Any, State], exc: Exception) -> Template:
     return page("errors/error.html", status=500, kind="fault")
 
 
+# One module a part of the app under web/controllers/, each exporting ROUTES; a part not written yet is skipped.
+AREAS = ("auth", "papers", "qr", "sharing", "log", "notices", "services", "account", "pwa")
+
+
+def area_routes() -> list[Any]:
+    routes: list[Any] = []
+    for area in AREAS:
+        name = f"web.controllers.{area}"
+        if importlib.util.find_spec(name) is not None:
+            routes += importlib.import_module(name).ROUTES
+    return routes
+
+
 def pages_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[AuthPages],
+        route_handlers=area_routes(),
         dependencies={"citizen": Provide(require_citizen)},
         before_request=choose_language,
         exception_handlers={NotSignedIn: sign_in_first, HTTPException: error_page, Exception: error_page},

@@ -65,8 +65,8 @@ def tables(engine: Engine) -> set[str]:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(database_url, pool_size=1)
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(empty_database_url, pool_size=1)
     yield engine
     engine.dispose()
 

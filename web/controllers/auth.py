@@ -153,3 +153,6 @@ def _register_again(values: dict[str, str], errors: dict[str, str]) -> Template:
 
 def _secure(request: Request[Any, Any, State]) -> bool:
     return container_of(request.app.state).settings.resolved_public_url.startswith("https://")
+
+
+ROUTES = [AuthPages]

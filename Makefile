@@ -67,7 +67,7 @@ typecheck: deps
 	$(BIN)/mypy $(PACKAGES) bench
 
 pytest: deps system-deps test-node-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
 

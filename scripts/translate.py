@@ -1,6 +1,7 @@
 """Fill Vietnamese translations into the pages' catalogs from a table (`{english: vietnamese}` in a Python file
-defining `T`): `.venv/bin/python scripts/translate.py table.py`. Strings already translated keep theirs unless the
-table gives a new one; anything the table lacks is reported."""
+defining `T`): `.venv/bin/python scripts/translate.py table.py [area]` (one area's catalog, or all). Strings already
+translated keep theirs unless the table gives a new one; anything the table lacks is reported. Then
+`python -m web.i18n compile`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from babel.messages.pofile import read_po, write_po
 CATALOGS = Path(__file__).resolve().parent.parent / "web" / "locales" / "vi" / "LC_MESSAGES"
 
 
-def main(table_file: str) -> None:
+def main(table_file: str, area: str | None = None) -> None:
     table: dict[str, str] = runpy.run_path(table_file)["T"]
-    for path in sorted(CATALOGS.glob("*.po")):
+    for path in sorted(CATALOGS.glob(f"{area or '*'}.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale="vi")
         for message in catalog:
@@ -30,4 +31,4 @@ def main(table_file: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)

@@ -30,6 +30,8 @@ from datetime import date
 from typing import Literal
 
 from identity.validation import cccd_problems
+from wallet import choices
+from wallet.choices import Labelled, codes
 from wallet.errors import FieldsInvalid, UnknownDocumentType
 from wallet.kinds import (
     HEALTH_CARD_PATTERN,
@@ -81,15 +83,9 @@ class Holder:
     full_name: str
 
 
-LICENSE_CLASSES = ("A1", "A", "B", "C1", "C", "D1", "D2", "D", "BE", "C1E", "CE", "D1E", "D2E", "DE")
+LICENSE_CLASSES = codes(choices.LICENSE_CLASSES)
 NON_EXPIRING_CLASSES = frozenset({"A1", "A"})
-# `residence_proof.kind`: the papers Luật Cư trú 2020 art. 20 and Nghị định 154/2024 art. 5 accept as proof.
-RESIDENCE_PROOF_KINDS = (
-    "so_do",  # Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở (sổ đỏ, sổ hồng)
-    "hop_dong_thue",  # hợp đồng, văn bản cho thuê, cho mượn, cho ở nhờ
-    "xac_nhan_ubnd",  # văn bản xác nhận của Ủy ban nhân dân cấp xã
-    "khac",  # another paper the law accepts (a decision allocating housing, a sale contract...)
-)
+RESIDENCE_PROOF_KINDS = codes(choices.RESIDENCE_PROOF_KINDS)
 _NAME = 200  # max length of a person's name
 _LONG_TEXT = 5000
 
@@ -101,11 +97,11 @@ def _f(
     label_en: str,
     *,
     required: bool = True,
-    choices: tuple[str, ...] = (),
+    labelled: Labelled = (),
     pattern: str | None = None,
     max_length: int = 500,
 ) -> FieldSpec:
-    return FieldSpec(name, kind, required, label_vi, label_en, choices, pattern, max_length)
+    return FieldSpec(name, kind, required, label_vi, label_en, codes(labelled), pattern, max_length, labelled)
 
 
 def _name(name: str = "full_name", vi: str = "Họ và tên", en: str = "Full name", *, required: bool = True) -> FieldSpec:
@@ -119,7 +115,7 @@ def _national_id(
 
 
 _DOB = _f("date_of_birth", "date", "Ngày sinh", "Date of birth")
-_SEX = _f("sex", "enum", "Giới tính", "Sex", choices=("nam", "nu"))
+_SEX = _f("sex", "enum", "Giới tính", "Sex", labelled=choices.SEX)
 _NATIONALITY = _f("nationality", "string", "Quốc tịch", "Nationality", max_length=100)
 _ISSUE_DATE = _f("issue_date", "date", "Ngày cấp", "Date of issue")
 _EXPIRY_DATE = _f("expiry_date", "date", "Có giá trị đến", "Date of expiry")
@@ -147,7 +143,7 @@ _TYPES = (
     DocumentType("driver_license", "Giấy phép lái xe", "Driving licence", (
         _f("license_number", "string", "Số giấy phép lái xe", "Licence number", pattern=LICENSE_PATTERN),
         _name(), _DOB, _f("address", "string", "Nơi cư trú", "Address"),
-        _f("classes", "list", "Hạng", "Classes", choices=LICENSE_CLASSES),
+        _f("classes", "list", "Hạng", "Classes", labelled=choices.LICENSE_CLASSES),
         _ISSUE_DATE, _f("expiry_date", "date", "Có giá trị đến", "Date of expiry", required=False), _ISSUED_BY,
     ), "expiry_date"),
     DocumentType("birth_certificate", "Giấy khai sinh", "Birth certificate", (
@@ -189,7 +185,7 @@ _TYPES = (
         _f("serial_number", "string", "Số hiệu", "Serial number", max_length=100), _ISSUE_DATE,
     ), None),
     DocumentType("criminal_record", "Phiếu lý lịch tư pháp", "Criminal record certificate", (
-        _name(), _DOB, _national_id(), _f("form", "enum", "Loại phiếu", "Form", choices=("1", "2")),
+        _name(), _DOB, _national_id(), _f("form", "enum", "Loại phiếu", "Form", labelled=choices.CRIMINAL_RECORD_FORMS),
         _f("content", "string", "Nội dung", "Content", max_length=_LONG_TEXT), _ISSUE_DATE, _ISSUED_BY,
     ), None),
     DocumentType("tthc_result", "Kết quả giải quyết thủ tục hành chính", "Administrative procedure result", (
@@ -209,7 +205,7 @@ _TYPES = (
         _f("valid_to", "date", "Có giá trị đến", "Valid to"),
     ), "valid_to"),
     DocumentType("residence_proof", "Giấy tờ chứng minh chỗ ở hợp pháp", "Proof of legal residence", (
-        _f("kind", "enum", "Loại giấy tờ", "Kind of paper", choices=RESIDENCE_PROOF_KINDS),
+        _f("kind", "enum", "Loại giấy tờ", "Kind of paper", labelled=choices.RESIDENCE_PROOF_KINDS),
         _f("address", "string", "Địa chỉ chỗ ở", "Address of the residence"),
         _name("owner_name", "Họ và tên chủ sở hữu chỗ ở", "Owner's full name"),
         _name("holder_name", "Họ và tên người được sử dụng chỗ ở", "Occupant's full name"),
@@ -360,6 +356,7 @@ def _field_public(spec: FieldSpec) -> dict[str, object]:
     }
     if spec.choices:
         public["choices"] = list(spec.choices)
+        public["choice_labels"] = [{"value": c, "label": vi, "label_en": en} for c, vi, en in spec.choice_labels]
     if spec.pattern:
         public["pattern"] = spec.pattern
     return public

@@ -29,6 +29,14 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     pattern: str | None = None  # anchored, ASCII-only, valid in both Python and ECMAScript
     max_length: int = 500
+    # (value, Vietnamese label, English label) of every choice: people read labels, never codes
+    choice_labels: tuple[tuple[str, str, str], ...] = ()
+
+    def choice_label(self, value: str, *, english: bool = False) -> str:
+        for code, vi, en in self.choice_labels:
+            if code == value:
+                return en if english else vi
+        return value
 
 
 NATIONAL_ID_PATTERN = "^[0-9]{12}$"

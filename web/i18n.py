@@ -106,10 +106,10 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["compile"]:
         for path in compile_all():
             print(path)
-    elif sys.argv[1:] == ["extract"]:
+    elif sys.argv[1:2] == ["extract"]:
         from web.i18n_extract import extract_all
 
-        for path, missing in extract_all():
+        for path, missing in extract_all(sys.argv[2] if len(sys.argv) > 2 else None):
             print(f"{path}: {missing} untranslated")
     else:
-        raise SystemExit("usage: python -m web.i18n compile|extract")
+        raise SystemExit("usage: python -m web.i18n compile | extract [area]")

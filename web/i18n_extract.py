@@ -53,12 +53,15 @@ def extract() -> dict[str, Catalog]:
     return dict(catalogs)
 
 
-def extract_all() -> list[tuple[Path, int]]:
-    """Update every area's Vietnamese catalog from the sources; returns each file and its untranslated count."""
+def extract_all(only: str | None = None) -> list[tuple[Path, int]]:
+    """Update every area's Vietnamese catalog (or only the area named) from the sources; returns each file and its
+    untranslated count. Naming the area leaves the other areas' files alone (people may be editing them)."""
     results = []
     target_dir = LOCALES_DIR / "vi" / "LC_MESSAGES"
     target_dir.mkdir(parents=True, exist_ok=True)
     for area, template in sorted(extract().items()):
+        if only is not None and area != only:
+            continue
         path = target_dir / f"{area}.po"
         if path.exists():
             with path.open("rb") as handle:

@@ -210,7 +210,11 @@ class TestTampering:
         sealed[HEADER_SIZE - 1] ^= 0x80
         assert_fails(key, bytes(sealed))
 
-    @pytest.mark.parametrize("trailer", [b"\x00", os.urandom(TAG), os.urandom(SEG + TAG), os.urandom(5 * SEG)])
+    @pytest.mark.parametrize(
+        "trailer",
+        [b"\x00", os.urandom(TAG), os.urandom(SEG + TAG), os.urandom(5 * SEG)],
+        ids=["one-byte", "a-tag", "a-segment-and-tag", "five-segments"],
+    )
     @pytest.mark.parametrize("size", [0, SEG, SEG + 3])
     def test_trailing_bytes(self, trailer: bytes, size: int) -> None:
         key = create_key()

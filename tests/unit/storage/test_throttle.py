@@ -36,8 +36,8 @@ class TestPolicies:
 
 
 @pytest.fixture
-def throttle(database_url: str) -> Iterator[DatabaseThrottle]:
-    engine: Engine = create_engine(database_url)
+def throttle(empty_database_url: str) -> Iterator[DatabaseThrottle]:
+    engine: Engine = create_engine(empty_database_url)
     throttle_metadata.create_all(engine)
     yield DatabaseThrottle(engine)
     engine.dispose()

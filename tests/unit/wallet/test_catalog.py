@@ -665,3 +665,24 @@ class TestProperties:
             assert set(result.errors) <= {name} | DEPENDENTS.get(name, set()), result.errors
         else:
             assert json.loads(json.dumps(result)) == result
+
+
+class TestChoiceLabels:
+    """People read choices by their labels, in both languages; the codes stay the API's."""
+
+    def test_every_choice_of_every_paper_has_both_labels(self) -> None:
+        for doc in CATALOG.values():
+            for spec in doc.fields:
+                if spec.kind in ("enum", "list"):
+                    labelled = {code: (vi, en) for code, vi, en in spec.choice_labels}
+                    assert set(labelled) == set(spec.choices), (doc.code, spec.name)
+                    assert all(vi and en and vi != code for code, (vi, en) in labelled.items()), (doc.code, spec.name)
+
+    def test_the_public_catalog_shows_them(self) -> None:
+        cccd = next(doc for doc in catalog_public() if doc["code"] == "cccd")
+        sex = next(field for field in cccd["fields"] if field["name"] == "sex")  # type: ignore[union-attr]
+        assert sex["choices"] == ["nam", "nu"]
+        assert sex["choice_labels"] == [
+            {"value": "nam", "label": "Nam", "label_en": "Male"},
+            {"value": "nu", "label": "Nữ", "label_en": "Female"},
+        ]

@@ -16,8 +16,8 @@ from wallet.signing_usage import AttestationKeyUsage
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(database_url, pool_size=1)
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(empty_database_url, pool_size=1)
     yield engine
     engine.dispose()
 

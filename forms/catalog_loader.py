@@ -9,7 +9,9 @@ The file is a mapping with one key, `procedures`, a list of procedures:
 
 A field with a `source` ("TYPE.field" of a wallet paper) takes its kind, choices, pattern and length from that
 paper's schema (restating them is allowed, contradicting them is not) and is required only if the paper's field is;
-a field without one (asked of the citizen) states its `type`, and needs `choices` when it is an enum or a list.
+a field without one (asked of the citizen) states its `type`, and needs `choices` when it is an enum or a list: each
+choice a mapping `{value, label, label_en}` (the code the API takes, and what people read in Vietnamese and English),
+no value and no label repeated. A sourced field's choices, and their labels, are the paper field's.
 Keys are checked too, including duplicates, because YAML would otherwise keep the last value of a repeated key and
 a misspelt `sorce:` would silently turn a prefilled field into an asked one.
 """
@@ -23,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from forms.procedure import AgencyRef, Procedure, ProcedureField, Source
+from forms.procedure import AgencyRef, ChoiceLabels, Procedure, ProcedureField, Source
 from wallet.catalog import CATALOG
 from wallet.kinds import FIELD_KINDS, FieldKind, FieldSpec
 
@@ -35,9 +37,10 @@ _PROCEDURE_KEYS = frozenset(
 )
 _AGENCY_KEYS = frozenset({"code", "name"})
 _FIELD_KEYS = frozenset({"name", "label", "label_en", "source", "type", "required", "choices", "pattern", "max_length"})
+_CHOICE_KEYS = frozenset({"value", "label", "label_en"})
 _KINDS: dict[str, FieldKind] = {kind: kind for kind in FIELD_KINDS}
 # What a field's entry says beyond its name and labels: kind, required, source, choices, pattern, max_length.
-_Shape = tuple[FieldKind, bool, Source | None, tuple[str, ...], str | None, int]
+_Shape = tuple[FieldKind, bool, Source | None, ChoiceLabels, str | None, int]
 _MAX_TEXT = 300  # names and labels; the agency table holds names of up to 300 characters
 _MAX_LENGTH_LIMIT = 100_000
 _DEFAULT_MAX_LENGTH = 500
@@ -205,7 +208,19 @@ def _field(where: str, index: int, raw: object, problems: _Problems) -> Procedur
     field = _sourced(here, raw, *source, problems) if source else _asked(here, raw, problems)
     if field is None or len(problems.items) != before:
         return None
-    return ProcedureField(str(name), label, label_en, *field)
+    kind, required, source_of, labelled, pattern, max_length = field
+    return ProcedureField(
+        str(name),
+        label,
+        label_en,
+        kind,
+        required,
+        source_of,
+        choices=tuple(value for value, _vi, _en in labelled),
+        pattern=pattern,
+        max_length=max_length,
+        choice_labels=labelled,
+    )
 
 
 def _source(here: str, raw: object, problems: _Problems) -> tuple[Source, FieldSpec] | None:
@@ -229,17 +244,23 @@ def _sourced(here: str, raw: Mapping[str, Any], source: Source, spec: FieldSpec,
     """The shape of a prefilled field: the paper field's own, so that a prefilled value always fits."""
     if "type" in raw and raw["type"] != spec.kind:
         problems.add(here, f"type {str(raw['type'])[:20]!r} differs from {spec.kind!r}, the kind of {source}")
-    given = {"choices": _tuple(raw.get("choices")), "pattern": raw.get("pattern"), "max_length": raw.get("max_length")}
-    own = {"choices": spec.choices, "pattern": spec.pattern, "max_length": spec.max_length}
+    given = {
+        "choices": _restated(raw.get("choices")),
+        "pattern": raw.get("pattern"),
+        "max_length": raw.get("max_length"),
+    }
+    own = {"choices": spec.choice_labels, "pattern": spec.pattern, "max_length": spec.max_length}
     for key, value in given.items():
         if key in raw and value != own[key]:
             problems.add(here, f"{key} differs from the one of {source} (leave it out: it comes from the source)")
+    if set(spec.choices) != {value for value, _vi, _en in spec.choice_labels}:
+        problems.add(here, f"{source} has choices without labels in the wallet's catalog")
     required = raw.get("required", spec.required)
     if not isinstance(required, bool):
         problems.add(here, "required must be true or false")
     elif required and not spec.required:
         problems.add(here, f"{source} is optional on the paper, so the field must be required: false")
-    return spec.kind, required is True, source, spec.choices, spec.pattern, spec.max_length
+    return spec.kind, required is True, source, spec.choice_labels, spec.pattern, spec.max_length
 
 
 def _asked(here: str, raw: Mapping[str, Any], problems: _Problems) -> _Shape | None:
@@ -261,11 +282,14 @@ def _asked(here: str, raw: Mapping[str, Any], problems: _Problems) -> _Shape | N
     return kind, required is True, None, choices, pattern, max_length
 
 
-def _tuple(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
+def _restated(raw: object) -> object:
+    """Choices a sourced field restates, in the shape the paper's are held (compared, never used)."""
+    quiet = _Problems()
+    labelled = _labelled(".", raw, quiet) if isinstance(raw, list) else raw
+    return raw if quiet.items else labelled
 
 
-def _choices(here: str, kind: FieldKind, raw: object, problems: _Problems) -> tuple[str, ...]:
+def _choices(here: str, kind: FieldKind, raw: object, problems: _Problems) -> ChoiceLabels:
     if kind not in ("enum", "list"):
         if raw is not None:
             problems.add(here, "choices apply to enum and list fields only")
@@ -273,11 +297,31 @@ def _choices(here: str, kind: FieldKind, raw: object, problems: _Problems) -> tu
     if not isinstance(raw, list) or not raw:
         problems.add(here, f"an {kind} field without a source needs a non-empty list of choices")
         return ()
-    if not all(isinstance(c, str) and c.strip() == c and c for c in raw):
-        problems.add(here, "choices must be non-empty texts without surrounding spaces (quote numbers: '1')")
-    elif len(set(raw)) != len(raw):
-        problems.add(here, "choices must not repeat")
-    return tuple(str(c) for c in raw)
+    return _labelled(here, raw, problems)
+
+
+def _labelled(here: str, raw: list[Any], problems: _Problems) -> ChoiceLabels:
+    """Each choice as (value, Vietnamese label, English label); a bare code is refused, since people would read it."""
+    choices: list[tuple[str, str, str]] = []
+    for index, item in enumerate(raw):
+        where = f"{here}.choices[{index}]"
+        if not isinstance(item, dict):
+            problems.add(where, f"must be a mapping {{value, label, label_en}} (got {str(item)[:30]!r})")
+            continue
+        value = item.get("value")
+        if isinstance(value, str) and value and value.strip() == value:
+            where = f"{here}.choices[{value[:30]}]"
+        else:
+            problems.add(where, "value must be a non-empty text without surrounding spaces (quote numbers: '1')")
+        _unknown_keys(where, item, _CHOICE_KEYS, problems)
+        label = _text(where, "label", item.get("label"), problems)
+        label_en = _text(where, "label_en", item.get("label_en"), problems)
+        choices.append((str(value), label, label_en))
+    for position, what in ((0, "value"), (1, "label"), (2, "label_en")):
+        seen = [choice[position] for choice in choices if choice[position]]
+        for repeated in sorted({text for text in seen if seen.count(text) > 1}):
+            problems.add(here, f"choices: the {what} {repeated[:40]!r} is used more than once")
+    return tuple(choices)
 
 
 def _pattern(here: str, kind: FieldKind, raw: object, problems: _Problems) -> str | None:

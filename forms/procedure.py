@@ -7,7 +7,9 @@ from typing import Any
 
 from wallet.kinds import FieldKind, FieldSpec, check_value
 
-__all__ = ["AgencyRef", "FieldKind", "Procedure", "ProcedureField", "Source"]
+__all__ = ["AgencyRef", "ChoiceLabels", "FieldKind", "Procedure", "ProcedureField", "Source"]
+
+ChoiceLabels = tuple[tuple[str, str, str], ...]  # (value, Vietnamese label, English label), as `FieldSpec` holds them
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,26 @@ class ProcedureField:
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     max_length: int = 500
+    # Every choice of an enum or list with its labels: people read labels, the API's values are the codes.
+    choice_labels: ChoiceLabels = ()
 
     def spec(self) -> FieldSpec:
         """The field as the wallet's per-kind checks see it (the same rules as a paper's field)."""
         return FieldSpec(
-            self.name, self.type, self.required, self.label, self.label_en, self.choices, self.pattern, self.max_length
+            self.name,
+            self.type,
+            self.required,
+            self.label,
+            self.label_en,
+            self.choices,
+            self.pattern,
+            self.max_length,
+            self.choice_labels,
         )
+
+    def choice_label(self, value: str, *, english: bool = False) -> str:
+        """The label of one choice in the language asked (the code itself if the catalog has none)."""
+        return self.spec().choice_label(value, english=english)
 
     def check(self, value: object) -> tuple[object, list[str]]:
         """(the JSON-ready clean value, []) or (None, the problems); None and blanks clear the field."""
@@ -55,6 +71,7 @@ class ProcedureField:
             shown["source"] = str(self.source)
         if self.choices and self.type in ("enum", "list"):
             shown["choices"] = list(self.choices)
+            shown["choice_labels"] = [{"value": c, "label": vi, "label_en": en} for c, vi, en in self.choice_labels]
         if self.pattern:
             shown["pattern"] = self.pattern
         return shown

@@ -35,8 +35,17 @@ AgencyStatus = Literal["processing", "needs_info", "completed", "rejected"]
 Origin = Literal["prefill", "chosen", "uploaded"]
 
 
+class ChoiceLabelPublic(BaseModel):
+    """One choice of an enum or list field: the value the API takes, and what people read."""
+
+    value: str
+    label: str = Field(description="Vietnamese")
+    label_en: str
+
+
 class ProcedureFieldPublic(BaseModel):
-    """One field of a procedure's form; `source` ("TYPE.field") only when the wallet can fill it."""
+    """One field of a procedure's form; `source` ("TYPE.field") only when the wallet can fill it; an enum or list
+    field has its `choices` (the values) and, beside them, `choice_labels` (each value with its labels)."""
 
     name: str
     label: str
@@ -45,12 +54,14 @@ class ProcedureFieldPublic(BaseModel):
     required: bool
     source: str | None = None
     choices: list[str] | None = None
+    choice_labels: list[ChoiceLabelPublic] | None = None
     pattern: str | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if not (k in {"source", "choices", "pattern"} and v is None)}
+        optional = {"source", "choices", "choice_labels", "pattern"}
+        return {k: v for k, v in data.items() if not (k in optional and v is None)}
 
 
 class AgencyPublic(BaseModel):

@@ -212,16 +212,28 @@ class TestProcedures:
             assert [f["name"] for f in spec["fields"]] == [f["name"] for f in raw_fields]
             for field, raw in zip(spec["fields"], raw_fields, strict=True):
                 optional = {"source"} if "source" in raw else set()
-                optional |= {"choices"} if field["type"] in ("enum", "list") else set()
+                optional |= {"choices", "choice_labels"} if field["type"] in ("enum", "list") else set()
                 optional |= {"pattern"} if "pattern" in field else set()
                 assert set(field) == FIELD_KEYS | optional, field
-                if "source" in raw:  # a sourced field takes its kind and choices from the paper's schema
+                if "source" in raw:  # a sourced field takes its kind, choices and their labels from the paper's schema
                     assert field["source"] == raw["source"]
                     type_code, name = raw["source"].split(".")
                     origin = paper_types[type_code][name]
                     assert (field["type"], field.get("choices")) == (origin["type"], origin.get("choices"))
+                    assert field.get("choice_labels") == origin.get("choice_labels")
                 else:
                     assert (field["type"], field["required"]) == (raw["type"], raw.get("required", True))
+                    assert field.get("choice_labels") == raw.get("choices")  # as the file labels them
+                if "choices" in field:  # every choice labelled in both languages, in the order of the values
+                    assert [c["value"] for c in field["choice_labels"]] == field["choices"]
+                    assert all(set(c) == {"value", "label", "label_en"} for c in field["choice_labels"])
+                    assert all(c["label"].strip() and c["label_en"].strip() for c in field["choice_labels"])
+
+    def test_choice_labels_are_in_the_openapi_schema(self, wallet: Wallet) -> None:
+        schemas = ok(wallet.client.get("/schema/openapi.json"))["components"]["schemas"]
+        field = schemas["ProcedureFieldPublic"]["properties"]
+        assert "choice_labels" in field and "choices" in field
+        assert set(schemas["ChoiceLabelPublic"]["properties"]) == {"value", "label", "label_en"}
 
     def test_an_unknown_code_is_a_404_problem(self, wallet: Wallet) -> None:
         problem(wallet.get("/procedures/khong_co"), 404, "procedure_not_found")
@@ -504,9 +516,23 @@ procedures:
     fields:
       - {name: full_name, label: Họ và tên, label_en: Full name, source: cccd.full_name}
       - {name: members, label: Số thành viên, label_en: Members, type: int}
-      - {name: languages, label: Ngôn ngữ, label_en: Languages, type: list, required: false, choices: [vi, en, fr]}
+      - name: languages
+        label: Ngôn ngữ
+        label_en: Languages
+        type: list
+        required: false
+        choices:
+          - {value: vi, label: Tiếng Việt, label_en: Vietnamese}
+          - {value: en, label: Tiếng Anh, label_en: English}
+          - {value: fr, label: Tiếng Pháp, label_en: French}
       - {name: moved_on, label: Ngày chuyển đến, label_en: Moved in on, type: date, required: false}
-      - {name: tenure, label: Hình thức sở hữu, label_en: Tenure, type: enum, choices: [so_huu, thue]}
+      - name: tenure
+        label: Hình thức sở hữu
+        label_en: Tenure
+        type: enum
+        choices:
+          - {value: so_huu, label: Sở hữu, label_en: Owned}
+          - {value: thue, label: Thuê, label_en: Rented}
 """
 
 

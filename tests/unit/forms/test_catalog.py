@@ -67,6 +67,37 @@ class TestShippedCatalog:
             for field in procedure.fields:
                 assert field.label and field.label_en, (procedure.code, field.name)
 
+    def test_every_choice_is_labelled_in_both_languages(self, catalog: ProcedureCatalog) -> None:
+        for procedure in catalog.all():
+            for field in procedure.fields:
+                where = (procedure.code, field.name)
+                assert bool(field.choices) == (field.type in ("enum", "list")), where
+                assert [value for value, _vi, _en in field.choice_labels] == list(field.choices), where
+                for value, vi, en in field.choice_labels:
+                    assert vi.strip() and en.strip() and vi != value, (*where, value)
+                    assert field.choice_label(value) == vi and field.choice_label(value, english=True) == en
+                for language in (1, 2):  # two choices never read the same in a language
+                    shown = [choice[language] for choice in field.choice_labels]
+                    assert len(set(shown)) == len(shown), where
+
+    def test_a_sourced_field_shows_the_papers_own_labels(self, catalog: ProcedureCatalog) -> None:
+        for procedure in catalog.all():
+            for field in procedure.fields:
+                if field.source is not None:
+                    spec = next(s for s in document_type(field.source.type).fields if s.name == field.source.field)
+                    assert field.choice_labels == spec.choice_labels, (procedure.code, field.name)
+
+    def test_passport_request_kinds_in_administrative_wording(self, catalog: ProcedureCatalog) -> None:
+        request_kind = catalog.get("passport_issue").field("request_kind")
+        assert request_kind is not None
+        assert [vi for _value, vi, _en in request_kind.choice_labels] == [
+            "Cấp hộ chiếu lần đầu",
+            "Cấp lại do hộ chiếu hết hạn hoặc sắp hết hạn",
+            "Cấp lại do hộ chiếu bị hư hỏng",
+            "Cấp lại do hộ chiếu bị mất",
+            "Cấp lại do thay đổi thông tin nhân thân",
+        ]
+
     def test_every_source_resolves_to_a_wallet_field_of_the_same_kind(self, catalog: ProcedureCatalog) -> None:
         for procedure in catalog.all():
             for field in procedure.fields:
@@ -172,7 +203,12 @@ class TestPublic:
             assert set(shown["agency"]) == {"code", "name"}
             assert shown["required_documents"] == list(procedure.required_documents)
             for field, public in zip(procedure.fields, shown["fields"], strict=True):
-                present = {"source": field.source is not None, "choices": bool(field.choices), "pattern": field.pattern}
+                present = {
+                    "source": field.source is not None,
+                    "choices": bool(field.choices),
+                    "choice_labels": bool(field.choices),
+                    "pattern": field.pattern,
+                }
                 optional = {key for key, shown_when in present.items() if shown_when}
                 assert set(public) == PUBLIC_FIELD_KEYS | optional, (procedure.code, field.name)
 
@@ -194,8 +230,35 @@ class TestPublic:
             "type": "enum",
             "required": True,
             "choices": ["lan_dau", "het_han", "hu_hong", "bi_mat", "thay_doi"],
+            "choice_labels": [
+                {"value": "lan_dau", "label": "Cấp hộ chiếu lần đầu", "label_en": "First passport"},
+                {
+                    "value": "het_han",
+                    "label": "Cấp lại do hộ chiếu hết hạn hoặc sắp hết hạn",
+                    "label_en": "New passport: the old one has expired or is about to",
+                },
+                {
+                    "value": "hu_hong",
+                    "label": "Cấp lại do hộ chiếu bị hư hỏng",
+                    "label_en": "New passport: the old one is damaged",
+                },
+                {
+                    "value": "bi_mat",
+                    "label": "Cấp lại do hộ chiếu bị mất",
+                    "label_en": "New passport: the old one was lost",
+                },
+                {
+                    "value": "thay_doi",
+                    "label": "Cấp lại do thay đổi thông tin nhân thân",
+                    "label_en": "New passport: personal details have changed",
+                },
+            ],
         }
         assert fields["father_name"]["required"] is False
+        assert fields["sex"]["choice_labels"] == [
+            {"value": "nam", "label": "Nam", "label_en": "Male"},
+            {"value": "nu", "label": "Nữ", "label_en": "Female"},
+        ]
 
     def test_list_of_procedures(self, catalog: ProcedureCatalog) -> None:
         assert [p["code"] for p in public_catalog(catalog)] == list(AGENCIES)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from forms.catalog import SHIPPED, ProcedureCatalog
 from forms.catalog_loader import parse_catalog
 from forms.errors import CatalogInvalid
+from wallet.catalog import CATALOG
 
 MARRIAGE: dict[str, Any] = {
     "code": "marriage_status",
@@ -36,7 +37,10 @@ MARRIAGE: dict[str, Any] = {
             "label_en": "Purpose",
             "type": "enum",
             "required": True,
-            "choices": ["ket_hon", "khac"],
+            "choices": [
+                {"value": "ket_hon", "label": "Để đăng ký kết hôn", "label_en": "To register a marriage"},
+                {"value": "khac", "label": "Mục đích khác", "label_en": "Another purpose"},
+            ],
         },
         {"name": "copies", "label": "Số bản", "label_en": "Copies", "type": "int", "required": False},
     ],
@@ -54,6 +58,12 @@ def procedure(**changes: Any) -> dict[str, Any]:
     """MARRIAGE with top-level changes; `...` removes a key."""
     changed = copy.deepcopy(MARRIAGE) | changes
     return {k: v for k, v in changed.items() if v is not ...}
+
+
+def choice(value: object, label: object = "Nhãn", label_en: object = "Label", **extra: object) -> dict[str, object]:
+    """One labelled choice; `...` leaves a key out."""
+    entry = {"value": value, "label": label, "label_en": label_en, **extra}
+    return {k: v for k, v in entry.items() if v is not ...}
 
 
 def with_field(index: int, **changes: Any) -> dict[str, Any]:
@@ -102,6 +112,15 @@ class TestAddedWithoutCode:
         shipped["procedures"].append(MARRIAGE)
         catalog = ProcedureCatalog.load(write(tmp_path, shipped))
         assert len(catalog.all()) == 7 and catalog.by_agency("ubnd_xa")[-1].code == "marriage_status"
+
+    def test_the_shipped_file_with_one_label_missing_is_refused_naming_it(self, tmp_path: Path) -> None:
+        shipped = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+        passport = next(p for p in shipped["procedures"] if p["code"] == "passport_issue")
+        request_kind = next(f for f in passport["fields"] if f["name"] == "request_kind")
+        del request_kind["choices"][0]["label_en"]
+        assert only_problem(tmp_path, shipped) == (
+            "procedures.yaml: passport_issue.request_kind.choices[lan_dau]: label_en must be a non-empty text"
+        )
 
     def test_required_documents_may_be_empty(self, tmp_path: Path) -> None:
         assert ProcedureCatalog.load(write(tmp_path, {"procedures": [procedure(required_documents=[])]}))
@@ -245,8 +264,17 @@ class TestFieldRules:
         assert f"marriage_status.sex: {key} differs from the one of cccd.sex" in found
 
     def test_restating_the_source_shape_is_allowed(self, tmp_path: Path) -> None:
-        document = with_field(1, choices=["nam", "nu"], type="enum", required=True)
+        restated = [choice("nam", "Nam", "Male"), choice("nu", "Nữ", "Female")]
+        document = with_field(1, choices=restated, type="enum", required=True)
         assert ProcedureCatalog.load(write(tmp_path, {"procedures": [document]}))
+
+    @pytest.mark.parametrize(
+        "restated",
+        [["nam", "nu"], [choice("nam", "Nam", "Male"), choice("nu", "Nữ", "Woman")], [choice("nam", "Nam", "Male")]],
+    )
+    def test_restated_choices_must_be_the_papers_with_its_labels(self, tmp_path: Path, restated: object) -> None:
+        found = only_problem(tmp_path, {"procedures": [with_field(1, choices=restated)]})
+        assert "marriage_status.sex: choices differs from the one of cccd.sex" in found
 
     def test_a_field_sourced_from_an_optional_paper_field_is_optional(self, tmp_path: Path) -> None:
         document = with_field(0, source="birth_certificate.father_name", required=True)
@@ -281,17 +309,62 @@ class TestFieldRules:
     @pytest.mark.parametrize(
         ("choices", "expected"),
         [
-            ([1, 2], "choices must be non-empty texts"),
-            (["a", ""], "choices must be non-empty texts"),
-            ([" a"], "choices must be non-empty texts"),
-            (["a", "a"], "choices must not repeat"),
+            ([choice(1), choice("b", "Hai", "Two")], "choices[0]: value must be a non-empty text"),
+            ([choice("a"), choice("", "Hai", "Two")], "choices[1]: value must be a non-empty text"),
+            ([choice(" a")], "choices[0]: value must be a non-empty text"),
+            ([choice(...)], "choices[0]: value must be a non-empty text"),
+            ([choice("a"), choice("a", "Hai", "Two")], "choices: the value 'a' is used more than once"),
         ],
     )
-    def test_choices_are_distinct_texts(self, tmp_path: Path, choices: object, expected: str) -> None:
+    def test_choice_values_are_distinct_texts(self, tmp_path: Path, choices: object, expected: str) -> None:
         assert expected in only_problem(tmp_path, {"procedures": [with_field(3, choices=choices)]})
 
+    @pytest.mark.parametrize(
+        ("entry", "expected"),
+        [
+            (choice("khac", label_en=...), "marriage_status.purpose.choices[khac]: label_en must be a non-empty text"),
+            (choice("khac", label=...), "marriage_status.purpose.choices[khac]: label must be a non-empty text"),
+            (choice("khac", label="  "), "marriage_status.purpose.choices[khac]: label must be a non-empty text"),
+            (choice("khac", label_en=7), "marriage_status.purpose.choices[khac]: label_en must be a non-empty text"),
+            (choice("khac", label="Dòng\nhai"), "choices[khac]: label must not contain control characters"),
+            (choice("khac", note="x"), "marriage_status.purpose.choices[khac]: unknown key 'note'"),
+            ("khac", "marriage_status.purpose.choices[1]: must be a mapping {value, label, label_en} (got 'khac')"),
+        ],
+    )
+    def test_every_choice_is_labelled_in_both_languages(self, tmp_path: Path, entry: object, expected: str) -> None:
+        document = with_field(3, choices=[MARRIAGE["fields"][3]["choices"][0], entry])
+        found = only_problem(tmp_path, {"procedures": [document]})
+        assert found == f"procedures.yaml: {expected}" or expected in found, found
+
+    @pytest.mark.parametrize(("position", "key"), [(1, "label"), (2, "label_en")])
+    def test_two_choices_never_read_the_same(self, tmp_path: Path, position: int, key: str) -> None:
+        same = MARRIAGE["fields"][3]["choices"][0][key]
+        document = with_field(3, choices=[MARRIAGE["fields"][3]["choices"][0], choice("khac", **{key: same})])
+        assert f"choices: the {key} {same!r} is used more than once" in only_problem(
+            tmp_path, {"procedures": [document]}
+        )
+
+    def test_labelled_choices_are_kept_in_order(self, tmp_path: Path) -> None:
+        added = ProcedureCatalog.load(write(tmp_path, {"procedures": [MARRIAGE]})).get("marriage_status")
+        purpose = added.field("purpose")
+        assert purpose is not None and purpose.choices == ("ket_hon", "khac")
+        assert purpose.choice_labels == (
+            ("ket_hon", "Để đăng ký kết hôn", "To register a marriage"),
+            ("khac", "Mục đích khác", "Another purpose"),
+        )
+        assert purpose.choice_label("khac") == "Mục đích khác"
+        assert purpose.choice_label("khac", english=True) == "Another purpose"
+        assert purpose.spec().choice_labels == purpose.choice_labels
+
+    def test_a_sourced_field_takes_the_papers_labels(self, tmp_path: Path) -> None:
+        added = ProcedureCatalog.load(write(tmp_path, {"procedures": [MARRIAGE]})).get("marriage_status")
+        sex = added.field("sex")
+        paper_sex = next(spec for spec in CATALOG["cccd"].fields if spec.name == "sex")
+        assert sex is not None and sex.choice_labels == paper_sex.choice_labels
+        assert sex.choice_label("nu", english=True) == "Female"
+
     def test_choices_only_for_enum_and_list(self, tmp_path: Path) -> None:
-        found = only_problem(tmp_path, {"procedures": [with_field(4, choices=["1"])]})
+        found = only_problem(tmp_path, {"procedures": [with_field(4, choices=[choice("1")])]})
         assert "choices apply to enum and list fields only" in found
 
     @pytest.mark.parametrize(

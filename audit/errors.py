@@ -18,3 +18,10 @@ class InvalidCursor(AuditError):
 
     code = "invalid_cursor"
     title = "Con trỏ phân trang không hợp lệ"
+
+
+class InvalidPeriod(AuditError):
+    """A period bound without a time zone: which day it falls on would depend on the server's."""
+
+    code = "invalid_period"
+    title = "Khoảng thời gian không hợp lệ"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Text
+from sqlalchemy import BigInteger, Index, Text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id
@@ -13,9 +13,15 @@ from storage.types import UTCDateTime, new_id
 
 class AccessLogEntry(SQLModel, table=True):
     __tablename__ = "access_log"
+    # The citizen's pages, newest first, whole or narrowed to one agency (the period bounds `at` in either): each
+    # keyset page is one index range scan, never a sort of the citizen's whole log.
+    __table_args__ = (
+        Index("ix_access_log_citizen_at", "citizen_id", "at", "id"),
+        Index("ix_access_log_citizen_actor_at", "citizen_id", "actor_code", "at", "id"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    citizen_id: str = Field(max_length=36, index=True)
+    citizen_id: str = Field(max_length=36)
     at: datetime = Field(sa_type=UTCDateTime)
     actor_type: str = Field(max_length=16)  # officer | agency | system
     actor_code: str = Field(max_length=64)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, text
-from sqlmodel import Session, and_, col, or_, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from audit.chain import EMPTY_HEAD, ChainHead
 from audit.models import AccessLogEntry, AuditCheckpoint, Presence
@@ -26,9 +26,26 @@ class AuditRepository:
         self.session.add_all(rows)
         self.session.flush()
 
-    def page(self, citizen_id: str, *, limit: int, after: tuple[datetime, str] | None) -> list[AccessLogEntry]:
-        """Up to `limit` entries of the citizen, newest first, strictly older than the `after` (at, id) key."""
+    def page(
+        self,
+        citizen_id: str,
+        *,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        agency: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AccessLogEntry]:
+        """Up to `limit` entries of the citizen, newest first, strictly older than the `after` (at, id) key; only
+        those of the actor `agency` (its code) and with `since <= at < until`, when given. The filters only narrow
+        the keyset, so a cursor stays exact under them."""
         query = select(AccessLogEntry).where(col(AccessLogEntry.citizen_id) == citizen_id)
+        if agency is not None:
+            query = query.where(col(AccessLogEntry.actor_code) == agency)
+        if since is not None:
+            query = query.where(col(AccessLogEntry.at) >= since)
+        if until is not None:
+            query = query.where(col(AccessLogEntry.at) < until)
         if after is not None:
             at, entry_id = after
             query = query.where(
@@ -39,6 +56,15 @@ class AuditRepository:
             )
         query = query.order_by(col(AccessLogEntry.at).desc(), col(AccessLogEntry.id).desc()).limit(limit)
         return list(self.session.exec(query))
+
+    def actors(self, citizen_id: str) -> list[tuple[str, str, datetime]]:
+        """Each (actor code, actor name) in the citizen's log with the time of its latest entry."""
+        query = (
+            select(col(AccessLogEntry.actor_code), col(AccessLogEntry.actor_name), func.max(col(AccessLogEntry.at)))
+            .where(col(AccessLogEntry.citizen_id) == citizen_id)
+            .group_by(col(AccessLogEntry.actor_code), col(AccessLogEntry.actor_name))
+        )
+        return [(str(code), str(name), at) for code, name, at in self.session.exec(query)]
 
     def presence(self, presence_id: str) -> Presence | None:
         return self.session.get(Presence, presence_id)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from audit.chain import entry_hash
-from audit.errors import InvalidCursor
+from audit.errors import InvalidCursor, InvalidPeriod
 from audit.models import AccessLogEntry, Presence
 from audit.repository import AuditRepository
 from audit.schemas import AccessLogEntryPublic, ActorPublic, ActorType
@@ -28,6 +28,14 @@ class Actor:
     """Who accessed the data, as the citizen sees it (an officer acts in the name of their agency)."""
 
     type: ActorType
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LogActor:
+    """One who appears in a citizen's log, by the code the log's `agency` filter takes."""
+
     code: str
     name: str
 
@@ -75,15 +83,37 @@ class AuditService:
         return entry
 
     def access_log(
-        self, citizen_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        citizen_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        agency: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> tuple[list[AccessLogEntryPublic], str | None]:
-        """The citizen's entries, newest first, and the cursor of the next page (None on the last)."""
+        """The citizen's entries, newest first, and the cursor of the next page (None on the last); only those of
+        the agency `agency` (an actor's code, as `actor.code` shows it) and at or after `since` and before `until`
+        (aware times; InvalidPeriod for a naive one), when given. Pass the same filters with each page's cursor."""
+        for moment in (since, until):
+            if moment is not None and moment.tzinfo is None:
+                raise InvalidPeriod()
         size = max(1, min(limit or PAGE_DEFAULT, PAGE_MAX))
         after = _decode_cursor(cursor) if cursor else None
-        rows = self._repo.page(citizen_id, limit=size + 1, after=after)
+        rows = self._repo.page(citizen_id, limit=size + 1, after=after, agency=agency, since=since, until=until)
         page = rows[:size]
         next_cursor = _encode_cursor(page[-1]) if len(rows) > size else None
         return [_public(row) for row in page], next_cursor
+
+    def actors(self, citizen_id: str) -> list[LogActor]:
+        """Everyone who appears in the citizen's log, once per code under the name of their latest entry (an
+        agency may have been renamed), by name: the choices of the agency filter."""
+        latest: dict[str, tuple[datetime, str, str]] = {}
+        for code, name, at in self._repo.actors(citizen_id):
+            if code not in latest or at > latest[code][0]:
+                latest[code] = (at, name, code)
+        ordered = sorted(latest.values(), key=lambda item: (item[1].casefold(), item[2]))
+        return [LogActor(code=code, name=name) for _at, name, code in ordered]
 
     def open_presence(
         self, citizen_id: str, *, officer_id: str, agency_code: str, ttl: timedelta = PRESENCE_TTL

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from litestar import Controller, get, post
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -14,6 +17,9 @@ from audit.service import AuditService
 from identity.qr import QrService
 from identity.schemas import QrCode, QrVerification, QrVerifyRequest
 from identity.sessions import Principal
+
+_SINCE = Parameter(default=None, description="only the entries at or after this time (RFC 3339, with its offset)")
+_UNTIL = Parameter(default=None, description="only the entries before this time (RFC 3339, with its offset)")
 
 
 def provide_audit_service(unit: UnitOfWork) -> AuditService:
@@ -51,9 +57,26 @@ class QrController(Controller):
         self,
         principal: Principal,
         audit_service: AuditService,
+        *,
         limit: int | None = Parameter(default=None, ge=1, le=100),
         cursor: str | None = Parameter(default=None, max_length=200),
+        agency: str | None = Parameter(
+            default=None, min_length=1, max_length=64, description="only the entries of this actor (`actor.code`)"
+        ),
+        since: datetime | None = _SINCE,
+        until: datetime | None = _UNTIL,
     ) -> AccessLogPage:
-        """Who accessed the citizen's data, newest first; paginated like every list (`items`, `next_cursor`)."""
-        items, next_cursor = audit_service.access_log(principal.subject_id, limit=limit, cursor=cursor)
+        """Who accessed the citizen's data, newest first; paginated like every list (`items`, `next_cursor`).
+        The optional filters narrow it; give the same ones again with `cursor` for the next page."""
+        if naive := _naive_bounds(since=since, until=until):
+            extra = [{"key": name, "message": "needs its UTC offset (RFC 3339)"} for name in naive]
+            raise ValidationException(detail="a time without its UTC offset", extra=extra)
+        items, next_cursor = audit_service.access_log(
+            principal.subject_id, limit=limit, cursor=cursor, agency=agency, since=since, until=until
+        )
         return AccessLogPage(items=items, next_cursor=next_cursor)
+
+
+def _naive_bounds(**bounds: datetime | None) -> list[str]:
+    """The names of the bounds given without a time zone (which day they mean would depend on the server's)."""
+    return [name for name, at in bounds.items() if at is not None and at.tzinfo is None]

@@ -9,6 +9,7 @@ from functools import partial
 import anyio
 import structlog
 from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -60,6 +61,14 @@ def _openapi() -> OpenAPIConfig:
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
+    )
+
+
+def _compression() -> CompressionConfig:
+    """gzip for pages, assets and JSON on phone networks; never for the papers' scans (PDF, JPEG… are compressed
+    already, and compressing a stream would hold it back)."""
+    return CompressionConfig(
+        backend="gzip", gzip_compress_level=6, minimum_size=860, exclude=[r"/files/", r"^/metrics"]
     )
 
 
@@ -172,6 +181,7 @@ def create_app(
         middleware=[access_log_middleware, _metrics().middleware],
         before_send=[add_security_headers, page_headers],
         template_config=template_config(),
+        compression_config=_compression(),
         csrf_config=csrf_config(container.keyring()),
         openapi_config=_openapi(),
         lifespan=[lifespan],

@@ -32,17 +32,17 @@ HOME = "/papers"
 
 
 class AuthPages(Controller):
-    @get("/", sync_to_thread=False)
+    @get("/")
     async def landing(self, request: Request[Any, Any, State]) -> Response[Any]:
         if await citizen_of(request) is not None:
             return see_other(HOME)
         return page("auth/landing.html")
 
-    @get("/register", sync_to_thread=False)
+    @get("/register")
     async def register_form(self) -> Template:
         return page("auth/register.html", values={})
 
-    @post("/register", sync_to_thread=False)
+    @post("/register")
     async def register(self, request: Request[Any, Any, State], unit: UnitOfWork) -> Response[Any]:
         form = await request.form()
         values = {name: form_value(form, name) for name in REGISTER_FIELDS}
@@ -72,11 +72,11 @@ class AuthPages(Controller):
             return _register_again(values, {"national_id": _("Too many attempts. Try again in a few minutes.")})
         return see_other(f"/sign-in/code?challenge={challenge.challenge_id}&channel=sms")
 
-    @get("/sign-in", sync_to_thread=False)
+    @get("/sign-in")
     async def sign_in_form(self, next_page: str | None = None) -> Template:
         return page("auth/sign_in.html", values={}, next_page=safe_next(next_page, ""))
 
-    @post("/sign-in", sync_to_thread=False)
+    @post("/sign-in")
     async def sign_in(self, request: Request[Any, Any, State], unit: UnitOfWork) -> Response[Any]:
         form = await request.form()
         values = {"national_id": form_value(form, "national_id")}
@@ -104,11 +104,11 @@ class AuthPages(Controller):
         target = f"/sign-in/code?challenge={challenge.challenge_id}&channel={challenge.channel}"
         return see_other(target + (f"&next={next_page}" if next_page else ""))
 
-    @get("/sign-in/code", sync_to_thread=False)
+    @get("/sign-in/code")
     async def code_form(self, challenge: str = "", channel: str = "sms", next_page: str | None = None) -> Template:
         return page("auth/code.html", challenge=challenge, channel=channel, next_page=safe_next(next_page, ""))
 
-    @post("/sign-in/code", sync_to_thread=False)
+    @post("/sign-in/code")
     async def verify(self, request: Request[Any, Any, State], unit: UnitOfWork) -> Response[Any]:
         form = await request.form()
         challenge, code = form_value(form, "challenge"), form_value(form, "code").replace(" ", "")
@@ -133,7 +133,7 @@ class AuthPages(Controller):
         set_session_cookies(response, pair, secure=_secure(request))
         return response
 
-    @post("/sign-out", sync_to_thread=False)
+    @post("/sign-out")
     async def sign_out(self, request: Request[Any, Any, State], unit: UnitOfWork) -> Response[Any]:
         principal = await citizen_of(request)
         if principal is not None and principal.session_id:

@@ -32,7 +32,7 @@ def worker_version() -> str:
 class PwaPages(Controller):
     include_in_schema = False
 
-    @get("/manifest.webmanifest", sync_to_thread=False)
+    @get("/manifest.webmanifest")
     async def manifest(self) -> Response[bytes]:
         body = {
             "name": i18n.gettext("Citizen Wallet"),
@@ -57,15 +57,17 @@ class PwaPages(Controller):
         }
         return Response(json.dumps(body, ensure_ascii=False).encode(), media_type="application/manifest+json")
 
-    @get("/sw.js", sync_to_thread=False)
+    @get("/sw.js")
     async def service_worker(self) -> Response[str]:
-        script = environment().get_template("pwa/sw.js").render(
-            version=worker_version(), shell=shell_urls(), offline_cache=OFFLINE_CACHE
+        script = (
+            environment()
+            .get_template("pwa/sw.js")
+            .render(version=worker_version(), shell=shell_urls(), offline_cache=OFFLINE_CACHE)
         )
         headers = {"cache-control": "no-cache", "service-worker-allowed": "/"}
         return Response(script, media_type="text/javascript", headers=headers)
 
-    @get("/offline", sync_to_thread=False)
+    @get("/offline")
     async def offline(self) -> Template:
         return page("pwa/offline.html")
 

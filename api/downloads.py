@@ -11,9 +11,10 @@ from litestar.response import Stream
 from wallet.service import Download
 
 
-async def stream_file(plan: Download) -> Response[Any]:
-    """Open the scan (its integrity is checked before the first byte goes out) and stream it."""
+async def stream_file(plan: Download, *, inline: bool = False) -> Response[Any]:
+    """Open the scan (its integrity is checked before the first byte goes out) and stream it; `inline` lets a
+    browser show it in place (the pages' links) rather than save it."""
     chunks = await plan.open()
-    disposition = f"attachment; filename*=UTF-8''{quote(plan.file.filename)}"
+    disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(plan.file.filename)}"
     headers = {"content-disposition": disposition, "content-length": str(plan.file.size)}
     return Stream(chunks, media_type=plan.file.content_type, headers=headers)

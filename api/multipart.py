@@ -18,6 +18,9 @@ from identity.errors import ValidationFailed
 
 T = TypeVar("T")
 FileConsumer = Callable[[str, str | None, AsyncIterator[bytes]], Awaitable[T]]
+# Sees the form as read before its first file part (all of it when none is a file); raising refuses the form before
+# any file is handed over (the pages check their CSRF token so, from a part placed first).
+Gate = Callable[["StreamedForm"], None]
 
 
 class MalformedMultipart(ValidationFailed):
@@ -40,8 +43,9 @@ class _Part:
 
 @dataclass
 class StreamedForm:
-    fields: dict[str, str]
+    fields: dict[str, str]  # the last value of each text field
     files: list[Any]
+    lists: dict[str, list[str]] = field(default_factory=dict)  # every value of each text field, in order
 
 
 class _Events:
@@ -72,17 +76,25 @@ async def read_multipart(
     *,
     max_text_bytes: int = 256 * 1024,
     max_files: int = 10,
+    gate: Gate | None = None,
 ) -> StreamedForm:
     """Parse the request body; each file part is handed to `on_file(name, filename, chunks)` while it
     streams (in a task of its own); returns the text fields and what each consumer returned.
-    A form without files may also come URL-encoded."""
+    A form without files may also come URL-encoded. `gate`, if given, is called once (see `Gate`)."""
     content_type = request.headers.get("content-type", "")
     if parse_options_header(content_type)[0] == b"application/x-www-form-urlencoded":
-        return StreamedForm(await _urlencoded(request, max_text_bytes), [])
+        pairs = await _urlencoded(request, max_text_bytes)
+        lists: dict[str, list[str]] = {}
+        for name, value in pairs:
+            lists.setdefault(name, []).append(value)
+        form = StreamedForm(dict(pairs), [], lists)
+        if gate is not None:
+            gate(form)
+        return form
     boundary = _boundary(content_type)
     events = _Events()
     parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
-    state = _ParseState(on_file, max_text_bytes, max_files)
+    state = _ParseState(on_file, max_text_bytes, max_files, gate)
     try:
         async with anyio.create_task_group() as tasks:
             state.tasks = tasks
@@ -93,9 +105,10 @@ async def read_multipart(
             await state.apply(events)
             if state.part is not None:
                 raise MalformedMultipart("the multipart body ends inside a part")
+            state.pass_gate()
     except BaseExceptionGroup as group:
         raise _first_cause(group) from None
-    return StreamedForm(state.fields, state.results)
+    return StreamedForm(state.fields, state.results, state.lists)
 
 
 def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
@@ -124,7 +137,7 @@ def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return (meaningful or leaves)[0]
 
 
-async def _urlencoded(request: Request[Any, Any, Any], limit: int) -> dict[str, str]:
+async def _urlencoded(request: Request[Any, Any, Any], limit: int) -> list[tuple[str, str]]:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -134,7 +147,7 @@ async def _urlencoded(request: Request[Any, Any, Any], limit: int) -> dict[str, 
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError as exc:
         raise MalformedMultipart("the form must be UTF-8") from exc
-    return dict(pairs)
+    return pairs
 
 
 def _boundary(content_type: str) -> bytes:
@@ -146,16 +159,23 @@ def _boundary(content_type: str) -> bytes:
 
 
 class _ParseState:
-    def __init__(self, on_file: FileConsumer[Any], max_text_bytes: int, max_files: int) -> None:
+    def __init__(self, on_file: FileConsumer[Any], max_text_bytes: int, max_files: int, gate: Gate | None) -> None:
         self.on_file = on_file
         self.max_text_bytes = max_text_bytes
         self.max_files = max_files
+        self.gate = gate
         self.fields: dict[str, str] = {}
+        self.lists: dict[str, list[str]] = {}
         self.results: list[Any] = []
         self.part: _Part | None = None
         self.header_name = b""
         self.text_total = 0
         self.tasks: anyio.abc.TaskGroup | None = None
+
+    def pass_gate(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate(StreamedForm(self.fields, self.results, self.lists))
 
     async def apply(self, events: _Events) -> None:
         queue, events.queue = events.queue, []
@@ -187,6 +207,7 @@ class _ParseState:
             raise MalformedMultipart("each part needs Content-Disposition: form-data; name=...")
         part.name = options[b"name"].decode("utf-8", "replace")
         if b"filename" in options:
+            self.pass_gate()
             part.filename = options[b"filename"].decode("utf-8", "replace")
             if len(self.results) >= self.max_files:
                 raise ValidationFailed({"file": [f"at most {self.max_files} files"]})
@@ -221,6 +242,7 @@ class _ParseState:
             self.fields[part.name] = part.text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationFailed({part.name: ["must be UTF-8 text"]}) from exc
+        self.lists.setdefault(part.name, []).append(self.fields[part.name])
 
 
 async def _chunks(receive: MemoryObjectReceiveStream[bytes]) -> AsyncIterator[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -12,14 +11,13 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from api.auth import BEARER, requires
 from api.deps import container_of
 from api.downloads import stream_file
-from api.multipart import read_multipart
+from api.multipart import StreamedForm
 from api.openapi import MultipartDocumentOperation
+from api.uploads import in_wallet, upload_new, upload_version
 from identity.sessions import Principal
-from storage.db import read_only, transaction
 from wallet.catalog import catalog_public
 from wallet.errors import FieldsInvalid
 from wallet.schemas import DocumentPage, DocumentPublic, DocumentTypePublic, VersionList
-from wallet.service import Draft, WalletService
 
 UPLOAD_LIMIT_SLACK = 1024 * 1024
 
@@ -41,15 +39,8 @@ class DocumentsController(Controller):
 
     @post("", status_code=HTTP_201_CREATED, request_max_body_size=None, operation_class=MultipartDocumentOperation)
     async def create(self, request: Request[Any, Any, State], principal: Principal) -> DocumentPublic:
-        container = container_of(request.app.state)
-        holder = await anyio.to_thread.run_sync(container.holder_of, principal.subject_id)
-        draft = await _in_transaction(request, lambda svc: svc.start_new(principal.subject_id), write=False)
-        return await _upload(
-            request,
-            draft,
-            lambda svc, form: svc.commit_new(
-                draft, type_code=_required(form, "type"), fields=form.get("fields", "{}"), holder=holder
-            ),
+        return await upload_new(
+            request, principal.subject_id, type_of=lambda form: _required(form, "type"), fields_of=_fields
         )
 
     @get("")
@@ -77,12 +68,7 @@ class DocumentsController(Controller):
 
     @put("/{document_id:str}", request_max_body_size=None, operation_class=MultipartDocumentOperation)
     async def update(self, request: Request[Any, Any, State], principal: Principal, document_id: str) -> DocumentPublic:
-        container = container_of(request.app.state)
-        holder = await anyio.to_thread.run_sync(container.holder_of, principal.subject_id)
-        draft = await _in_transaction(request, lambda svc: svc.start_update(principal.subject_id, document_id))
-        return await _upload(
-            request, draft, lambda svc, form: svc.commit_update(draft, fields=form.get("fields", "{}"), holder=holder)
-        )
+        return await upload_version(request, principal.subject_id, document_id, fields_of=_fields)
 
     @get("/{document_id:str}/versions")
     async def versions(self, request: Request[Any, Any, State], principal: Principal, document_id: str) -> VersionList:
@@ -106,31 +92,16 @@ class DocumentsController(Controller):
 
 async def _in_transaction(request: Request[Any, Any, State], work: Any, *, write: bool | None = None) -> Any:
     """Run `work(service)` in a thread, in one transaction (read-only unless it writes)."""
-    container = container_of(request.app.state)
     writes = request.method not in {"GET", "HEAD"} if write is None else write
-    engine = container.engine if writes else read_only(container.engine)
-
-    def run() -> Any:
-        with transaction(engine) as session:
-            return work(WalletService(session, container.wallet))
-
-    return await anyio.to_thread.run_sync(run)
+    return await in_wallet(container_of(request.app.state), work, write=writes)
 
 
-async def _upload(request: Request[Any, Any, State], draft: Draft, commit: Any) -> DocumentPublic:
-    """Stream the files into the store first, then commit the metadata; undo the files on any failure."""
-    container = container_of(request.app.state)
-    try:
-        form = await read_multipart(request, draft.add_file, max_files=container.wallet.config.max_files)
-        document: DocumentPublic = await _in_transaction(request, lambda svc: commit(svc, form.fields), write=True)
-    except BaseException:
-        await draft.discard()
-        raise
-    return document
-
-
-def _required(form: dict[str, str], name: str) -> str:
-    value = form.get(name, "").strip()
+def _required(form: StreamedForm, name: str) -> str:
+    value = form.fields.get(name, "").strip()
     if not value:
         raise FieldsInvalid({name: ["is required"]})
     return value
+
+
+def _fields(form: StreamedForm) -> str:
+    return form.fields.get("fields", "{}")

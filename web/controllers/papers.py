@@ -74,7 +74,7 @@ def _notices() -> dict[str, str]:
 class PapersPages(Controller):
     path = SECTION
 
-    @get("", sync_to_thread=False)
+    @get("")
     async def papers(self, citizen: Principal, unit: UnitOfWork, done: str | None = None) -> Template:
         wallet = WalletService(unit.session, unit.container.wallet)
 
@@ -90,7 +90,7 @@ class PapersPages(Controller):
         flash = _notices().get(done or "")
         return citizen_page(unit, citizen, "papers/list.html", section=SECTION, rows=rows, held=held, flash=flash)
 
-    @get("/add", sync_to_thread=False)
+    @get("/add")
     async def choose_type(
         self, citizen: Principal, unit: UnitOfWork, type_code: str | None = Parameter(query="type", default=None)
     ) -> Response[Any]:
@@ -103,7 +103,7 @@ class PapersPages(Controller):
             unit, citizen, "papers/choose.html", section=SECTION, status=status, types=types, errors=errors
         )
 
-    @get("/add/{type_code:str}", sync_to_thread=False)
+    @get("/add/{type_code:str}")
     async def add_form(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, type_code: str
     ) -> Template:
@@ -114,7 +114,7 @@ class PapersPages(Controller):
             values = holder_values(holder)
         return _paper_form(unit, citizen, paper, values)
 
-    @post("/add/{type_code:str}", sync_to_thread=False, opt=UPLOAD_OPT, request_max_body_size=None)
+    @post("/add/{type_code:str}", opt=UPLOAD_OPT, request_max_body_size=None)
     async def add(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, type_code: str
     ) -> Response[Any]:
@@ -133,7 +133,7 @@ class PapersPages(Controller):
             return _refused(unit, citizen, paper, gate, refused)
         return see_other(f"{SECTION}/{document.id}?done=added")
 
-    @get("/{document_id:str}", sync_to_thread=False)
+    @get("/{document_id:str}")
     async def show(
         self,
         request: Request[Any, Any, State],
@@ -161,14 +161,14 @@ class PapersPages(Controller):
             flash=_notices().get(done or ""),
         )
 
-    @get("/{document_id:str}/files/{file_id:str}", sync_to_thread=False)
+    @get("/{document_id:str}/files/{file_id:str}")
     async def open_file(
         self, request: Request[Any, Any, State], citizen: Principal, document_id: str, file_id: str
     ) -> Response[Any]:
         plan = await _wallet(request, lambda svc: svc.download(citizen.subject_id, document_id, file_id))
         return await stream_file(plan, inline=True)  # the pages' headers add `Cache-Control: no-store`
 
-    @get("/{document_id:str}/update", sync_to_thread=False)
+    @get("/{document_id:str}/update")
     async def update_form(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Template:
@@ -178,7 +178,7 @@ class PapersPages(Controller):
         paper = document_type(document.type)
         return _paper_form(unit, citizen, paper, stored_values(paper, document.fields), document=document)
 
-    @post("/{document_id:str}/update", sync_to_thread=False, opt=UPLOAD_OPT, request_max_body_size=None)
+    @post("/{document_id:str}/update", opt=UPLOAD_OPT, request_max_body_size=None)
     async def update(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Response[Any]:
@@ -204,14 +204,14 @@ class PapersPages(Controller):
             return _refused(unit, citizen, paper, gate, refused, document=document)
         return see_other(f"{SECTION}/{document_id}?done=updated")
 
-    @get("/{document_id:str}/delete", sync_to_thread=False)
+    @get("/{document_id:str}/delete")
     async def confirm_delete(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Template:
         document = await _wallet(request, lambda svc: svc.get(citizen.subject_id, document_id))
         return _delete_page(unit, citizen, document)
 
-    @post("/{document_id:str}/delete", sync_to_thread=False)
+    @post("/{document_id:str}/delete")
     async def delete(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Response[Any]:

@@ -71,7 +71,13 @@ pytest: deps system-deps test-node-deps
 
 test: lint typecheck pytest
 
-bench: deps
+# Lighthouse for the web benchmarks (bench/lighthouse/, pinned; never installed at run time).
+LIGHTHOUSE := bench/lighthouse/node_modules/.package-lock.json
+$(LIGHTHOUSE): bench/lighthouse/package-lock.json
+	npm ci --prefix bench/lighthouse --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench: deps system-deps $(LIGHTHOUSE)
 	$(BIN)/python -m bench
 
 clean:

@@ -34,7 +34,8 @@ def test_a_request_in_english_beside_one_in_vietnamese() -> None:
         # Each task runs in its own context, as each ASGI request does.
         return await asyncio.gather(*(render("vi" if n % 2 else "en") for n in range(40)))
 
-    results = asyncio.run(interleaved())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever loop the test process already runs
+        results = pool.submit(asyncio.run, interleaved()).result()
     assert results == ["Sign in en" if n % 2 == 0 else "Đăng nhập vi" for n in range(40)]
 
 

@@ -20,7 +20,6 @@ from api.deps import UnitOfWork, container_of
 from api.downloads import stream_file
 from api.multipart import MalformedMultipart
 from api.uploads import in_wallet, upload_new, upload_version
-from assurance.service import AssuranceService
 from identity.errors import ValidationFailed
 from identity.qr import QrCapacityExceeded, qr_svg
 from identity.sessions import Principal
@@ -36,6 +35,7 @@ from wallet.errors import (
     UnknownDocumentType,
     UnsupportedFileType,
 )
+from wallet.holding import HeldPapers
 from wallet.schemas import DocumentPublic, VersionPublic
 from wallet.service import MIB, WalletService
 from web.i18n import current, pick
@@ -80,10 +80,7 @@ class PapersPages(Controller):
 
         def read() -> tuple[list[DocumentPublic], int]:
             items, _next = wallet.page(citizen.subject_id, type_code=None, limit=PAGE_SIZE, cursor=None)
-            profile = AssuranceService(unit.session, unit.container.assurance, unit.notifier).profile(
-                citizen.subject_id
-            )
-            return items, profile.held_papers
+            return items, HeldPapers(unit.session, unit.container.wallet).count(citizen.subject_id)
 
         papers, held = await anyio.to_thread.run_sync(read)
         rows: list[dict[str, Any]] = [{"paper": p, "label": type_label(p.type)} for p in papers]

@@ -507,10 +507,10 @@ class TestConcurrentAppends:
 # -- the migration ---------------------------------------------------------------------------------------------------
 class TestBackfill:
     def test_entries_logged_before_the_chain_are_chained_in_their_order(
-        self, tmp_path: Path, database_url: str
+        self, tmp_path: Path, empty_database_url: str
     ) -> None:
-        settings = settings_for(tmp_path, database_url)
-        engine = create_db_engine(database_url)
+        settings = settings_for(tmp_path, empty_database_url)
+        engine = create_db_engine(empty_database_url)
         try:
             upgrade(engine, revision="20261124_05")
             legacy = [(f"old-{n}", START + timedelta(minutes=10 - n)) for n in range(5)]

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from bench.papers import birth_certificate_fields, full_wallet, passport_fields, small_pdf
+from bench.papers import birth_certificate_fields, cccd_fields, full_wallet, passport_fields, small_pdf
 from tests.factories import make_phone
 from tests.web.conftest import Person, check_page, new_context, registered, shot, signed_in
 from tests.web.server import WebServer
@@ -352,8 +352,48 @@ class TestErrors:
         group = page.get_by_role("group", name="Nội dung đề nghị")
         expect(group).to_contain_text("Vui lòng chọn “Nội dung đề nghị”")  # the message by the field too
         summary.get_by_role("link", name=re.compile("Bổ sung Căn cước")).click()
-        expect(page.get_by_role("link", name="Thêm Căn cước công dân vào ví")).to_be_focused()
+        add = page.get_by_role("link", name="Thêm Căn cước công dân vào hồ sơ")
+        expect(add).to_be_focused()
         assert dossier_of(web, person, application_id_of(page))["status"] == "draft"
+        expect(page.get_by_role("link", name="thêm từ trang Giấy tờ").first).to_have_attribute(
+            "href", re.compile(r"^/papers/add\?type=cccd&next=/applications/")
+        )
+
+    def test_a_missing_paper_is_added_from_the_dossier_into_the_wallet(self, page: Page, web: WebServer) -> None:
+        person = registered(web)
+        signed_in(page.context, web, person)
+        page.goto(f"/services/{PASSPORT}")
+        page.get_by_role("button", name="Bắt đầu").click()
+        application_id = application_id_of(page)
+        page.get_by_role("link", name="Thêm Căn cước công dân vào hồ sơ").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Thêm vào hồ sơ: Căn cước công dân")
+        expect(page.get_by_label("Số định danh cá nhân")).to_have_value(person.national_id)  # the account's own
+        check_page(page, "services-upload")
+        card = cccd_fields(person.data)
+        page.get_by_label("Quê quán").fill(card["place_of_origin"])
+        page.get_by_label("Nơi thường trú").fill(card["place_of_residence"])
+        page.get_by_label("Ngày cấp").fill("31/02/2021")
+        page.get_by_label("Cơ quan cấp").fill(card["issued_by"])
+        page.get_by_label("Ảnh hoặc bản quét").set_input_files(
+            files=[{"name": "cccd.pdf", "mimeType": "application/pdf", "buffer": small_pdf("cccd")}]
+        )
+        page.get_by_role("button", name="Lưu").click()
+        expect(page.get_by_role("alert")).to_contain_text("Có lỗi cần sửa")
+        expect(page.get_by_label("Quê quán")).to_have_value(card["place_of_origin"])  # kept as typed
+        check_page(page, "services-upload-errors")
+        page.get_by_label("Ngày cấp").fill("10/04/2021")
+        page.get_by_label("Ảnh hoặc bản quét").set_input_files(
+            files=[{"name": "cccd.pdf", "mimeType": "application/pdf", "buffer": small_pdf("cccd")}]
+        )
+        page.get_by_role("button", name="Lưu").click()
+        expect(page.get_by_role("status")).to_contain_text("Giấy tờ đã được lưu vào ví và đính kèm hồ sơ")
+        expect(page.get_by_label("Họ, chữ đệm và tên")).to_have_value(person.data["full_name"])
+        dossier = dossier_of(web, person, application_id)
+        attached = {a["type"]: a for a in dossier["attached_documents"]}
+        assert attached["cccd"]["origin"] == "uploaded" and "cccd" not in dossier["missing_documents"]
+        with web.api() as api:
+            papers = ok(api.get("/documents", headers=bearer(person.token)))["items"]
+        assert [p["id"] for p in papers if p["type"] == "cccd"] == [attached["cccd"]["document_id"]]
 
     def test_a_wrong_date_is_named_and_what_was_typed_stays(self, page: Page, web: WebServer) -> None:
         person = registered(web)
@@ -494,5 +534,9 @@ class TestEnglish:
         check_page(page, "services-list-with-dossiers")
         page.get_by_role("link", name=PASSPORT_EN, exact=True).click()
         page.get_by_role("button", name="Start").click()
+        page.goto(f"/applications/{application_id_of(page)}/papers/birth_certificate")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Add to the dossier: Birth certificate")
+        check_page(page, "services-upload")
+        page.get_by_role("link", name="Back to the dossier").click()
         page.get_by_role("link", name="Delete this draft").click()
         check_page(page, "services-delete")

@@ -5,14 +5,11 @@ API calls (`forms.service.ApplicationService`, `wallet.service.WalletService`); 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from pydantic import ValidationError
 
@@ -24,76 +21,43 @@ from forms.errors import (
     ApplicationIncomplete,
     ApplicationInvalid,
     ApplicationNotEditable,
-    ApplicationNotFound,
     FieldReadOnly,
     FormsError,
     NotSubmitted,
-    ProcedureNotFound,
 )
 from forms.prefill import wanted_types
-from forms.schemas import ApplicationCreate, ApplicationPublic, ApplicationUpdate, RatingCreate
-from forms.service import EDITABLE, ApplicationService
+from forms.schemas import ApplicationCreate, ApplicationUpdate, RatingCreate
 from identity.sessions import Principal
-from wallet.catalog import document_type
 from wallet.schemas import DocumentPublic
 from wallet.service import WalletService
-from web import i18n
+from web.controllers.services_dossier import (
+    SECTION,
+    Dossier,
+    attempt,
+    chosen_papers,
+    control_value,
+    in_thread,
+    load,
+    procedure_name,
+    read_form,
+    service,
+    type_label,
+)
+from web.controllers.services_upload import DossierPaperPages
 from web.i18n import gettext as _
 from web.i18n import pick
-from web.messages import N_, parse_date
+from web.messages import N_
 from web.pages import citizen_page, form_value, see_other
+from web.paper_forms import shown_value as shown_text
 from web.templating import local_date
 
-T = TypeVar("T")
-SECTION = "/services"
 RADIO_LIMIT = 6  # more choices than this show as a select
+UNREADABLE = {"date": N_("Enter a real date, for example 02/03/1995"), "int": N_("Enter a whole number, like 2")}
 PROBLEMS = {
     "must be exactly 12 digits": N_("Enter exactly 12 digits"),
     "must not contain control characters": N_("Remove the special characters"),
     "must be one uppercase letter followed by 7 digits": N_("Enter one capital letter followed by 7 digits"),
 }
-
-
-def type_label(code: str) -> str:
-    paper = document_type(code)
-    return pick(paper.name_vi, paper.name_en)
-
-
-def procedure_name(procedure: Procedure) -> str:
-    return pick(procedure.name, procedure.name_en)
-
-
-# -- the dossier as the pages show it -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Dossier:
-    application: ApplicationPublic
-    procedure: Procedure
-    papers: list[DocumentPublic]  # the wallet's papers of the types the dossier may use
-    result: DocumentPublic | None  # the result paper, when the wallet shows it (not held)
-
-    @property
-    def editable(self) -> bool:
-        return self.application.status in EDITABLE
-
-
-def shown_value(field: ProcedureField, value: Any) -> Any:
-    """A stored value as a form control shows it: dates dd/mm/yyyy, lists as lists, the rest as text."""
-    if value is None:
-        return [] if field.type == "list" else ""
-    if field.type == "date":
-        return local_date(str(value))
-    return list(value) if field.type == "list" else str(value)
-
-
-def readable(field: ProcedureField, value: Any) -> str:
-    """A value as people read it: choices by their labels, dates dd/mm/yyyy."""
-    english = i18n.current() == "en"
-    if value is None or value in ([], ""):
-        return ""
-    if field.type in ("enum", "list"):
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(field.choice_label(str(v), english=english) for v in values)
-    return local_date(str(value)) if field.type == "date" else str(value)
 
 
 def source_hint(dossier: Dossier, name: str) -> str | None:
@@ -125,8 +89,8 @@ def field_views(dossier: Dossier, posted: Mapping[str, Any] | None = None) -> li
                 "label": pick(field.label, field.label_en),
                 "kind": field.type,
                 "optional": not field.required,
-                "value": posted[field.name] if posted and field.name in posted else shown_value(field, value),
-                "text": readable(field, value),
+                "value": posted[field.name] if posted and field.name in posted else control_value(field, value),
+                "text": shown_text(field.spec(), value),
                 "options": options,
                 "radios": len(options) <= RADIO_LIMIT,
                 "read_only": field.name in application.read_only,
@@ -182,50 +146,6 @@ def agency_note(dossier: Dossier) -> str | None:
     return moves[-1].note if moves else None
 
 
-# -- reading a posted form ------------------------------------------------------------------------------------------
-def read_form(dossier: Dossier, form: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-    """(the values changed, for the domain; values as typed, for showing again; problems by field) from the
-    dossier's form. Only changes go to the domain: an unchanged value would count as typed over a paper chosen in
-    the same save. A locked choice shows its label, not its value, so it is never read back; a locked text is, and
-    the domain refuses it if it was changed."""
-    values: dict[str, Any] = {}
-    typed: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for field in dossier.procedure.fields:
-        if field.type in ("enum", "list") and field.name in dossier.application.read_only:
-            continue
-        if field.type == "list":
-            chosen = [v for v in form.getall(field.name) if isinstance(v, str)] if field.name in form else []
-            typed[field.name], values[field.name] = chosen, chosen or None
-            continue
-        text = form_value(form, field.name)
-        typed[field.name] = text
-        if not text:
-            values[field.name] = None
-        elif field.type == "date":
-            day = parse_date(text)
-            if day is None:
-                errors[field.name] = _("Enter a real date, for example 02/03/1995")
-            values[field.name] = day.isoformat() if day else None
-        elif field.type == "int":
-            digits = text.replace(" ", "").replace(".", "")
-            if not digits.isdigit():
-                errors[field.name] = _("Enter a whole number, like 2")
-            values[field.name] = int(digits) if digits.isdigit() else None
-        else:
-            values[field.name] = text
-    stored = dossier.application.fields
-    changed = {name: value for name, value in values.items() if value != stored.get(name)}
-    return changed, typed, errors
-
-
-def chosen_papers(dossier: Dossier, form: Any) -> dict[str, str]:
-    """The papers picked in place of the attached ones (only changes: an unchanged pick would pin the paper)."""
-    attached = {a.type: a.document_id for a in dossier.application.attached_documents}
-    picked = {code: form_value(form, f"doc-{code}") for code in wanted_types(dossier.procedure)}
-    return {code: chosen for code, chosen in picked.items() if chosen and chosen != attached.get(code)}
-
-
 def problem_messages(dossier: Dossier, error: FormsError) -> dict[str, str]:
     """The domain's refusal, one message per field in the form's order, anchored on the field's control."""
     procedure, said = dossier.procedure, {}
@@ -255,42 +175,6 @@ def field_problem(field: ProcedureField, problem: str) -> str:
     if field.type in ("enum", "list"):
         return _("Choose among the options")
     return _("Check this answer")
-
-
-# -- domain work --------------------------------------------------------------------------------------------------
-def _service(unit: UnitOfWork) -> ApplicationService:
-    return ApplicationService(unit.session, unit.container.forms, unit.notifier)
-
-
-def _load(unit: UnitOfWork, citizen: Principal, application_id: str) -> Dossier:
-    application = _service(unit).get(citizen.subject_id, application_id)
-    procedure = unit.container.forms.catalog.get(application.procedure_code)
-    wallet = WalletService(unit.session, unit.container.wallet)
-    papers = wallet.of_types(citizen.subject_id, wanted_types(procedure))
-    result = None
-    if application.result is not None:
-        found = wallet.current(citizen.subject_id, [application.result.document_id])
-        result = found[0] if found else None
-    return Dossier(application, procedure, papers, result)
-
-
-def _attempt(unit: UnitOfWork, work: Callable[[], T]) -> T:
-    """Run one domain step in a savepoint: a refusal leaves nothing half-done, a success stays."""
-    savepoint = unit.session.begin_nested()
-    try:
-        done = work()
-    except BaseException:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
-    return done
-
-
-async def _in_thread(work: Callable[[], T]) -> T:
-    try:
-        return await anyio.to_thread.run_sync(work)
-    except (ApplicationNotFound, ProcedureNotFound) as exc:
-        raise NotFoundException() from exc
 
 
 def _dossier_page(
@@ -323,10 +207,10 @@ class ServicesPages(Controller):
         catalog = unit.container.forms.catalog
 
         def read() -> list[dict[str, Any]]:
-            items, _next = _service(unit).page(citizen.subject_id, status=None, limit=100, cursor=None)
+            items, _next = service(unit).page(citizen.subject_id, status=None, limit=100, cursor=None)
             return [{"item": item, "name": procedure_name(catalog.get(item.procedure_code))} for item in items]
 
-        dossiers = await _in_thread(read)
+        dossiers = await in_thread(read)
         procedures = [{"procedure": p, "name": procedure_name(p)} for p in catalog.all()]
         return citizen_page(
             unit,
@@ -344,10 +228,10 @@ class ServicesPages(Controller):
             procedure = unit.container.forms.catalog.get(code)
             wallet = WalletService(unit.session, unit.container.wallet)
             papers = [p for p in wallet.of_types(citizen.subject_id, wanted_types(procedure)) if p.status != "revoked"]
-            drafts, _next = _service(unit).page(citizen.subject_id, status="draft", limit=100, cursor=None)
+            drafts, _next = service(unit).page(citizen.subject_id, status="draft", limit=100, cursor=None)
             return procedure, papers, [d for d in drafts if d.procedure_code == code]
 
-        procedure, papers, drafts = await _in_thread(read)
+        procedure, papers, drafts = await in_thread(read)
         held = {p.type for p in papers}
         rows = [
             {"type": t, "label": type_label(t), "required": t in procedure.required_documents, "held": t in held}
@@ -369,7 +253,7 @@ class ServicesPages(Controller):
     @post("/{code:str}/start")
     async def start(self, citizen: Principal, unit: UnitOfWork, code: str) -> Response[Any]:
         data = ApplicationCreate(procedure_code=code[:64] or "-")
-        created = await _in_thread(lambda: _service(unit).create(citizen.subject_id, data))
+        created = await in_thread(lambda: service(unit).create(citizen.subject_id, data))
         return see_other(f"/applications/{created.id}")
 
 
@@ -380,7 +264,7 @@ class DossierPages(Controller):
     async def dossier(
         self, citizen: Principal, unit: UnitOfWork, application_id: str, done: str | None = None
     ) -> Template:
-        dossier = await _in_thread(lambda: _load(unit, citizen, application_id))
+        dossier = await in_thread(lambda: load(unit, citizen, application_id))
         return _dossier_page(unit, citizen, dossier, done=done)
 
     @post("/{application_id:str}")
@@ -389,25 +273,26 @@ class DossierPages(Controller):
     ) -> Response[Any]:
         """`Lưu` (the PATCH) or `Nộp hồ sơ` (the PATCH, then the submission): typed values are kept either way."""
         form = await request.form()
-        dossier = await _in_thread(lambda: _load(unit, citizen, application_id))
+        dossier = await in_thread(lambda: load(unit, citizen, application_id))
         if not dossier.editable:
             return see_other(f"/applications/{application_id}")
-        values, typed, errors = read_form(dossier, form)
-        if errors:
+        values, typed, unreadable = read_form(dossier, form)
+        if unreadable:
+            errors = {name: _(UNREADABLE[kind]) for name, kind in unreadable.items()}
             return _dossier_page(unit, citizen, dossier, status=422, errors=errors, posted=typed)
         update = ApplicationUpdate(fields=values, documents=chosen_papers(dossier, form))
-        service = _service(unit)
+        forms = service(unit)
         submit = form_value(form, "action") == "submit"
 
         def work() -> None:
-            _attempt(unit, lambda: service.update(citizen.subject_id, application_id, update))
+            attempt(unit, lambda: forms.update(citizen.subject_id, application_id, update))
             if submit:
-                _attempt(unit, lambda: service.submit(citizen, application_id))
+                attempt(unit, lambda: forms.submit(citizen, application_id))
 
         try:
-            await _in_thread(work)
+            await in_thread(work)
         except (ApplicationInvalid, FieldReadOnly, ApplicationIncomplete) as exc:
-            again = await _in_thread(lambda: _load(unit, citizen, application_id))
+            again = await in_thread(lambda: load(unit, citizen, application_id))
             posted = typed if not isinstance(exc, ApplicationIncomplete) else None
             messages = problem_messages(again, exc)
             return _dossier_page(unit, citizen, again, status=422, errors=messages, posted=posted)
@@ -432,17 +317,17 @@ class DossierPages(Controller):
                 errors["comment"] = _("Write at most 1000 characters")
         if not errors:
             try:
-                await _in_thread(lambda: _service(unit).rate(citizen.subject_id, application_id, data))
+                await in_thread(lambda: service(unit).rate(citizen.subject_id, application_id, data))
             except (AlreadyRated, NotSubmitted):
                 return see_other(f"/applications/{application_id}")
             return see_other(f"/applications/{application_id}?done=rated")
-        dossier = await _in_thread(lambda: _load(unit, citizen, application_id))
+        dossier = await in_thread(lambda: load(unit, citizen, application_id))
         rating = {"score": score, "comment": comment}
         return _dossier_page(unit, citizen, dossier, status=422, errors=errors, rating=rating)
 
     @get("/{application_id:str}/delete")
     async def confirm_delete(self, citizen: Principal, unit: UnitOfWork, application_id: str) -> Response[Any]:
-        dossier = await _in_thread(lambda: _load(unit, citizen, application_id))
+        dossier = await in_thread(lambda: load(unit, citizen, application_id))
         if dossier.application.status != "draft":
             return see_other(f"/applications/{application_id}")
         name = procedure_name(dossier.procedure)
@@ -451,10 +336,10 @@ class DossierPages(Controller):
     @post("/{application_id:str}/delete")
     async def delete(self, citizen: Principal, unit: UnitOfWork, application_id: str) -> Response[Any]:
         try:
-            await _in_thread(lambda: _service(unit).delete_draft(citizen.subject_id, application_id))
+            await in_thread(lambda: service(unit).delete_draft(citizen.subject_id, application_id))
         except ApplicationNotEditable:
             return see_other(f"/applications/{application_id}")
         return see_other("/services?done=deleted")
 
 
-ROUTES = [ServicesPages, DossierPages]
+ROUTES = [ServicesPages, DossierPages, DossierPaperPages]

@@ -50,9 +50,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 def new_context(browser: Browser, web: WebServer, *, javascript: bool = True, **options: Any) -> BrowserContext:
-    context = browser.new_context(
-        base_url=web.base_url, viewport=PHONE, java_script_enabled=javascript, locale="vi-VN", **options
-    )
+    options.setdefault("viewport", PHONE)
+    context = browser.new_context(base_url=web.base_url, java_script_enabled=javascript, locale="vi-VN", **options)
     context.set_default_timeout(10_000)
     return context
 

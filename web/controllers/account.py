@@ -103,7 +103,7 @@ def _code(form: Any) -> str:
 class AccountPages(Controller):
     path = "/account"
 
-    @get("", sync_to_thread=False)
+    @get("")
     async def account(self, citizen: Principal, unit: UnitOfWork, done: str | None = None) -> Template:
         profile = await _profile(unit, citizen)
         eid = unit.container.eid
@@ -119,7 +119,7 @@ class AccountPages(Controller):
         )
 
     # -- level 2 by national e-ID -----------------------------------------------------------------------------------
-    @post("/eid", sync_to_thread=False)
+    @post("/eid")
     async def eid_start(self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork) -> Template:
         """The e-ID link flow of the signed-in citizen; the provider sends the browser back to the API's callback,
         which redirects to `EID_DONE` with a one-time ticket. The answer is a page with the link to the provider,
@@ -152,7 +152,7 @@ class AccountPages(Controller):
         answer.set_cookie(cookie)
         return answer
 
-    @get("/eid/done", sync_to_thread=False)
+    @get("/eid/done")
     async def eid_done(self, request: Request[Any, Any, State], eid_ticket: str = "") -> Response[Any]:
         container = container_of(request.app.state)
         outcome = None
@@ -170,7 +170,7 @@ class AccountPages(Controller):
         return response
 
     # -- a fresh code for the authenticator and the erasure -------------------------------------------------------
-    @post("/code", sync_to_thread=False)
+    @post("/code")
     async def send_code(self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork) -> Response[Any]:
         """A step-up code by SMS; the page that asked for it comes back naming the challenge."""
         form = await request.form()
@@ -187,11 +187,11 @@ class AccountPages(Controller):
         return see_other(f"{_STEP_PATHS[step]}?challenge={challenge.challenge_id}")
 
     # -- the authenticator app --------------------------------------------------------------------------------------
-    @get("/authenticator", sync_to_thread=False)
+    @get("/authenticator")
     async def authenticator(self, citizen: Principal, unit: UnitOfWork, challenge: str = "") -> Template:
         return await _factor_page(unit, citizen, "authenticator", challenge=challenge[:64])
 
-    @post("/authenticator", sync_to_thread=False)
+    @post("/authenticator")
     async def authenticator_enrol(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork
     ) -> Template:
@@ -208,7 +208,7 @@ class AccountPages(Controller):
             raise NotFoundException()
         return _scan_page(unit, citizen, view)
 
-    @post("/authenticator/confirm", sync_to_thread=False)
+    @post("/authenticator/confirm")
     async def authenticator_confirm(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork
     ) -> Response[Any]:
@@ -226,14 +226,14 @@ class AccountPages(Controller):
             return _scan_page(unit, citizen, view, errors={"code": code_problem(exc)})
         return see_other("/account?done=totp_on")
 
-    @get("/authenticator/remove", sync_to_thread=False)
+    @get("/authenticator/remove")
     async def authenticator_remove_form(self, citizen: Principal, unit: UnitOfWork) -> Response[Any]:
         profile = await _profile(unit, citizen)
         if not profile.totp_enabled:
             return see_other("/account")
         return citizen_page(unit, citizen, "account/authenticator_remove.html", section="/account")
 
-    @post("/authenticator/remove", sync_to_thread=False)
+    @post("/authenticator/remove")
     async def authenticator_remove(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork
     ) -> Response[Any]:
@@ -252,11 +252,11 @@ class AccountPages(Controller):
         return see_other("/account?done=totp_off")
 
     # -- erasing the account ----------------------------------------------------------------------------------------
-    @get("/delete", sync_to_thread=False)
+    @get("/delete")
     async def delete_form(self, citizen: Principal, unit: UnitOfWork, challenge: str = "") -> Template:
         return await _factor_page(unit, citizen, "delete", challenge=challenge[:64])
 
-    @post("/delete", sync_to_thread=False)
+    @post("/delete")
     async def delete(self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork) -> Response[Any]:
         """Exactly the API's erasure: the fresh factor, every record, then the citizen's key; the blobs after."""
         form = await request.form()
@@ -278,7 +278,7 @@ class AccountPages(Controller):
         response.headers["clear-site-data"] = '"cache", "cookies", "storage"'
         return response
 
-    @get("/deleted", sync_to_thread=False)
+    @get("/deleted")
     async def deleted(self) -> Template:
         return page("auth/landing.html", flash=_("Your account and everything in it have been deleted."))
 

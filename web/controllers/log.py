@@ -93,7 +93,7 @@ class Row:
 class AccessLogPages(Controller):
     path = "/access-log"
 
-    @get("", sync_to_thread=False)
+    @get("")
     async def access_log(
         self,
         citizen: Principal,

@@ -34,7 +34,7 @@ def back_to(cursor: str) -> str:
 class NotificationPages(Controller):
     path = HOME
 
-    @get("", sync_to_thread=False)
+    @get("")
     async def notices(self, citizen: Principal, unit: UnitOfWork, cursor: str = "", done: str = "") -> Template:
         notifier = unit.notifier
 
@@ -57,12 +57,12 @@ class NotificationPages(Controller):
             flash=_(DONE[done]) if done in DONE else None,
         )
 
-    @post("/read-all", sync_to_thread=False)
+    @post("/read-all")
     async def read_all(self, citizen: Principal, unit: UnitOfWork) -> Response[Any]:
         await anyio.to_thread.run_sync(unit.notifier.mark_all_read, citizen.subject_id)
         return see_other(f"{HOME}?done=all")
 
-    @post("/{notice_id:str}/read", sync_to_thread=False)
+    @post("/{notice_id:str}/read")
     async def read(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, notice_id: str
     ) -> Response[Any]:

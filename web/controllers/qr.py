@@ -50,7 +50,7 @@ def qr_context(code: QrCode) -> dict[str, Any]:
 class QrPages(Controller):
     path = "/qr"
 
-    @get("", sync_to_thread=False)
+    @get("")
     async def qr(self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork) -> Template:
         qr_service = QrService(unit.session, unit.container.identity, AuditService(unit.session, unit.container.clock))
         code = await anyio.to_thread.run_sync(qr_service.issue, citizen.subject_id)

@@ -304,14 +304,14 @@ def _chosen(form: Any, request_id: str) -> dict[str, list[str]]:
 class SharingPages(Controller):
     path = "/sharing"
 
-    @get("", sync_to_thread=False)
+    @get("")
     async def sharing(
         self, citizen: Principal, unit: UnitOfWork, done: str | None = None, about: str = "", challenge: str = ""
     ) -> Template:
         focus = Focus(about[:64], challenge=challenge[:64]) if about else None
         return await _sharing_page(unit, citizen, done=done, focus=focus)
 
-    @post("/{request_id:str}/code", sync_to_thread=False)
+    @post("/{request_id:str}/code")
     async def send_code(self, citizen: Principal, unit: UnitOfWork, request_id: str) -> Response[Any]:
         """A fresh step-up code by SMS, exactly as `POST /api/v1/auth/otp/send` sends it."""
         auth = AuthService(unit.session, unit.container.identity, unit.notifier)
@@ -326,7 +326,7 @@ class SharingPages(Controller):
         focus = Focus(request_id, code_error=True)
         return await _sharing_page(unit, citizen, status=422, focus=focus, errors={_code(request_id): message})
 
-    @post("/{request_id:str}/approve", sync_to_thread=False)
+    @post("/{request_id:str}/approve")
     async def approve(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, request_id: str
     ) -> Response[Any]:
@@ -365,7 +365,7 @@ class SharingPages(Controller):
             return await _sharing_page(unit, citizen, status=422, focus=focus, errors=errors)
         return see_other("/sharing?done=approved")
 
-    @post("/{request_id:str}/deny", sync_to_thread=False)
+    @post("/{request_id:str}/deny")
     async def deny(self, citizen: Principal, unit: UnitOfWork, request_id: str) -> Response[Any]:
         try:
             await _consent_work(unit, lambda service, _s: service.deny(citizen.subject_id, request_id))
@@ -375,7 +375,7 @@ class SharingPages(Controller):
             return see_other("/sharing?done=gone")
         return see_other("/sharing?done=denied")
 
-    @get("/consents/{consent_id:str}/revoke", sync_to_thread=False)
+    @get("/consents/{consent_id:str}/revoke")
     async def revoke_confirm(self, citizen: Principal, unit: UnitOfWork, consent_id: str) -> Template:
         """The confirmation step (a page, so it works without JavaScript)."""
         consent = await _consent_work(unit, lambda service, _s: _find_consent(service, citizen, consent_id))
@@ -383,7 +383,7 @@ class SharingPages(Controller):
             raise NotFoundException()
         return citizen_page(unit, citizen, "sharing/revoke.html", section="/sharing", consent=consent_row(consent))
 
-    @post("/consents/{consent_id:str}/revoke", sync_to_thread=False)
+    @post("/consents/{consent_id:str}/revoke")
     async def revoke(self, citizen: Principal, unit: UnitOfWork, consent_id: str) -> Response[Any]:
         try:
             await _consent_work(unit, lambda service, _s: service.revoke(citizen.subject_id, consent_id))

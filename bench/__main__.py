@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import assurance, audit, consent, forms, foundation, qr, wallet
+from bench import assurance, audit, consent, forms, foundation, qr, wallet, web
 from bench.harness import RESULTS_PATH
 
 BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
@@ -20,6 +20,7 @@ BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("consent", consent.main),
     ("forms", forms.main),
     ("assurance", assurance.main),
+    ("web", web.main),
 ]
 
 

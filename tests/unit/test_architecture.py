@@ -160,6 +160,17 @@ class TestDependencyDirection:
         importers = {e.source_package for e in project_edges if e.target_package == "litestar"}
         assert importers <= {"api", "web"}
 
+    def test_the_pages_reach_data_only_through_the_domain_services(self, project_edges: list[Edge]) -> None:
+        """No second copy of a rule: the pages never query tables themselves (no repository, no model, no
+        SQL), they call the services the API calls."""
+        bad = [
+            e
+            for e in project_edges
+            if e.source_package == "web"
+            and (e.target.split(".")[-1] in {"repository", "models"} or e.target_package in {"sqlalchemy"})
+        ]
+        assert bad == []
+
     def test_nothing_below_the_edge_imports_the_pages(self, project_edges: list[Edge]) -> None:
         importers = {e.source_package for e in project_edges if e.target_package == "web"}
         assert importers <= {"api", "web"}

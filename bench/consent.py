@@ -27,7 +27,7 @@ import httpx
 
 from bench.foundation import BIRTH_DATE, Citizen, Wallet, wallet_server
 from bench.harness import LoadResult, load, record
-from bench.qr import _congdanso, _expect
+from bench.qr import _congdanso, _expect, officer_token, proof_at_counter
 
 AGENCY = "BENCH-CONSENT"
 PAPERS = 3  # one CCCD and two diplomas
@@ -163,6 +163,8 @@ def main() -> None:
         with wallet_server(data_dir=data_dir) as wallet, httpx.Client(timeout=30.0, trust_env=False) as client:
             citizen = Citizen(1)
             citizen_token = wallet.sign_up(client, citizen)
+            # Sharing papers needs identity level 2: the citizen is proofed at a counter first.
+            proof_at_counter(wallet, client, officer_token(wallet, client, data_dir), citizen_token)
             agency = agency_token(wallet, client, data_dir)
             consent_id = consent_for_every_paper(wallet, client, citizen, citizen_token, agency)
             check_same_papers(wallet, client, citizen_token, agency, consent_id)

@@ -92,6 +92,23 @@ def officer_token(wallet: Wallet, client: httpx.Client, data_dir: Path) -> str:
     return token
 
 
+def proof_at_counter(wallet: Wallet, client: httpx.Client, officer: str, citizen_token: str) -> None:
+    """Identity level 2, as at a one-stop counter: the officer scans the citizen's QR and confirms the card."""
+    scan = _expect(
+        client.post(
+            f"{wallet.api}/verify/qr",
+            json={"token": fresh_qr(wallet, client, citizen_token)},
+            headers={"Authorization": f"Bearer {officer}"},
+        ),
+        200,
+    )
+    proofing = {"presence_id": scan["presence_id"]}
+    _expect(
+        client.post(f"{wallet.api}/identity/proofings", json=proofing, headers={"Authorization": f"Bearer {officer}"}),
+        201,
+    )
+
+
 def fresh_qr(wallet: Wallet, client: httpx.Client, citizen_token: str) -> str:
     """A QR token from `GET /me/qr` (valid 5 minutes: fetched again before each measurement)."""
     answer = _expect(client.get(f"{wallet.api}/me/qr", headers={"Authorization": f"Bearer {citizen_token}"}), 200)

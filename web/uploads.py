@@ -14,6 +14,9 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.utils.scope.state import ScopeState
 
 from api.multipart import StreamedForm
+from api.uploads import upload_new
+from wallet.catalog import DocumentType
+from web.paper_forms import wallet_fields
 
 CSRF_FIELD = "_csrf_token"
 UPLOAD_OPT = {"exclude_from_csrf": True}  # the key of `CSRFConfig.exclude_from_csrf_key`
@@ -44,3 +47,16 @@ class CsrfGate:
 def csrf_gate(request: Request[Any, Any, Any]) -> CsrfGate:
     """A `Gate` for `api.uploads`; `.passed` tells whether the token was checked."""
     return CsrfGate(request)
+
+
+async def upload_paper(request: Request[Any, Any, Any], citizen_id: str, paper: DocumentType, gate: CsrfGate) -> Any:
+    """A new paper of `paper`'s type from a page's form (its fields by name, its scans in `file`): the API's upload
+    pipeline, behind the form's CSRF gate; an empty file input is no file."""
+    return await upload_new(
+        request,
+        citizen_id,
+        type_of=lambda _form: paper.code,
+        fields_of=lambda form: wallet_fields(paper, form),
+        gate=gate,
+        skip_empty_files=True,
+    )

@@ -19,7 +19,7 @@ from litestar.response import Template
 from api.deps import UnitOfWork, container_of
 from api.downloads import stream_file
 from api.multipart import MalformedMultipart
-from api.uploads import in_wallet, upload_new, upload_version
+from api.uploads import in_wallet, upload_version
 from identity.errors import ValidationFailed
 from identity.qr import QrCapacityExceeded, qr_svg
 from identity.sessions import Principal
@@ -51,7 +51,7 @@ from web.paper_forms import (
     typed_values,
     wallet_fields,
 )
-from web.uploads import UPLOAD_OPT, CsrfGate, csrf_gate
+from web.uploads import UPLOAD_OPT, CsrfGate, csrf_gate, upload_paper
 
 PAGE_SIZE = 100
 SECTION = "/papers"
@@ -118,14 +118,7 @@ class PapersPages(Controller):
         paper = _paper_type(type_code)
         gate = csrf_gate(request)
         try:
-            document = await upload_new(
-                request,
-                citizen.subject_id,
-                type_of=lambda _form: paper.code,
-                fields_of=lambda form: wallet_fields(paper, form),
-                gate=gate,
-                skip_empty_files=True,
-            )
+            document = await upload_paper(request, citizen.subject_id, paper, gate)
         except (FieldsInvalid, UnsupportedFileType, FileTooLarge, QuotaExceeded, ValidationFailed) as refused:
             return _refused(unit, citizen, paper, gate, refused)
         return see_other(f"{SECTION}/{document.id}?done=added")

@@ -16,7 +16,6 @@ from litestar.response import Template
 
 from api.deps import UnitOfWork, container_of
 from api.multipart import MalformedMultipart
-from api.uploads import upload_new
 from forms.errors import ApplicationInvalid, ApplicationNotEditable
 from identity.errors import ValidationFailed
 from identity.sessions import Principal
@@ -26,8 +25,8 @@ from wallet.service import MIB
 from web.controllers.papers import field_errors
 from web.controllers.services_dossier import SECTION, check_upload, in_thread, service, type_label, wanted_paper
 from web.pages import citizen_page, see_other
-from web.paper_forms import Value, controls, holder_values, typed_values, wallet_fields
-from web.uploads import UPLOAD_OPT, csrf_gate
+from web.paper_forms import Value, controls, holder_values, typed_values
+from web.uploads import UPLOAD_OPT, csrf_gate, upload_paper
 
 REFUSED = (FieldsInvalid, UnsupportedFileType, FileTooLarge, QuotaExceeded, ValidationFailed)
 
@@ -110,14 +109,7 @@ class DossierPaperPages(Controller):
             return see_other(back)
         gate = csrf_gate(request)
         try:
-            document = await upload_new(
-                request,
-                citizen.subject_id,
-                type_of=lambda _form: paper.code,
-                fields_of=lambda form: wallet_fields(paper, form),
-                gate=gate,
-                skip_empty_files=True,
-            )
+            document = await upload_paper(request, citizen.subject_id, paper, gate)
         except REFUSED as refused:
             if not gate.passed or isinstance(refused, MalformedMultipart):
                 raise ClientException() from refused  # not a form of these pages

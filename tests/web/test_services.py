@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,11 @@ class Agencies:
 
 @pytest.fixture(scope="module")
 def agencies(web: WebServer) -> Agencies:
-    counter_agency = f"web_svc_counter_{os.getpid()}"
+    # Unique per instance: other modules use this fixture on the same server process too.
+    suffix = uuid.uuid4().hex[:10]
+    counter_agency = f"web_svc_counter_{suffix}"
     congdanso(web, "agency", "create", "--code", counter_agency, "--name", "Bộ phận một cửa phường Hải Châu")
-    issuer = agency_token(web, f"web_svc_issuer_{os.getpid()}", "documents:issue")
+    issuer = agency_token(web, f"web_svc_issuer_{suffix}", "documents:issue")
     assert issuer is not None
     # Another module on the same server may have made the passport office already: then one of its officers acts.
     office = agency_token(web, AGENCY) or officer_token(web, AGENCY)

@@ -118,7 +118,9 @@ class SessionService:
         return {}
 
     def _check_alive(self, auth: AuthSession, now: datetime) -> None:
-        idle_limit = auth.last_seen_at + self._kit.config.idle_timeout
+        config = self._kit.config
+        idle = config.staff_idle_timeout if auth.subject_type == "officer" else config.idle_timeout
+        idle_limit = auth.last_seen_at + idle
         if auth.revoked_at is not None or now >= auth.expires_at or now >= idle_limit:
             raise SessionExpired()
 

@@ -39,6 +39,8 @@ class IdentityConfig:
     access_ttl: timedelta = timedelta(minutes=15)
     agency_token_ttl: timedelta = timedelta(minutes=15)
     idle_timeout: timedelta = timedelta(minutes=30)
+    # Officers and agency staff work at shared counters and desks: their sessions end sooner when left alone.
+    staff_idle_timeout: timedelta = timedelta(minutes=15)
     session_lifetime: timedelta = timedelta(hours=12)
     fresh_login: timedelta = timedelta(minutes=5)
     # Login and step-up codes; registrations never spend it, so strangers cannot lock an owner out of login.

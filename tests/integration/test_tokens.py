@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.factories import e164, last_code
 from tests.integration.conftest import Wallet
 
 
@@ -133,6 +134,35 @@ class TestSessionLimits:
             tokens = answer.json()
         wallet.clock.advance(timedelta(minutes=15))
         assert _refresh(wallet, tokens["refresh_token"]).json()["code"] == "session_expired"
+
+
+class TestStaffSessions:
+    """Officers work at shared counters: their sessions end after 15 minutes left alone, citizens' after 30."""
+
+    def _officer_tokens(self, wallet: Wallet) -> dict[str, Any]:
+        from tests.integration.assurance_helpers import new_counter_officer
+
+        officer = new_counter_officer(wallet)
+        with_refresh = wallet.post("/auth/login", {"phone": officer.phone, "pin": officer.pin})
+        code = last_code(wallet.outbox, to=e164(officer.phone))
+        verified = wallet.post("/auth/otp/verify", {"challenge_id": with_refresh.json()["challenge_id"], "code": code})
+        assert verified.status_code == 200, verified.text
+        return dict(verified.json())
+
+    def test_an_officer_left_alone_15_minutes_is_signed_out(self, wallet: Wallet) -> None:
+        tokens = self._officer_tokens(wallet)
+        wallet.clock.advance(timedelta(minutes=15))
+        assert _refresh(wallet, tokens["refresh_token"]).json()["code"] == "session_expired"
+
+    def test_an_officer_is_still_in_just_before(self, wallet: Wallet) -> None:
+        tokens = self._officer_tokens(wallet)
+        wallet.clock.advance(timedelta(minutes=15) - timedelta(microseconds=1))
+        assert _refresh(wallet, tokens["refresh_token"]).status_code == 200
+
+    def test_a_citizen_is_still_in_after_15_minutes(self, wallet: Wallet) -> None:
+        _, tokens = wallet.register()
+        wallet.clock.advance(timedelta(minutes=29))
+        assert _refresh(wallet, tokens["refresh_token"]).status_code == 200
 
 
 class TestLogout:

@@ -43,7 +43,8 @@ class Proofer:
     @property
     def actor(self) -> Actor:
         if self.agency is not None:
-            return Actor("officer", self.agency.code, self.agency.name)
+            person = self.officer.full_name if self.officer is not None else None
+            return Actor("officer", self.agency.code, self.agency.name, person)
         return Actor("system", "eid", self.eid_name or "VNeID")
 
     @property

@@ -16,6 +16,11 @@ Encoding, version 1 (frozen: a change needs a new version, and the verifier must
 
 Each field is length-prefixed, so no two different entries share an encoding ("ab" + "c" differs from "a" + "bc",
 NULL differs from ""). Every column of the row is covered, so an edit of any of them is detected.
+
+Encoding, version 2 (an entry naming the person who acted for the agency, `actor_person` not NULL): the domain
+`b"congdanso/audit-log/v2" 0x00`, then version 1's fields, then `actor_person` as a length-prefixed text, then
+prev_hash. An entry's version follows from its row (NULL `actor_person`: version 1), so clearing or setting the
+column changes the encoding and breaks the chain there, like any other edit.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-CHAIN_VERSION = 1
+CHAIN_VERSION = 2
 HASH_HEX_CHARS = 64
 GENESIS_HASH = "0" * HASH_HEX_CHARS
 """The `prev_hash` of entry 1."""
 
 _DOMAIN = b"congdanso/audit-log/v1\x00"
+_DOMAIN_V2 = b"congdanso/audit-log/v2\x00"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _ABSENT = b"\xff\xff\xff\xff"
@@ -64,6 +70,8 @@ class ChainedEntry(Protocol):
     def consent_id(self) -> str | None: ...
     @property
     def purpose(self) -> str | None: ...
+    @property
+    def actor_person(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -85,13 +93,14 @@ def _text(value: str | None) -> bytes:
 
 
 def encode_entry(entry: ChainedEntry, prev_hash: str) -> bytes:
-    """The canonical bytes of an entry (version 1); `prev_hash` is 64 hex characters."""
+    """The canonical bytes of an entry (version 2 when it names a person, else 1); `prev_hash` is 64 hex characters."""
     if entry.at.tzinfo is None:
         raise ValueError("an access-log time must be timezone-aware")
     micros = (entry.at - _EPOCH) // _MICROSECOND
+    person = entry.actor_person
     return b"".join(
         (
-            _DOMAIN,
+            _DOMAIN if person is None else _DOMAIN_V2,
             _INTS.pack(entry.seq, micros),
             _text(entry.id),
             _text(entry.citizen_id),
@@ -102,6 +111,7 @@ def encode_entry(entry: ChainedEntry, prev_hash: str) -> bytes:
             _text(entry.document_id),
             _text(entry.consent_id),
             _text(entry.purpose),
+            b"" if person is None else _text(person),
             bytes.fromhex(prev_hash),
         )
     )

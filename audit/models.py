@@ -26,6 +26,8 @@ class AccessLogEntry(SQLModel, table=True):
     actor_type: str = Field(max_length=16)  # officer | agency | system
     actor_code: str = Field(max_length=64)
     actor_name: str = Field(max_length=300)
+    # The person who acted for the agency (an officer's name), when one did: chained by encoding version 2.
+    actor_person: str | None = Field(default=None, max_length=200)
     action: str = Field(max_length=40)  # qr_scan, consent_pull, ...
     document_id: str | None = Field(default=None, max_length=36)
     consent_id: str | None = Field(default=None, max_length=36)

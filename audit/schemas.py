@@ -15,6 +15,12 @@ class ActorPublic(BaseModel):
     type: ActorType
     code: str
     name: str
+    person: str | None = Field(default=None, description="who acted for the agency (an officer's name); absent else")
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (k == "person" and v is None)}
 
 
 class AccessLogEntryPublic(BaseModel):

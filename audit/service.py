@@ -30,6 +30,7 @@ class Actor:
     type: ActorType
     code: str
     name: str
+    person: str | None = None  # who acted for the agency (an officer's name)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class AuditService:
             actor_type=actor.type,
             actor_code=actor.code,
             actor_name=actor.name,
+            actor_person=actor.person,
             action=action,
             document_id=document_id,
             consent_id=consent_id,
@@ -138,7 +140,7 @@ def _public(entry: AccessLogEntry) -> AccessLogEntryPublic:
     actor_type = _ACTOR_TYPES.get(entry.actor_type, "system")
     return AccessLogEntryPublic(
         at=entry.at,
-        actor=ActorPublic(type=actor_type, code=entry.actor_code, name=entry.actor_name),
+        actor=ActorPublic(type=actor_type, code=entry.actor_code, name=entry.actor_name, person=entry.actor_person),
         action=entry.action,
         document_id=entry.document_id,
         consent_id=entry.consent_id,

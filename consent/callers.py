@@ -22,10 +22,11 @@ class AgencyCaller:
     name: str
     kind: Literal["agency", "officer"]
     subject_id: str  # the agency's code or the officer's id
+    person: str | None = None  # the officer's name, in the citizen's access log
 
     @property
     def audit_actor(self) -> Actor:
-        return Actor(self.kind, self.code, self.name)
+        return Actor(self.kind, self.code, self.name, self.person)
 
     @property
     def event_actor(self) -> EventActor:
@@ -46,5 +47,5 @@ def agency_caller(ids: IdentityRepository, principal: Principal, *scopes: str) -
             raise NotPermitted()
         if not set(agency.scopes.split()) & set(scopes):
             raise NotPermitted()
-        return AgencyCaller(agency.code, agency.name, "officer", officer.id)
+        return AgencyCaller(agency.code, agency.name, "officer", officer.id, officer.full_name)
     raise NotPermitted()

@@ -40,6 +40,7 @@ class AgencyCaller:
     code: str
     name: str
     kind: Literal["agency", "officer"]
+    person: str | None = None  # the officer's name, in the citizen's access log
 
     @property
     def event_actor(self) -> EventActor:
@@ -47,7 +48,7 @@ class AgencyCaller:
 
     @property
     def audit_actor(self) -> Actor:
-        return Actor(self.kind, self.code, self.name)
+        return Actor(self.kind, self.code, self.name, self.person)
 
 
 def dossiers_holding(session: Session, document_id: str) -> list[str]:
@@ -58,18 +59,18 @@ def dossiers_holding(session: Session, document_id: str) -> list[str]:
 def acting_agency(session: Session, principal: Principal) -> AgencyCaller:
     """The active agency the caller acts for: an agency's client token, or one of its active officers."""
     ids = IdentityRepository(session)
-    code, kind = principal.subject_id, "agency"
+    code, kind, person = principal.subject_id, "agency", None
     if principal.role == "officer":
         officer = ids.officer(principal.subject_id)
         if officer is None or officer.status != "active":
             raise NotPermitted()
-        code, kind = officer.agency_code, "officer"
+        code, kind, person = officer.agency_code, "officer", officer.full_name
     elif principal.role != "agency":
         raise NotPermitted()
     agency = ids.agency(code)
     if agency is None or agency.status != "active":
         raise NotPermitted()
-    return AgencyCaller(agency.code, agency.name, "officer" if kind == "officer" else "agency")
+    return AgencyCaller(agency.code, agency.name, "officer" if kind == "officer" else "agency", person)
 
 
 class AgencyDesk:

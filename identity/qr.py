@@ -91,7 +91,7 @@ class QrService:
     def verify(self, token: str, officer: Principal) -> QrVerification:
         """Check signature, expiry and the citizen's status. Any string gets an answer: a refused token
         is `valid: false` with its reason, never an error."""
-        agency = self._officer_agency(officer)
+        agency, officer_name = self._officer_agency(officer)
         if len(token) > MAX_TOKEN_CHARS:
             return QrInvalid(reason="malformed")
         try:
@@ -105,17 +105,17 @@ class QrService:
         presence = self._audit.open_presence(
             citizen.id, officer_id=officer.subject_id, agency_code=agency.code, ttl=self._presence_ttl
         )
-        self._audit.record(citizen.id, Actor("officer", agency.code, agency.name), QR_SCAN)
+        self._audit.record(citizen.id, Actor("officer", agency.code, agency.name, officer_name), QR_SCAN)
         expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         return QrValid(citizen=shown, expires_at=expires_at, presence_id=presence.id)
 
-    def _officer_agency(self, officer: Principal) -> Agency:
+    def _officer_agency(self, officer: Principal) -> tuple[Agency, str]:
         officer.require("officer")
         row = self._repo.officer(officer.subject_id)
         agency = self._repo.agency(row.agency_code) if row is not None else None
         if row is None or row.status != "active" or agency is None or agency.status != "active":
             raise Forbidden()
-        return agency
+        return agency, row.full_name
 
     def _citizen_view(self, citizen: Citizen) -> QrCitizen:
         """The minimum an officer needs to match the person at the counter; the national ID masked."""

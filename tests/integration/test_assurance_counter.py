@@ -105,7 +105,12 @@ class TestCounterProofing:
         officer.proof(officer.scan(tokens["access_token"]))
         log = wallet.get("/me/access-log", tokens["access_token"]).json()["items"]
         entry = next(e for e in log if e["action"] == "identity_proofing")
-        assert entry["actor"] == {"type": "officer", "code": officer.agency_code, "name": officer.agency_name}
+        assert entry["actor"] == {
+            "type": "officer",
+            "code": officer.agency_code,
+            "name": officer.agency_name,
+            "person": officer.name,
+        }
         assert officer.name in entry["purpose"]
 
     def test_a_second_proofing_records_nothing_more(self, wallet: Wallet, officer: Officer) -> None:

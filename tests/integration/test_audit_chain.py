@@ -176,6 +176,7 @@ def _forged(seq: int, prev_hash: str, at: datetime) -> dict[str, Any]:
         "document_id": None,
         "consent_id": None,
         "purpose": None,
+        "actor_person": None,
         "prev_hash": prev_hash,
     }
     return fields | {"entry_hash": entry_hash(SimpleNamespace(**fields), prev_hash)}

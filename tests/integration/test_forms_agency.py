@@ -221,7 +221,7 @@ class TestInbox:
         assert moved["history"][-1]["status"] == "processing"
         assert moved["history"][-1]["actor"] == {"type": "officer", "code": "ca_xnc"}
         [read] = [e for e in _access_log(wallet, citizen.token) if e["action"] == "dossier_read"]
-        assert read["actor"] == {"type": "officer", "code": "ca_xnc", "name": XNC_NAME}
+        assert read["actor"] == {"type": "officer", "code": "ca_xnc", "name": XNC_NAME, "person": "Lê Văn Cường"}
 
     def test_an_officer_of_another_agency_gets_404(self, wallet: Wallet) -> None:
         agency_token(wallet, "ca_xnc")

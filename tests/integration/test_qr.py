@@ -579,7 +579,7 @@ class TestAccessLog:
             "items": [
                 {
                     "at": START.isoformat().replace("+00:00", "Z"),
-                    "actor": {"type": "officer", "code": CA_DN[0], "name": CA_DN[1]},
+                    "actor": {"type": "officer", "code": CA_DN[0], "name": CA_DN[1], "person": "Trần Thị Bích"},
                     "action": "qr_scan",
                 }
             ],
@@ -665,6 +665,7 @@ class TestAccessLog:
             "actor_type",
             "actor_code",
             "actor_name",
+            "actor_person",  # the officer's name, nothing of the citizen
             "action",
             "document_id",
             "consent_id",

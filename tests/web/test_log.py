@@ -77,6 +77,10 @@ class TestTheLog:
         # the counter's officer acts in the name of their agency
         expect(rows(page).filter(has_text="Xác thực danh tính của bạn (mức 2)")).to_contain_text(counter.agency.name)
         expect(rows(page).filter(has_text="Quét mã QR định danh của bạn tại quầy")).to_contain_text(counter.agency.name)
+        # and the log names the officer too (the audit chain's version 2)
+        expect(rows(page).filter(has_text="Quét mã QR định danh của bạn tại quầy")).to_contain_text(
+            "cán bộ Trần Thị Bích"
+        )
         check_page(page, "access-log")
         page.goto("/access-log?lang=en")
         expect(rows(page).first).to_contain_text(PULL_EN)

@@ -32,6 +32,7 @@ class Entry:
     document_id: str | None = None
     consent_id: str | None = None
     purpose: str | None = None
+    actor_person: str | None = None
 
 
 TEXT_FIELDS = ("id", "citizen_id", "actor_type", "actor_code", "actor_name", "action")
@@ -46,6 +47,33 @@ def _by_hand(entry: Entry, prev_hash: str) -> bytes:
         value = getattr(entry, name)
         out += b"\xff\xff\xff\xff" if value is None else struct.pack(">I", len(value.encode())) + value.encode()
     return out + bytes.fromhex(prev_hash)
+
+
+def _by_hand_v2(entry: Entry, prev_hash: str) -> bytes:
+    """The documented layout of version 2: version 1's fields, then the person, under their own domain."""
+    assert entry.actor_person is not None
+    v1 = _by_hand(entry, prev_hash)
+    person = entry.actor_person.encode()
+    body = v1[len(b"congdanso/audit-log/v1\x00") : -32]
+    return b"congdanso/audit-log/v2\x00" + body + struct.pack(">I", len(person)) + person + bytes.fromhex(prev_hash)
+
+
+class TestVersion2:
+    """An entry naming the officer who acted for the agency."""
+
+    def test_matches_the_documented_layout(self) -> None:
+        entry = Entry(actor_person="Trần Thị Bích", purpose="Xác thực danh tính")
+        prev = "cd" * 32
+        assert encode_entry(entry, prev) == _by_hand_v2(entry, prev)
+
+    def test_setting_or_clearing_the_person_changes_the_hash(self) -> None:
+        named = Entry(actor_person="Trần Thị Bích")
+        assert entry_hash(named, GENESIS_HASH) != entry_hash(Entry(), GENESIS_HASH)
+        assert entry_hash(named, GENESIS_HASH) != entry_hash(Entry(actor_person=""), GENESIS_HASH)
+        assert entry_hash(Entry(actor_person="A"), GENESIS_HASH) != entry_hash(Entry(actor_person="B"), GENESIS_HASH)
+
+    def test_version_1_entries_keep_their_hash(self) -> None:
+        assert entry_hash(Entry(), GENESIS_HASH) == "c4c59e9a08f26b3e80978b90f05f8bce2538e5665a585aaf9b95fa939053fc4d"
 
 
 class TestEncoding:

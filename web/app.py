@@ -19,10 +19,10 @@ from litestar.types import Message, Scope
 
 from crypto.derive import derive_key
 from crypto.keyring import Keyring
-from identity.schemas import TokenPair
 from web import i18n
+from web.officer.app import officer_router
 from web.pages import page
-from web.session import RENEWED_SCOPE_KEY, NotSignedIn, require_citizen, session_cookies
+from web.session import RENEWED_SCOPE_KEY, NotSignedIn, require_citizen
 from web.templating import STATIC, STATIC_PREFIX, template_config
 
 LANG_COOKIE = "lang"
@@ -47,6 +47,10 @@ CSP = "; ".join(
 )
 
 
+WASM_PAGES = ("/officer/scan",)
+CSP_WASM = CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+
+
 def is_page(path: str) -> bool:
     return not path.startswith(NOT_PAGES)
 
@@ -64,7 +68,9 @@ async def page_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start" or not is_page(scope.get("path", "")):
         return
     headers = MutableScopeHeaders.from_message(message)
-    headers["content-security-policy"] = CSP
+    # The counter's camera page runs the QR decoder's WebAssembly (never `unsafe-eval`); every other page: no wasm.
+    path = scope.get("path", "")
+    headers["content-security-policy"] = CSP_WASM if path.startswith(WASM_PAGES) else CSP
     headers["cache-control"] = "no-store"
     headers["vary"] = "Cookie, HX-Request"
     request_headers = dict(scope.get("headers", []))
@@ -76,16 +82,14 @@ async def page_headers(message: Message, scope: Scope) -> None:
     if chosen in i18n.LOCALES:
         cookie = Cookie(key=LANG_COOKIE, value=chosen, path="/", max_age=ONE_YEAR, samesite="lax")
         headers.add("set-cookie", cookie.to_header(header=""))
-    pair = scope.get(RENEWED_SCOPE_KEY)
-    if isinstance(pair, TokenPair):
-        secure = scope.get("scheme") == "https"
-        for cookie in session_cookies(pair, secure=secure):
-            headers.add("set-cookie", cookie.to_header(header=""))
+    renewed: list[Cookie] = scope.get(RENEWED_SCOPE_KEY) or []  # type: ignore[assignment]
+    for cookie in renewed:
+        headers.add("set-cookie", cookie.to_header(header=""))
 
 
-def sign_in_first(request: Request[Any, Any, State], _exc: NotSignedIn) -> Response[Any]:
+def sign_in_first(request: Request[Any, Any, State], exc: NotSignedIn) -> Response[Any]:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = f"/sign-in?next_page={target}" if request.method == "GET" else "/sign-in"
+    location = f"{exc.sign_in}?next_page={target}" if request.method == "GET" else exc.sign_in
     if request.headers.get("hx-request") == "true":
         return Response(content=None, status_code=204, headers={"HX-Redirect": location})
     return Response(content=None, status_code=303, headers={"location": location})
@@ -119,7 +123,7 @@ def area_routes() -> list[Any]:
 def pages_router() -> Router:
     return Router(
         path="/",
-        route_handlers=area_routes(),
+        route_handlers=[*area_routes(), officer_router()],
         dependencies={"citizen": Provide(require_citizen)},
         before_request=choose_language,
         exception_handlers={NotSignedIn: sign_in_first, HTTPException: error_page, Exception: error_page},

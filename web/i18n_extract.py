@@ -22,14 +22,18 @@ _JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
 
 
 def area_of(path: Path) -> str:
-    relative = path.relative_to(WEB)
-    if (
-        relative.parts[0] == "templates"
-        and len(relative.parts) > 2
-        and relative.parts[1] not in ("components", "errors")
-    ):
-        return relative.parts[1]
-    if relative.parts[0] == "controllers" and path.stem != "__init__":
+    """`papers` for templates/papers/ and controllers/papers.py; `officer_scan` for templates/officer/scan/ and
+    officer/controllers/scan.py; `officer` for the rest of the staff pages; `base` for everything else."""
+    parts = path.relative_to(WEB).parts
+    shared = ("components", "errors")
+    if parts[:2] == ("templates", "officer") or parts[0] == "officer":
+        sub = parts[2] if parts[0] == "templates" and len(parts) > 3 else None
+        if parts[0] == "officer" and len(parts) == 3 and parts[1] == "controllers" and path.stem != "__init__":
+            sub = path.stem
+        return f"officer_{sub}" if sub else "officer"
+    if parts[0] == "templates" and len(parts) > 2 and parts[1] not in shared:
+        return parts[1]
+    if parts[0] == "controllers" and path.stem != "__init__":
         return path.stem
     return "base"
 

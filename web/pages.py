@@ -18,7 +18,14 @@ FLASH_COOKIE = "cds_flash"
 
 def page(template: str, *, status: int = 200, **context: Any) -> Template:
     """A whole page (htmx boosts swap the body of the same page, so there is one rendering for both)."""
-    defaults: dict[str, Any] = {"errors": {}, "citizen": None, "section": None, "unread": 0, "flash": None}
+    defaults: dict[str, Any] = {
+        "errors": {},
+        "citizen": None,
+        "staff": None,
+        "section": None,
+        "unread": 0,
+        "flash": None,
+    }
     return Template(template_name=template, context=defaults | context, status_code=status)
 
 

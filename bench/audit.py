@@ -165,6 +165,7 @@ class _Entry:
     document_id: str | None
     consent_id: str | None
     purpose: str | None
+    actor_person: str | None
 
 
 def _chain(count: int) -> Iterator[tuple[dict[str, Any], str]]:
@@ -184,6 +185,7 @@ def _chain(count: int) -> Iterator[tuple[dict[str, Any], str]]:
             new_id() if seq % 3 else None,
             new_id() if seq % 3 else None,
             "Đăng ký thường trú cho con" if seq % 3 else None,
+            None if seq % 3 else "Trần Thị Bình",  # a counter scan names its officer (encoding v2)
         )
         digest = entry_hash(entry, prev)
         row = {name: getattr(entry, name) for name in _Entry.__slots__}

@@ -31,7 +31,16 @@ class Asset:
 
 
 # htmx 2: the request headers litestar-htmx 0.5 reads (htmx 4 renamed some).
-ASSETS = (Asset("htmx.org", "2.0.11", "package/dist/htmx.min.js", "htmx/htmx.min.js"),)
+# The counter's QR reader where the browser has no native BarcodeDetector: the polyfill's self-contained IIFE build and
+# the WebAssembly of the zxing-wasm version that build names (it checks that SHA-256), served from /static, never a CDN.
+ASSETS = (
+    Asset("htmx.org", "2.0.11", "package/dist/htmx.min.js", "htmx/htmx.min.js"),
+    Asset("barcode-detector", "3.2.2", "package/dist/iife/ponyfill.js", "barcode-detector/ponyfill.js"),
+    Asset("zxing-wasm", "3.1.3", "package/dist/reader/zxing_reader.wasm", "zxing-wasm/zxing_reader.wasm"),
+    # MIT asks for the notice to travel with the copies (the minified build carries none).
+    Asset("barcode-detector", "3.2.2", "package/LICENSE", "barcode-detector/LICENSE"),
+    Asset("zxing-wasm", "3.1.3", "package/LICENSE", "zxing-wasm/LICENSE"),
+)
 
 
 def fetch(asset: Asset, client: httpx.Client) -> tuple[bytes, str]:

@@ -5,6 +5,7 @@ The file is a mapping with one key, `procedures`, a list of procedures:
     code: ASCII identifier, unique          name / name_en: the procedure's names
     agency: {code, name}                    required_documents: wallet type codes
     dependant_documents (optional): types whose papers are about the applicant's dependant, not the applicant
+    processing_days: the legal processing time in working days (1 to 365), which sets each dossier's due date
     fields: list of {name, label, label_en, source?, type?, required?, choices?, pattern?, max_length?}
 
 A field with a `source` ("TYPE.field" of a wallet paper) takes its kind, choices, pattern and length from that
@@ -33,7 +34,7 @@ _CODE = re.compile(r"[a-z][a-z0-9_]{1,63}")
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TOP_KEYS = frozenset({"procedures"})
 _PROCEDURE_KEYS = frozenset(
-    {"code", "name", "name_en", "agency", "fields", "required_documents", "dependant_documents"}
+    {"code", "name", "name_en", "agency", "fields", "required_documents", "dependant_documents", "processing_days"}
 )
 _AGENCY_KEYS = frozenset({"code", "name"})
 _FIELD_KEYS = frozenset({"name", "label", "label_en", "source", "type", "required", "choices", "pattern", "max_length"})
@@ -44,6 +45,7 @@ _Shape = tuple[FieldKind, bool, Source | None, ChoiceLabels, str | None, int]
 _MAX_TEXT = 300  # names and labels; the agency table holds names of up to 300 characters
 _MAX_LENGTH_LIMIT = 100_000
 _DEFAULT_MAX_LENGTH = 500
+_MAX_PROCESSING_DAYS = 365
 
 
 class _Problems:
@@ -142,9 +144,18 @@ def _procedure(index: int, raw: object, problems: _Problems) -> Procedure | None
         fields=_fields(where, raw.get("fields"), problems),
         required_documents=_documents(where, raw.get("required_documents"), problems),
         dependant_documents=_documents(where, raw.get("dependant_documents", []), problems, "dependant_documents"),
+        processing_days=_processing_days(where, raw.get("processing_days"), problems),
     )
     _check_dependants(procedure, problems)
     return procedure if len(problems.items) == before else None
+
+
+def _processing_days(where: str, raw: object, problems: _Problems) -> int:
+    # bool is an int in Python: `processing_days: yes` must not read as 1 day
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= _MAX_PROCESSING_DAYS:
+        problems.add(where, f"processing_days must be a whole number of working days from 1 to {_MAX_PROCESSING_DAYS}")
+        return 1
+    return raw
 
 
 def _check_dependants(procedure: Procedure, problems: _Problems) -> None:

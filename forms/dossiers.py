@@ -185,6 +185,7 @@ class Dossiers:
             created_at=application.created_at,
             updated_at=application.updated_at,
             submitted_at=application.submitted_at,
+            due_at=application.due_at,
         )
 
     def submitted_view(self, application: Application) -> SubmittedDossier:
@@ -197,6 +198,7 @@ class Dossiers:
             dossier_code=application.dossier_code,
             status=_STATUSES[application.status],
             submitted_at=application.submitted_at,
+            due_at=application.due_at,
             updated_at=application.updated_at,
             fields=frozen["fields"],
             attached_documents=[AttachedDocument.model_validate(d) for d in frozen["documents"]],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id
@@ -16,6 +16,8 @@ class Application(SQLModel, table=True):
     """One dossier (hồ sơ) of one citizen for one procedure."""
 
     __tablename__ = "application"
+    # the agency's open dossiers by due date (the overdue filter and count)
+    __table_args__ = (Index("ix_application_agency_status_due", "agency_code", "status", "due_at"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     citizen_id: str = Field(max_length=36, foreign_key="citizen.id", index=True)
@@ -36,6 +38,8 @@ class Application(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the first submission
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # completed or rejected
+    # the procedure's processing time after the last submission (a dossier sent back for more restarts it)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     result_document_id: str | None = Field(default=None, max_length=36)
     rating_score: int | None = None
     rating_comment_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

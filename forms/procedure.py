@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from wallet.kinds import FieldKind, FieldSpec, check_value
 
-__all__ = ["AgencyRef", "ChoiceLabels", "FieldKind", "Procedure", "ProcedureField", "Source"]
+__all__ = ["AgencyRef", "ChoiceLabels", "FieldKind", "Procedure", "ProcedureField", "Source", "due_after"]
+
+# Processing times are counted in the agency's working days, in Vietnam's time (UTC+7, no daylight saving time).
+_VIETNAM = timezone(timedelta(hours=7), "ICT")
+_SATURDAY = 5
 
 ChoiceLabels = tuple[tuple[str, str, str], ...]  # (value, Vietnamese label, English label), as `FieldSpec` holds them
 
@@ -93,6 +98,8 @@ class Procedure:
     required_documents: tuple[str, ...]  # wallet type codes
     # Types whose papers here are about the applicant's dependant (a child's birth certificate), not the applicant.
     dependant_documents: tuple[str, ...] = ()
+    # The legal processing time in working days (Monday to Friday), counted from the complete dossier's receipt.
+    processing_days: int = 1
 
     def field(self, name: str) -> ProcedureField | None:
         return next((field for field in self.fields if field.name == name), None)
@@ -112,4 +119,20 @@ class Procedure:
             "fields": [field.public() for field in self.fields],
             "required_documents": list(self.required_documents),
             "dependant_documents": list(self.dependant_documents),
+            "processing_days": self.processing_days,
         }
+
+
+def due_after(received_at: datetime, working_days: int) -> datetime:
+    """When a dossier received at `received_at` is due: that many working days later, at the same time of day.
+
+    Days are Vietnam's calendar days and Saturdays and Sundays do not count, so a dossier received on a Friday
+    afternoon with 1 day is due on Monday afternoon and one received on a Saturday with 1 day is due on Monday.
+    Public holidays are not known to the catalog and count as working days."""
+    local = received_at.astimezone(_VIETNAM)
+    left = working_days
+    while left > 0:
+        local += timedelta(days=1)
+        if local.weekday() < _SATURDAY:
+            left -= 1
+    return local.astimezone(received_at.tzinfo or timezone.utc)

@@ -79,6 +79,7 @@ class ProcedurePublic(BaseModel):
     dependant_documents: list[str] = Field(
         default_factory=list, description="types whose papers here are about the applicant's dependant (a child)"
     )
+    processing_days: int = Field(description="the legal processing time in working days (Monday to Friday)")
 
 
 class ProcedurePage(BaseModel):
@@ -151,6 +152,7 @@ class ApplicationSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+    due_at: datetime | None = None  # the procedure's processing time after the last submission
 
 
 class ApplicationPublic(ApplicationSummary):
@@ -180,6 +182,7 @@ class SubmittedDossier(BaseModel):
     dossier_code: str | None
     status: ApplicationStatus
     submitted_at: datetime | None
+    due_at: datetime | None = None  # the procedure's processing time after the last submission
     updated_at: datetime
     fields: dict[str, Any]
     attached_documents: list[AttachedDocument]

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from audit.service import Actor, AuditService
 from forms.catalog import Procedure, validate_values
+from forms.procedure import due_after
 from forms.dossiers import Dossiers, EventActor, FormsDeps
 from forms.errors import (
     AlreadyRated,
@@ -164,6 +165,7 @@ class ApplicationService:
         if application.submitted_at is None:
             application.submitted_at, application.login_at = now, principal.login_at
             application.dossier_code = self._dossier_code(now)
+        application.due_at = due_after(now, procedure.processing_days)
         self._dossiers.seal_sheet(application, sheet)
         self._disclose(application, procedure, attachments)
         self._dossiers.record(application, "submitted", EventActor("citizen"))

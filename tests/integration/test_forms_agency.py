@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from api.deps import container_of
+from forms.procedure import due_after
 from identity.accounts import AccountService
 from storage.db import transaction
 from tests.factories import e164, last_code, make_phone, outbox_lines
@@ -381,6 +382,9 @@ class TestTransitions:
         resubmitted = _submit(wallet, citizen, dossier["id"])
         assert (resubmitted["status"], resubmitted["dossier_code"]) == ("submitted", dossier["dossier_code"])
         assert resubmitted["submitted_at"] == dossier["submitted_at"]  # the first submission stays the reference
+        # the processing time restarts from the complete dossier: 8 working days for a passport
+        assert _at(dossier["due_at"]) == due_after(_at(dossier["submitted_at"]), 8)
+        assert _at(resubmitted["due_at"]) == due_after(wallet.clock.now(), 8) > _at(dossier["due_at"])
 
         read = _dossier(wallet, xnc, dossier["id"])
         assert read["status"] == "submitted"

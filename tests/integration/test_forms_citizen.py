@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from api.deps import container_of
 from forms.catalog import SHIPPED
+from forms.procedure import due_after
 from tests.integration.conftest import Wallet
 from tests.integration.forms_helpers import (
     Citizen,
@@ -54,7 +55,16 @@ AGENCIES = {
     "permanent_residence": "ca_xa",
     "child_health_insurance": "bhxh",
 }
-PROCEDURE_KEYS = {"code", "name", "name_en", "agency", "fields", "required_documents", "dependant_documents"}
+PROCEDURE_KEYS = {
+    "code",
+    "name",
+    "name_en",
+    "agency",
+    "fields",
+    "required_documents",
+    "dependant_documents",
+    "processing_days",
+}
 FIELD_KEYS = {"name", "label", "label_en", "type", "required"}
 ISSUER = "cuc_cs_qlhc"  # an agency issuing CCCDs (not one of the catalog's procedure agencies)
 DOSSIER_CODE = re.compile(r"^HS-\d{8}-[A-Z0-9]{6}$")
@@ -209,6 +219,7 @@ class TestProcedures:
             assert set(spec) == PROCEDURE_KEYS and set(spec["agency"]) == {"code", "name"}
             assert spec["required_documents"] == shipped[code]["required_documents"]
             assert spec["dependant_documents"] == shipped[code].get("dependant_documents", [])
+            assert spec["processing_days"] == shipped[code]["processing_days"]
             assert [f["name"] for f in spec["fields"]] == [f["name"] for f in raw_fields]
             for field, raw in zip(spec["fields"], raw_fields, strict=True):
                 optional = {"source"} if "source" in raw else set()
@@ -512,6 +523,7 @@ procedures:
     name: Khảo sát hộ gia đình
     name_en: Household survey
     agency: {code: ubnd_xa, name: Ủy ban nhân dân xã}
+    processing_days: 3
     required_documents: [cccd]
     fields:
       - {name: full_name, label: Họ và tên, label_en: Full name, source: cccd.full_name}
@@ -657,6 +669,8 @@ class TestSubmission:
         assert DOSSIER_CODE.match(dossier["dossier_code"]), dossier["dossier_code"]
         assert dossier["dossier_code"][3:11] == f"{sent_at:%Y%m%d}"
         assert at(dossier["submitted_at"]) == sent_at and at(dossier["created_at"]) == started_at
+        assert at(dossier["due_at"]) == due_after(sent_at, 10)  # a criminal record extract: 10 working days
+        assert application(wallet, citizen.token, dossier["id"])["due_at"] == dossier["due_at"]
         versions = {d["id"]: d["version"] for d in (card, born, home)}
         assert versions[home["id"]] == 2
         assert {a["document_id"]: a["version"] for a in dossier["attached_documents"]} == versions
@@ -801,6 +815,7 @@ SUMMARY_KEYS = (
     "created_at",
     "updated_at",
     "submitted_at",
+    "due_at",
 )
 
 

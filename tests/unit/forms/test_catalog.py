@@ -198,6 +198,7 @@ class TestPublic:
                 "fields",
                 "required_documents",
                 "dependant_documents",
+                "processing_days",
             }
             assert shown["dependant_documents"] == list(procedure.dependant_documents)
             assert set(shown["agency"]) == {"code", "name"}

@@ -21,6 +21,7 @@ MARRIAGE: dict[str, Any] = {
     "name": "Cấp Giấy xác nhận tình trạng hôn nhân",
     "name_en": "Certificate of marital status",
     "agency": {"code": "ubnd_xa", "name": "Ủy ban nhân dân xã, phường, đặc khu"},
+    "processing_days": 3,
     "required_documents": ["cccd"],
     "fields": [
         {"name": "full_name", "label": "Họ, chữ đệm, tên", "label_en": "Full name", "source": "cccd.full_name"},
@@ -205,6 +206,17 @@ class TestProcedureRules:
     )
     def test_required_documents(self, tmp_path: Path, documents: object, expected: str) -> None:
         assert expected in only_problem(tmp_path, {"procedures": [procedure(required_documents=documents)]})
+
+    @pytest.mark.parametrize("days", [..., 0, -1, 366, 2.5, "5", True, None])
+    def test_processing_days_is_a_whole_number_of_working_days(self, tmp_path: Path, days: object) -> None:
+        found = only_problem(tmp_path, {"procedures": [procedure(processing_days=days)]})
+        assert "processing_days must be a whole number of working days from 1 to 365" in found
+
+    @pytest.mark.parametrize("days", [1, 15, 365])
+    def test_processing_days_kept(self, tmp_path: Path, days: int) -> None:
+        catalog = ProcedureCatalog.load(write(tmp_path, {"procedures": [procedure(processing_days=days)]}))
+        assert catalog.get("marriage_status").processing_days == days
+        assert catalog.get("marriage_status").public()["processing_days"] == days
 
     def test_unknown_procedure_key(self, tmp_path: Path) -> None:
         found = only_problem(tmp_path, {"procedures": [procedure(agnecy="x")]})

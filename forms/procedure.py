@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from wallet.kinds import FieldKind, FieldSpec, check_value
@@ -135,4 +135,4 @@ def due_after(received_at: datetime, working_days: int) -> datetime:
         local += timedelta(days=1)
         if local.weekday() < _SATURDAY:
             left -= 1
-    return local.astimezone(received_at.tzinfo or timezone.utc)
+    return local.astimezone(received_at.tzinfo or UTC)

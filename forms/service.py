@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 
 from audit.service import Actor, AuditService
 from forms.catalog import Procedure, validate_values
-from forms.procedure import due_after
 from forms.dossiers import Dossiers, EventActor, FormsDeps
 from forms.errors import (
     AlreadyRated,
@@ -37,6 +36,7 @@ from forms.prefill import (
     used_types,
     wanted_types,
 )
+from forms.procedure import due_after
 from forms.schemas import (
     ApplicationCreate,
     ApplicationPublic,

@@ -38,7 +38,7 @@ def test_the_weekend_is_vietnams() -> None:
 
 
 @given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),  # noqa: DTZ001 - hypothesis bounds are naive
     st.integers(min_value=1, max_value=365),
 )
 def test_every_due_date_falls_on_a_working_day_and_counts_exactly(received: datetime, days: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -241,8 +241,32 @@ class ProcedureStats(BaseModel):
     ratings: int
     satisfaction_rate: float | None
     median_processing_seconds: float | None
+    overdue: int = Field(description="dossiers submitted or processing past their due date")
+    processing_days: int = Field(description="the procedure's legal processing time, in working days")
+
+
+class StatsTotal(BaseModel):
+    """The same figures over every procedure of the report (medians over all their dossiers together)."""
+
+    started: int
+    submitted: int
+    completed: int
+    rejected: int
+    median_seconds_login_to_submission: float | None
+    prefill_ratio: float | None
+    papers_reused: int
+    papers_uploaded: int
+    ratings: int
+    satisfaction_rate: float | None
+    median_processing_seconds: float | None
+    overdue: int
 
 
 class StatsReport(BaseModel):
     items: list[ProcedureStats]
     generated_at: datetime
+    total: StatsTotal = Field(description="the figures over every procedure listed")
+    period_from: date | None = Field(
+        default=None, description="first day counted (Vietnam time): dossiers submitted, or started if never submitted"
+    )
+    period_to: date | None = Field(default=None, description="last day counted, included (Vietnam time)")

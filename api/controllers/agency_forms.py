@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -29,7 +31,7 @@ from forms.schemas import (
     StatusChange,
     SubmittedDossier,
 )
-from forms.stats import StatsService
+from forms.stats import Period, StatsService
 from identity.sessions import Principal
 from storage.db import transaction
 from wallet.schemas import VersionPublic
@@ -139,14 +141,31 @@ class AgencyApplicationsController(Controller):
         return answer
 
 
+_FIRST_DAY = Parameter(
+    query="from", default=None, description="first day (YYYY-MM-DD, Vietnam time) of the dossiers counted"
+)
+_LAST_DAY = Parameter(query="to", default=None, description="last day counted, included (YYYY-MM-DD)")
+
+
 class StatsController(Controller):
     path = "/stats"
     security = BEARER
     tags = ("forms-agency",)
 
     @get("", sync_to_thread=True, guards=[requires("agency", "officer")])
-    def stats(self, principal: Principal, unit: UnitOfWork) -> StatsWithOfficers:
-        """Per procedure of the caller's agency (every procedure for a client holding the `admin` scope), and per
-        officer the proofings and recoveries made at the counter."""
-        report = StatsService(unit.session, unit.container.catalog, unit.container.clock).report(principal)
+    def stats(
+        self,
+        principal: Principal,
+        unit: UnitOfWork,
+        *,
+        first: date | None = _FIRST_DAY,
+        last: date | None = _LAST_DAY,
+    ) -> StatsWithOfficers:
+        """Per procedure of the caller's agency (every procedure for a client holding the `admin` scope) and for all
+        of them together (`total`), and per officer the proofings and recoveries made at the counter. With `from`
+        and/or `to`, only the dossiers submitted in that period (or started in it, if never submitted)."""
+        if first and last and last < first:
+            raise ValidationException(detail="`to` is before `from`", extra=[{"key": "to", "message": "before from"}])
+        service = StatsService(unit.session, unit.container.catalog, unit.container.clock)
+        report = service.report(principal, Period(first, last))
         return StatsWithOfficers(**dict(report), officers=officer_stats(unit.session, principal))

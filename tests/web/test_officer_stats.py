@@ -290,7 +290,7 @@ class TestStatistics:
         expect(page.get_by_role("link", name="Nhập một ngày có thật, ví dụ 02/03/2026")).to_be_visible()
         check_page(page, "officer-stats-error")
 
-    def test_in_english_and_on_a_desktop(self, browser: Browser, web: WebServer, world: World) -> None:
+    def test_in_english_on_a_desktop_and_by_keyboard(self, browser: Browser, web: WebServer, world: World) -> None:
         context = new_context(browser, web, viewport=DESKTOP)
         try:
             staff_signed_in(context, web, world.staff)
@@ -310,6 +310,18 @@ class TestStatistics:
             page.goto("/officer/stats?lang=vi")
             page.set_viewport_size(DESKTOP)
             check_page(page, "officer-stats-desktop")
+
+            # By keyboard alone: Tab to the first date, type both, Enter.
+            for _ in range(30):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.id") == "from":
+                    break
+            page.keyboard.type("01/01/2021")
+            page.keyboard.press("Tab")
+            page.keyboard.type("31/12/2021")
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("Hồ sơ nộp từ 01/01/2021 đến 31/12/2021")).to_be_visible()
+            assert agency_rows(page)["Hồ sơ đã bắt đầu"][0] == "0"
         finally:
             context.close()
 

@@ -52,6 +52,17 @@ class ConsentRepository:
             query = query.where(col(ConsentRequest.id) < before)
         return self.session.exec(query.order_by(col(ConsentRequest.id).desc()).limit(limit)).all()
 
+    def requests_of_agency(
+        self, agency_code: str, *, counter_only: bool, before: str | None, limit: int
+    ) -> Sequence[ConsentRequest]:
+        """The agency's requests, newest first (ids are time-ordered); those filed at its counter if asked."""
+        query = select(ConsentRequest).where(ConsentRequest.agency_code == agency_code)
+        if counter_only:
+            query = query.where(ConsentRequest.collection_method == "counter")
+        if before:
+            query = query.where(col(ConsentRequest.id) < before)
+        return self.session.exec(query.order_by(col(ConsentRequest.id).desc()).limit(limit)).all()
+
     def due_requests(self, citizen_id: str, now: datetime) -> Sequence[ConsentRequest]:
         query = select(ConsentRequest).where(
             ConsentRequest.citizen_id == citizen_id,

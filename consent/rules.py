@@ -22,14 +22,14 @@ LEGAL_BASIS = "Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15; Nghị
 
 def check_request(
     *,
-    national_id: str,
+    national_id: str | None,
     document_types: Sequence[str],
     fields: Mapping[str, Sequence[str]] | None,
     purpose: str,
     valid_days: int,
 ) -> None:
     errors: dict[str, list[str]] = {}
-    if problems := cccd_problems(national_id):
+    if national_id is not None and (problems := cccd_problems(national_id)):
         errors["national_id"] = problems
     if purpose_problems := _purpose_problems(purpose):
         errors["purpose"] = purpose_problems

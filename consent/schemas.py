@@ -31,7 +31,12 @@ class ConsentRequestCreate(BaseModel):
 
     model_config = _FORBID
 
-    national_id: str = Field(min_length=1, max_length=20, description="the citizen's 12-digit CCCD number")
+    national_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="the citizen's 12-digit CCCD number; may be left out with `presence_id` (the citizen scanned)",
+    )
     document_types: list[str] = Field(max_length=MAX_TYPES, description="document type codes, each at most once")
     fields: dict[str, list[str]] | None = Field(
         default=None, description="per requested type, the only fields to share (no files then)"

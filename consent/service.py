@@ -61,6 +61,7 @@ _CONSENT_STATUSES: dict[str, ConsentStatus] = {"active": "active", "revoked": "r
 
 
 LEVEL_TO_APPROVE = 2
+_NOT_A_SCAN = "not a live QR scan of this citizen at your agency's counter"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class ConsentService:
     def create_request(self, principal: Principal, data: ConsentRequestCreate) -> ConsentRequestCreated:
         """File a request for one purpose. An unknown citizen gets a request like any other, never approved."""
         caller = agency_caller(self._ids, principal, REQUEST_SCOPE)
-        national_id = data.national_id.strip()
+        # At the counter the officer knows the citizen by the QR they scanned (the ID shown masked): the scan says who.
+        by_scan = data.national_id is None and data.presence_id is not None
+        national_id = None if by_scan else (data.national_id or "").strip()
         check_request(
             national_id=national_id,
             document_types=data.document_types,
@@ -99,11 +102,15 @@ class ConsentService:
             valid_days=data.valid_days,
         )
         now = self._now()
-        index = self._deps.identity.national_id_index(national_id)
-        citizen = self._ids.citizen_by_national_id(index)
-        citizen_id = citizen.id if citizen is not None and citizen.status == "active" else None
-        if data.presence_id is not None:
-            self._check_presence(data.presence_id, caller, citizen_id)
+        citizen_id: str | None
+        if national_id is None:
+            index, citizen_id = self._scanned(str(data.presence_id), caller)
+        else:
+            index = self._deps.identity.national_id_index(national_id)
+            citizen = self._ids.citizen_by_national_id(index)
+            citizen_id = citizen.id if citizen is not None and citizen.status == "active" else None
+            if data.presence_id is not None:
+                self._check_presence(data.presence_id, caller, citizen_id)
         if self._repo.pending_duplicate(caller.code, index, data.purpose, now):
             raise ConsentInvalid({"purpose": ["a request for this purpose is already pending; one per purpose"]})
         documents = requested_documents(data.document_types, data.fields)
@@ -140,7 +147,15 @@ class ConsentService:
     def _check_presence(self, presence_id: str, caller: AgencyCaller, citizen_id: str | None) -> None:
         presence = self._audit.presence(presence_id)
         if presence is None or presence.agency_code != caller.code or presence.citizen_id != citizen_id:
-            raise ConsentInvalid({"presence_id": ["not a live QR scan of this citizen at your agency's counter"]})
+            raise ConsentInvalid({"presence_id": [_NOT_A_SCAN]})
+
+    def _scanned(self, presence_id: str, caller: AgencyCaller) -> tuple[str, str]:
+        """(national ID index, citizen id) of the citizen a live scan at the caller's counter names."""
+        presence = self._audit.presence(presence_id)
+        citizen = self._ids.citizen(presence.citizen_id) if presence is not None else None
+        if presence is None or presence.agency_code != caller.code or citizen is None or citizen.status != "active":
+            raise ConsentInvalid({"presence_id": [_NOT_A_SCAN]})
+        return citizen.national_id_index, citizen.id
 
     def request_status(self, principal: Principal, request_id: str) -> ConsentRequestStatus:
         caller = agency_caller(self._ids, principal, REQUEST_SCOPE, READ_SCOPE)

@@ -52,6 +52,7 @@ from wallet.schemas import DocumentPublic
 from wallet.service import WalletService
 
 EDITABLE = frozenset({"draft", "needs_info"})
+CITIZEN = EventActor("citizen")
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no look-alikes: read aloud at a counter
@@ -69,8 +70,9 @@ class ApplicationService:
         self._session = session
 
     # -- drafts ---------------------------------------------------------------------------------------------
-    def create(self, citizen_id: str, data: ApplicationCreate) -> ApplicationPublic:
-        """A draft with every field the wallet can fill already filled, and the papers it needs attached."""
+    def create(self, citizen_id: str, data: ApplicationCreate, *, actor: EventActor = CITIZEN) -> ApplicationPublic:
+        """A draft with every field the wallet can fill already filled, and the papers it needs attached. `actor`:
+        who began it (an officer at the counter files for the citizen)."""
         procedure = self._deps.catalog.get(data.procedure_code)
         now = self._dossiers.now()
         application = Application(
@@ -92,7 +94,7 @@ class ApplicationService:
             self._apply_fields(procedure, sheet, data.fields)
         self._pull_all(application, procedure, sheet)
         self._dossiers.seal_sheet(application, sheet)
-        self._dossiers.record(application, "draft", EventActor("citizen"))
+        self._dossiers.record(application, "draft", actor)
         return self._dossiers.view(application, sheet)
 
     def get(self, citizen_id: str, application_id: str) -> ApplicationPublic:
@@ -149,7 +151,20 @@ class ApplicationService:
     def submit(self, principal: Principal, application_id: str) -> ApplicationPublic:
         """Check completeness, freeze the values and the papers' versions, disclose them to the agency (logged in
         the citizen's access log) and notify the citizen. A dossier already submitted is refused."""
-        application = self._owned(principal.subject_id, application_id, lock=True)
+        return self.submit_for(principal.subject_id, application_id, actor=CITIZEN, login_at=principal.login_at)
+
+    def submit_for(
+        self,
+        citizen_id: str,
+        application_id: str,
+        *,
+        actor: EventActor,
+        login_at: datetime | None,
+        note: str | None = None,
+    ) -> ApplicationPublic:
+        """The submission, by the citizen or for them (an officer at the counter: `actor` and `note` say so in the
+        history; no login of the citizen's to time it from)."""
+        application = self._owned(citizen_id, application_id, lock=True)
         if application.status not in EDITABLE:
             raise AlreadySubmitted()
         procedure = self._deps.catalog.get(application.procedure_code)
@@ -163,12 +178,12 @@ class ApplicationService:
         now = self._dossiers.now()
         self._freeze(application, sheet, attachments, papers, now)
         if application.submitted_at is None:
-            application.submitted_at, application.login_at = now, principal.login_at
+            application.submitted_at, application.login_at = now, login_at
             application.dossier_code = self._dossier_code(now)
         application.due_at = due_after(now, procedure.processing_days)
         self._dossiers.seal_sheet(application, sheet)
         self._disclose(application, procedure, attachments)
-        self._dossiers.record(application, "submitted", EventActor("citizen"))
+        self._dossiers.record(application, "submitted", actor, note)
         return self._dossiers.view(application, sheet)
 
     def rate(self, citizen_id: str, application_id: str, data: RatingCreate) -> RatingPublic:

@@ -15,12 +15,13 @@ from audit.service import Actor, AuditService
 from forms.dossiers import Dossiers, EventActor, FormsDeps
 from forms.errors import ApplicationInvalid, ApplicationNotFound, InvalidTransition, NotPermitted
 from forms.models import Application
-from forms.repository import FormsRepository
-from forms.schemas import ApplicationSummary, StatusChange, SubmittedDossier
+from forms.repository import FormsRepository, OverdueAt
+from forms.schemas import ApplicationSummary, FieldProvenance, StatusChange, SubmittedDossier
 from identity.repository import IdentityRepository
 from identity.sessions import Principal
 from notify.service import Notifier
-from wallet.schemas import VersionPublic
+from wallet.attestations import AttestationRepository, verification_of
+from wallet.schemas import VerificationPublic, VersionPublic
 from wallet.service import Download, WalletService
 
 # Where an agency may move a dossier (resubmission after needs_info is the citizen's move).
@@ -30,7 +31,10 @@ MOVES: dict[str, frozenset[str]] = {
     "needs_info": frozenset({"rejected"}),
 }
 RESULT_FROM = frozenset({"submitted", "processing"})
+OPEN = ("submitted", "processing")  # where the processing time runs: past `due_at`, the dossier is overdue
 DECIDED = frozenset({"completed", "rejected"})
+# Moves the citizen must be told the why of: the reason of a refusal, what to add to a dossier sent back.
+NOTE_NEEDED = {"rejected": "a rejection needs its reason", "needs_info": "say what the citizen must add or correct"}
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 
@@ -86,16 +90,59 @@ class AgencyDesk:
         self.caller = acting_agency(session, principal)
 
     def inbox(
-        self, *, status: str | None, limit: int | None, cursor: str | None
+        self,
+        *,
+        status: str | None,
+        limit: int | None,
+        cursor: str | None,
+        procedure: str | None = None,
+        overdue: bool = False,
     ) -> tuple[list[ApplicationSummary], str | None]:
-        """The agency's submitted dossiers, newest first; no personal data (opening one is logged)."""
+        """The agency's submitted dossiers, newest first, of one status, of one of its procedures, or overdue (due
+        and still submitted or processing); no personal data (opening one is logged)."""
+        rows, next_cursor = self.inbox_rows(
+            status=status, limit=limit, cursor=cursor, procedure=procedure, overdue=overdue
+        )
+        return [self._dossiers.summary(a) for a in rows], next_cursor
+
+    def inbox_rows(
+        self,
+        *,
+        status: str | None,
+        limit: int | None,
+        cursor: str | None,
+        procedure: str | None = None,
+        overdue: bool = False,
+    ) -> tuple[list[Application], str | None]:
         procedures = [p.code for p in self._deps.catalog.by_agency(self.caller.code)]
+        if procedure is not None:
+            procedures = [code for code in procedures if code == procedure]
+            if not procedures:  # another agency's procedure, or none: nothing of it is this agency's
+                return [], None
         size = max(1, min(limit or PAGE_DEFAULT, PAGE_MAX))
+        late = OverdueAt(self._dossiers.now(), OPEN) if overdue else None
         rows = list(
-            self._repo.page_of_agency(self.caller.code, procedures, status=status, before=cursor, limit=size + 1)
+            self._repo.page_of_agency(
+                self.caller.code, procedures, status=status, before=cursor, limit=size + 1, overdue=late
+            )
         )
         page = rows[:size]
-        return [self._dossiers.summary(a) for a in page], page[-1].id if len(rows) > size else None
+        return page, page[-1].id if len(rows) > size else None
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @property
+    def deps(self) -> FormsDeps:
+        return self._deps
+
+    def summary(self, application: Application) -> ApplicationSummary:
+        return self._dossiers.summary(application)
+
+    def is_overdue(self, application: Application) -> bool:
+        due = application.due_at
+        return application.status in OPEN and due is not None and due < self._dossiers.now()
 
     def read(self, application_id: str) -> SubmittedDossier:
         application = self.load(application_id)
@@ -103,12 +150,46 @@ class AgencyDesk:
         self._log(application, "dossier_read")
         return view
 
+    def read_with_provenance(self, application_id: str) -> tuple[SubmittedDossier, dict[str, FieldProvenance]]:
+        """`read`, and where each submitted value came from (a wallet paper; a value without one was typed by the
+        citizen). The sheet keeps the provenance of its current values: it is given only for a value still equal
+        to the submitted one (while the citizen amends a dossier sent back, an edited value has none)."""
+        application = self.load(application_id)
+        sheet = self._dossiers.open_sheet(application)
+        view = self._dossiers.submitted_view(application)
+        self._log(application, "dossier_read")
+        provenance = {
+            name: FieldProvenance(**origin, read_only=origin.get("provenance") == "issuer_signed")
+            for name, origin in sheet.provenance.items()
+            if name in view.fields and sheet.fields.get(name) == view.fields[name]
+        }
+        return view, provenance
+
+    def result_verification(self, application_id: str) -> VerificationPublic | None:
+        """The verification token and address of the dossier's result (what its printed QR carries); no personal
+        data, so no access to log."""
+        application = self.load(application_id)
+        if application.result_document_id is None:
+            return None
+        document_id = application.result_document_id
+        version = AttestationRepository(self._session).latest_version(document_id)
+        return verification_of(self._session, document_id, version, self._deps.wallet.verify_url)
+
     def document(self, application_id: str, document_id: str) -> VersionPublic:
         """An attached paper as it was when the dossier was submitted."""
         application, version = self._frozen_paper(application_id, document_id)
         paper = self._wallet.version_of(application.citizen_id, document_id, version)
         self._log(application, "dossier_document_read", document_id)
         return paper
+
+    def document_with_type(self, application_id: str, document_id: str) -> tuple[str, VersionPublic]:
+        """`document`, and the type the dossier attached it as (the version alone does not say)."""
+        application = self.load(application_id)
+        frozen = self._dossiers.open_sheet(application).submitted or {"documents": []}
+        kinds = {d["document_id"]: str(d["type"]) for d in frozen["documents"]}
+        if document_id not in kinds:
+            raise ApplicationNotFound()
+        return kinds[document_id], self.document(application_id, document_id)
 
     def download(self, application_id: str, document_id: str, file_id: str) -> Download:
         application, version = self._frozen_paper(application_id, document_id)
@@ -124,8 +205,8 @@ class AgencyDesk:
         if change.status not in MOVES.get(application.status, frozenset()):
             raise InvalidTransition(f"{application.status} → {change.status}")
         note = (change.note or "").strip() or None
-        if change.status == "rejected" and note is None:
-            raise ApplicationInvalid({"note": ["a rejection needs its reason"]})
+        if note is None and change.status in NOTE_NEEDED:
+            raise ApplicationInvalid({"note": [NOTE_NEEDED[change.status]]})
         self.decide(application, change.status, note)
         return self._dossiers.submitted_view(application)
 

@@ -17,7 +17,13 @@ class Application(SQLModel, table=True):
 
     __tablename__ = "application"
     # the agency's open dossiers by due date (the overdue filter and count)
-    __table_args__ = (Index("ix_application_agency_status_due", "agency_code", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_application_agency_status_due", "agency_code", "status", "due_at"),
+        # the agency's list, newest first: whole, by status, by procedure (migration 20261208_02)
+        Index("ix_application_agency_id", "agency_code", "id"),
+        Index("ix_application_agency_status_id", "agency_code", "status", "id"),
+        Index("ix_application_agency_procedure_id", "agency_code", "procedure_code", "id"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     citizen_id: str = Field(max_length=36, foreign_key="citizen.id", index=True)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from forms.models import Application, ApplicationDocument, ApplicationEvent
+
+
+@dataclass(frozen=True)
+class OverdueAt:
+    """Still open (one of `statuses`) and due before `now`."""
+
+    now: datetime
+    statuses: tuple[str, ...]
 
 
 class FormsRepository:
@@ -34,14 +44,28 @@ class FormsRepository:
         return self._page(query, status=status, before=before, limit=limit)
 
     def page_of_agency(
-        self, agency_code: str, procedure_codes: Sequence[str], *, status: str | None, before: str | None, limit: int
+        self,
+        agency_code: str,
+        procedure_codes: Sequence[str],
+        *,
+        status: str | None,
+        before: str | None,
+        limit: int,
+        overdue: OverdueAt | None = None,
     ) -> Sequence[Application]:
+        """Newest first; each filter is a range of one of the `ix_application_agency_*` indexes (agency and id, with
+        the status or the procedure between them), so a page reads about `limit` rows whatever the table holds."""
         query = select(Application).where(
             Application.agency_code == agency_code,
-            col(Application.procedure_code).in_(procedure_codes),
             Application.status != "draft",
             col(Application.erased).is_(False),
         )
+        if len(procedure_codes) == 1:
+            query = query.where(Application.procedure_code == procedure_codes[0])
+        else:
+            query = query.where(col(Application.procedure_code).in_(procedure_codes))
+        if overdue is not None:
+            query = query.where(col(Application.status).in_(overdue.statuses), col(Application.due_at) < overdue.now)
         return self._page(query, status=status, before=before, limit=limit)
 
     def _page(

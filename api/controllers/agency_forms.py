@@ -81,12 +81,20 @@ class AgencyApplicationsController(Controller):
         self,
         principal: Principal,
         unit: UnitOfWork,
+        *,
         status: ApplicationStatus | None = None,
         limit: int | None = Parameter(default=None, ge=1, le=100),
         cursor: str | None = Parameter(default=None, max_length=64),
+        procedure: str | None = Parameter(
+            default=None, max_length=64, description="only the dossiers of this procedure (its code)"
+        ),
+        overdue: bool = Parameter(
+            default=False, description="only the dossiers past their `due_at` and still submitted or processing"
+        ),
     ) -> ApplicationPage:
+        """The agency's dossiers, newest first, narrowed by status, procedure and overdue (the filters combine)."""
         desk = AgencyDesk(unit.session, unit.container.forms, unit.notifier, principal)
-        items, next_cursor = desk.inbox(status=status, limit=limit, cursor=cursor)
+        items, next_cursor = desk.inbox(status=status, limit=limit, cursor=cursor, procedure=procedure, overdue=overdue)
         return ApplicationPage(items=items, next_cursor=next_cursor)
 
     @get("/{application_id:str}")
@@ -117,7 +125,8 @@ class AgencyApplicationsController(Controller):
 
     @post("/{application_id:str}/status", status_code=HTTP_200_OK, sync_to_thread=True)
     def move(self, principal: Principal, unit: UnitOfWork, application_id: str, data: StatusChange) -> SubmittedDossier:
-        """processing, needs_info (the citizen amends and resubmits), completed, or rejected (with its reason)."""
+        """processing, needs_info (with what to add; the citizen amends and resubmits), completed, or rejected (with
+        its reason)."""
         desk = AgencyDesk(unit.session, unit.container.forms, unit.notifier, principal)
         return desk.move(application_id, data)
 

@@ -23,6 +23,7 @@ from api.container import Container, build_container
 from api.controllers.agency_forms import AgencyApplicationsController, StatsController
 from api.controllers.auth import AuthController
 from api.controllers.consent import ConsentPullsController, ConsentRequestsController, MyConsentsController
+from api.controllers.counter import CounterDossiersController
 from api.controllers.documents import DocumentsController, DocumentTypesController
 from api.controllers.eid import EidController
 from api.controllers.forms import ApplicationsController, ProceduresController
@@ -161,6 +162,7 @@ def create_app(
             ProceduresController,
             ApplicationsController,
             AgencyApplicationsController,
+            CounterDossiersController,
             StatsController,
             OAuthController,
             DocumentTypesController,

@@ -16,7 +16,7 @@ from forms.agency import AgencyDesk
 from forms.dossiers import FormsDeps
 from forms.schemas import ApplicationSummary
 from identity.models import Citizen
-from identity.profile import open_profile
+from identity.profile import open_profiles
 from identity.validation import mask_national_id
 
 UNKNOWN = "—"  # an account closed since: its key is gone
@@ -51,9 +51,11 @@ def inbox_rows(
 
 
 def masked_applicants(session: Session, deps: FormsDeps, citizen_ids: Sequence[str]) -> dict[str, str]:
-    """Citizen id → their ID number with only its last 4 digits, read with one query."""
+    """Citizen id → their ID number with only its last 4 digits; one query for the citizens, one read of the key
+    store for their keys (a page of rows would otherwise read the store twice per row)."""
     wanted = sorted(set(citizen_ids))
     if not wanted:
         return {}
     citizens = session.exec(select(Citizen).where(col(Citizen.id).in_(wanted), Citizen.status == "active")).all()
-    return {c.id: mask_national_id(str(open_profile(deps.identity.citizen_keys, c)["national_id"])) for c in citizens}
+    profiles = open_profiles(deps.identity.citizen_keys, citizens)
+    return {cid: mask_national_id(str(profile["national_id"])) for cid, profile in profiles.items()}

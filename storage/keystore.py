@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, delete, event, select
@@ -41,6 +41,15 @@ class SqlCitizenKeyStore:
             row = conn.execute(select(citizen_keys.c.wrapped).where(citizen_keys.c.citizen_id == citizen_id))
             value = row.scalar()
         return bytes(value) if value is not None else None
+
+    def get_many(self, citizen_ids: Sequence[str]) -> dict[str, bytes]:
+        if not citizen_ids:
+            return {}
+        query = select(citizen_keys.c.citizen_id, citizen_keys.c.wrapped).where(
+            citizen_keys.c.citizen_id.in_(list(citizen_ids))
+        )
+        with self._engine.connect() as conn:
+            return {str(row[0]): bytes(row[1]) for row in conn.execute(query)}
 
     def delete(self, citizen_id: str) -> None:
         with self._engine.begin() as conn:

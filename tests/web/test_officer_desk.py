@@ -134,7 +134,10 @@ def open_the_dossier(page: Page, web: WebServer, person: Person, code: str) -> N
 
     page.get_by_role("link", name="Giấy khai sinh").click()  # uploaded by the citizen, with its scan
     expect(page.get_by_role("heading", level=1)).to_have_text("Giấy khai sinh")
-    expect(page.get_by_role("link", name=re.compile(r"^Mở .*\.pdf$"))).to_be_visible()
+    scan = page.get_by_role("link", name=re.compile(r"^Mở .*\.pdf$"))
+    expect(scan).to_be_visible()
+    opened_scan = page.request.get(str(scan.get_attribute("href")))  # the officer's session, as the link opens it
+    assert opened_scan.status == 200 and opened_scan.body().startswith(b"%PDF"), opened_scan.status
     check_page(page, "officer-desk-paper")
     page.get_by_role("link", name="Quay lại hồ sơ").click()
 

@@ -210,6 +210,8 @@ class TestDossierDesk:
 
         see_the_list_and_filter(page, web, (person, application_id), code_of(web, late_person, late_id))
         open_the_dossier(page, web, person, code)
+        mine.goto("/access-log")  # the citizen sees who opened the dossier
+        expect(mine.get_by_role("row").filter(has_text="Xem hồ sơ của bạn").first).to_contain_text(OFFICER)
         move_and_ask_for_more(page, web, person, application_id, mine)
         verify_url = issue_the_result(page, code)
         assert dossier_of(web, person, application_id)["status"] == "completed"

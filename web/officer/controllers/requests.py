@@ -16,7 +16,7 @@ from litestar.response import Template
 
 from api.deps import UnitOfWork
 from api.downloads import stream_file
-from consent.errors import ConsentInvalid
+from consent.errors import ConsentInvalid, NotPermitted
 from consent.pulls import ConsentPulls
 from forms.catalog import Procedure
 from forms.counter import CounterSheet, counter_papers
@@ -186,7 +186,10 @@ class RequestPages(Controller):
                 )
             return rows, next_cursor
 
-        rows, next_cursor = await in_thread(read)
+        try:
+            rows, next_cursor = await in_thread(read)
+        except NotPermitted:  # an agency without the consent scopes: say so in the staff layout, not a bare 403
+            return staff_page(unit, officer, "officer/requests/list.html", section=SECTION, status=403, denied=True)
         next_page = f"{SECTION}?cursor={next_cursor}" if next_cursor else None
         return staff_page(
             unit,

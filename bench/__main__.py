@@ -9,7 +9,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import assurance, audit, consent, forms, foundation, qr, wallet, web
+from bench import (
+    assurance,
+    audit,
+    consent,
+    forms,
+    foundation,
+    officer_desk,
+    officer_requests,
+    officer_scan,
+    officer_stats,
+    qr,
+    wallet,
+    web,
+)
 from bench.harness import RESULTS_PATH
 
 BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
@@ -21,6 +34,10 @@ BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("forms", forms.main),
     ("assurance", assurance.main),
     ("web", web.main),
+    ("officer_scan", officer_scan.main),
+    ("officer_requests", officer_requests.main),
+    ("officer_desk", officer_desk.main),
+    ("officer_stats", officer_stats.main),
 ]
 
 

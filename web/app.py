@@ -8,6 +8,7 @@ import importlib.util
 from typing import Any
 from urllib.parse import parse_qs
 
+import structlog
 from litestar import Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, Cookie, MutableScopeHeaders, State
@@ -24,6 +25,8 @@ from web.officer.app import officer_router
 from web.pages import page
 from web.session import RENEWED_SCOPE_KEY, NotSignedIn, require_citizen
 from web.templating import STATIC, STATIC_PREFIX, template_config
+
+log = structlog.get_logger(__name__)
 
 LANG_COOKIE = "lang"
 ONE_YEAR = 365 * 24 * 3600
@@ -104,6 +107,7 @@ def error_page(request: Request[Any, Any, State], exc: Exception) -> Template:
         return page("errors/error.html", status=404, kind="not_found")
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return page("errors/error.html", status=exc.status_code, kind="bad_request")
+    log.error("unhandled_page_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
     return page("errors/error.html", status=500, kind="fault")
 
 

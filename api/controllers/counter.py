@@ -1,5 +1,5 @@
 """Papers at the counter (API.md "Once-only e-forms"): an officer files a dossier for the citizen at the counter from
-the papers the citizen consented to share (`forms.counter.CounterDesk`, the service the staff pages use)."""
+the papers the citizen consented to share (`assurance.counter_desk.CounterDesk`, the service the staff pages use)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import BEARER, requires
 from api.deps import container_of
-from forms.counter import CounterDesk
+from assurance.counter_desk import CounterDesk
 from forms.schemas import ApplicationSummary
 from identity.sessions import Principal
 from storage.db import transaction

@@ -103,7 +103,8 @@ class WebServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
-        self._log.unlink(missing_ok=True)
+        if os.environ.get("CDS_KEEP_WEB_LOG") != "1":  # kept to read a server traceback after a failed test
+            self._log.unlink(missing_ok=True)
 
     def log_tail(self) -> str:
         return self._log.read_text(errors="replace")[-3000:] if self._log.exists() else ""

@@ -22,6 +22,23 @@ def test_every_string_has_its_vietnamese() -> None:
     assert missing == [], f"{len(missing)} strings lack their Vietnamese (make i18n, then translate): {missing[:10]}"
 
 
+def test_a_string_reads_the_same_in_every_area() -> None:
+    """The areas' catalogs are merged into one: a message translated two ways would show the last area's wording on
+    every page (a registration error once spoke the recovery page's words)."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes: list[str] = []
+    for po in sorted((i18n.LOCALES_DIR / "vi" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as handle:
+            for message in read_po(handle):
+                if not message.id or not message.string:
+                    continue
+                key, text = str(message.id), str(message.string)
+                first = seen.setdefault(key, (po.stem, text))
+                if first[1] != text:
+                    clashes.append(f"{key!r}: {first[0]} says {first[1]!r}, {po.stem} says {text!r}")
+    assert clashes == []
+
+
 def test_a_request_in_english_beside_one_in_vietnamese() -> None:
     template = environment().from_string("{{ _('Sign in') }} {{ lang() }}")
 

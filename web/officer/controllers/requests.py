@@ -2,7 +2,7 @@
 agency's procedures, which files a consent request for exactly its papers bound to the scan; the request's page waits
 (htmx polling, or `Tải lại` without JavaScript) until the citizen approves on the phone, then shows the papers (each
 read in the citizen's access log, naming the officer) and files the dossier at the counter. Also the agency's
-requests filed at its counter, newest first. The services are those of the API (`consent`, `forms.counter`)."""
+requests filed at its counter, newest first. The services are those of the API (`consent`, `assurance.counter_desk`)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from litestar.response import Template
 
 from api.deps import UnitOfWork
 from api.downloads import stream_file
+from assurance.counter_desk import CounterSheet, counter_papers
 from consent.errors import ConsentInvalid, NotPermitted
 from consent.pulls import ConsentPulls
 from forms.catalog import Procedure
-from forms.counter import CounterSheet, counter_papers
 from forms.errors import ApplicationIncomplete, ApplicationInvalid, FieldReadOnly, FormsError
 from identity.sessions import Principal
 from wallet.catalog import document_type
@@ -189,7 +189,17 @@ class RequestPages(Controller):
         try:
             rows, next_cursor = await in_thread(read)
         except NotPermitted:  # an agency without the consent scopes: say so in the staff layout, not a bare 403
-            return staff_page(unit, officer, "officer/requests/list.html", section=SECTION, status=403, denied=True)
+            return staff_page(
+                unit,
+                officer,
+                "officer/requests/list.html",
+                section=SECTION,
+                status=403,
+                denied=True,
+                rows=[],
+                next_page=None,
+                first_page=None,
+            )
         next_page = f"{SECTION}?cursor={next_cursor}" if next_cursor else None
         return staff_page(
             unit,
@@ -199,6 +209,7 @@ class RequestPages(Controller):
             rows=rows,
             next_page=next_page,
             first_page=SECTION if cursor else None,
+            denied=False,
         )
 
     @get("/new")

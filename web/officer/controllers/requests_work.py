@@ -12,11 +12,11 @@ import anyio
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from api.deps import UnitOfWork
+from assurance.counter_desk import CounterDesk, CounterSheet
 from consent.agency_requests import AgencyRequest, AgencyRequests
 from consent.errors import ConsentExpired, ConsentNotFound, ConsentRequestNotFound, ConsentRevoked
 from consent.errors import NotPermitted as ConsentNotPermitted
 from forms.catalog import Procedure
-from forms.counter import CounterDesk, CounterSheet
 from forms.errors import ApplicationNotFound, ProcedureNotFound
 from forms.errors import NotPermitted as FormsNotPermitted
 from identity.sessions import Principal

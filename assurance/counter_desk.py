@@ -135,7 +135,7 @@ class CounterDesk:
         return shared.items, consent.citizen_id
 
     def _actor(self) -> EventActor:
-        return EventActor("officer", self.caller.code)
+        return EventActor("officer", self.caller.code, self.caller.person)
 
     def _draft(
         self, procedure: Procedure, citizen_id: str, papers: list[DocumentPublic], values: Mapping[str, Any]

@@ -48,7 +48,7 @@ class AgencyCaller:
 
     @property
     def event_actor(self) -> EventActor:
-        return EventActor(self.kind, self.code)
+        return EventActor(self.kind, self.code, self.person)
 
     @property
     def audit_actor(self) -> Actor:
@@ -214,6 +214,8 @@ class AgencyDesk:
         if status in DECIDED:
             application.decided_at = self._dossiers.now()
         self._dossiers.record(application, status, self.caller.event_actor, note)
+        # The dossier's history names the agency; the chained log also names the officer who moved it.
+        self._log(application, f"dossier_{status}")
 
     def load(self, application_id: str, *, lock: bool = False) -> Application:
         if lock:

@@ -61,6 +61,7 @@ class FormsDeps:
 class EventActor:
     type: ActorType
     code: str | None = None
+    person: str | None = None  # the officer who acted, named in the citizen's access log (not in the history)
 
 
 def key_name(application_id: str) -> str:

@@ -45,6 +45,7 @@ async def issue_result(
             if order.body.national_id not in (None, profile.national_id):
                 raise ApplicationInvalid({"national_id": ["is not the applicant's"]})
             request = _request(desk.caller.code, profile.national_id, application, order.body)
+            request = replace(request, person=desk.caller.person)
             return IssuerService(session, deps.wallet, deps.issuing).prepare(request)
 
     def commit(prepared: PreparedIssue) -> tuple[ResultIssued, list[str]]:

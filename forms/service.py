@@ -182,7 +182,7 @@ class ApplicationService:
             application.dossier_code = self._dossier_code(now)
         application.due_at = due_after(now, procedure.processing_days)
         self._dossiers.seal_sheet(application, sheet)
-        self._disclose(application, procedure, attachments)
+        self._disclose(application, procedure, attachments, actor.person)
         self._dossiers.record(application, "submitted", actor, note)
         return self._dossiers.view(application, sheet)
 
@@ -318,10 +318,15 @@ class ApplicationService:
         sheet.submitted = {"fields": dict(sheet.fields), "documents": documents, "at": now.isoformat()}
 
     def _disclose(
-        self, application: Application, procedure: Procedure, attachments: Sequence[ApplicationDocument]
+        self,
+        application: Application,
+        procedure: Procedure,
+        attachments: Sequence[ApplicationDocument],
+        officer: str | None,
     ) -> None:
-        """The submission hands values and papers to the agency: one access-log entry per paper, one for the form."""
-        agency = Actor("agency", procedure.agency.code, procedure.agency.name)
+        """The submission hands values and papers to the agency: one access-log entry per paper, one for the form
+        (naming the officer who filed it at the counter, if one did)."""
+        agency = Actor("agency", procedure.agency.code, procedure.agency.name, officer)
         purpose = f"Hồ sơ {application.dossier_code}: {procedure.name}"
         record = self._audit.record
         record(application.citizen_id, agency, "dossier_submitted", purpose=purpose)

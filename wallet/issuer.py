@@ -73,6 +73,7 @@ class IssueRequest:
     file: tuple[str | None, bytes] | None = None  # (filename, content)
     dossier_code: str | None = None
     procedure_code: str | None = None
+    person: str | None = None  # the officer who issued it for the agency, named in the citizen's access log
 
     @classmethod
     def from_create(cls, agency_code: str, body: IssueDocumentCreate) -> IssueRequest:
@@ -154,7 +155,7 @@ class IssuerService:
         )
         # The agency wrote into the citizen's data: the citizen sees it in their access log. A held paper is logged
         # without its id, so a level-1 holder learns only that something waits, never what.
-        issuer = Actor("agency", request.agency_code, self._deps.issuer_name(request.agency_code))
+        issuer = Actor("agency", request.agency_code, self._deps.issuer_name(request.agency_code), request.person)
         action, logged_id = ("issuer_push_held", None) if prepared.held else ("issuer_push", draft.document_id)
         AuditService(self._session, self._deps.clock).record(prepared.citizen_id, issuer, action, document_id=logged_id)
         if prepared.held and self._issuing.on_held is not None:

@@ -88,6 +88,8 @@ def test_a_scan_names_the_citizen_and_the_dossier_is_filed_at_the_counter(wallet
     assert filed["id"] in {d["id"] for d in inbox}
     log = _ok(wallet.get("/me/access-log", token=citizen.token))["items"]
     assert any(e["action"] == "consent_pull" and e["actor"]["person"] == "Lê Văn Tâm" for e in log)
+    filed_by = {e["actor"].get("person") for e in log if e["action"] == "dossier_submitted"}
+    assert filed_by == {"Lê Văn Tâm"}, log  # the form and every paper handed over name the officer who filed it
 
     other = _officer(wallet, f"other_{make_phone()[-6:]}", "Ngô Thị Lan")
     assert wallet.post(path, filing, other).status_code == 404  # another agency's consent is not found

@@ -10,7 +10,18 @@ from typing import Any
 
 from tests.integration.conftest import Wallet
 from tests.integration.forms_helpers import agency_token, submitted
-from tests.integration.test_forms_agency import CRIMINAL, PASSPORT, _citizen, _inbox, _move, _moved, _officer, _problem
+from tests.integration.test_forms_agency import (
+    CRIMINAL,
+    PASSPORT,
+    _access_log,
+    _citizen,
+    _inbox,
+    _move,
+    _moved,
+    _officer,
+    _problem,
+    _result,
+)
 
 
 def _ids(page: dict[str, Any]) -> list[str]:
@@ -52,3 +63,28 @@ class TestInboxFilters:
         _problem(_move(wallet, xnc, dossier["id"], "needs_info"), 422, "validation_failed")
         _problem(_move(wallet, xnc, dossier["id"], "needs_info", "   "), 422, "validation_failed")
         assert _moved(wallet, xnc, dossier["id"], "needs_info", "Bổ sung ảnh")["status"] == "needs_info"
+
+
+class TestEveryMoveNamesTheOfficer:
+    def test_moves_and_the_result_are_in_the_citizens_log_with_the_officers_name(self, wallet: Wallet) -> None:
+        agency_token(wallet, "ca_xnc")
+        officer = _officer(wallet, "ca_xnc")
+        citizen = _citizen(wallet, "cccd", "birth_certificate", "residence", proofed=True)
+        waiting, refused, done = (submitted(wallet, citizen, PASSPORT) for _ in range(3))
+        _moved(wallet, officer, waiting["id"], "needs_info", "Bổ sung ảnh")
+        _moved(wallet, officer, refused["id"], "processing")
+        _moved(wallet, officer, refused["id"], "rejected", "Sai thẩm quyền")
+        assert _result(wallet, officer, done["id"]).status_code == 201
+
+        log = _access_log(wallet, citizen.token)
+        by_officer = {(e["action"], e.get("purpose")) for e in log if e["actor"].get("person") == "Lê Văn Cường"}
+        wanted = {
+            ("dossier_needs_info", waiting["dossier_code"]),
+            ("dossier_processing", refused["dossier_code"]),
+            ("dossier_rejected", refused["dossier_code"]),
+            ("dossier_completed", done["dossier_code"]),
+        }
+        assert wanted <= {(a, (p or "").split(":")[0].removeprefix("Hồ sơ ")) for a, p in by_officer}, by_officer
+        assert any(a == "issuer_push" for a, _ in by_officer), by_officer  # the result paper, issued by them
+        moves = [e for e in log if e["action"] in {a for a, _ in wanted}]
+        assert moves and all((e["actor"]["code"], e["actor"]["person"]) == ("ca_xnc", "Lê Văn Cường") for e in moves)

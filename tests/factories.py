@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,14 +45,20 @@ def outbox_lines(outbox: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def last_code(outbox: Path, *, to: str | None = None) -> str:
-    """The OTP in the newest SMS (to a given E.164 number, if named)."""
-    for line in reversed(outbox_lines(outbox)):
-        if line["channel"] == "sms" and (to is None or line["to"] == to):
-            match = re.search(r"\b(\d{6})\b", line["body"])
-            if match:
-                return match.group(1)
-    raise AssertionError("no OTP found in the outbox")
+def last_code(outbox: Path, *, to: str | None = None, wait: float = 3.0) -> str:
+    """The OTP in the newest SMS (to a given E.164 number, if named). Waits up to `wait` seconds for it: a request
+    delivers its SMS before answering, unless the app's periodic dispatcher claimed it first and sends it a moment
+    later."""
+    deadline = time.monotonic() + wait
+    while True:
+        for line in reversed(outbox_lines(outbox)):
+            if line["channel"] == "sms" and (to is None or line["to"] == to):
+                match = re.search(r"\b(\d{6})\b", line["body"])
+                if match:
+                    return match.group(1)
+        if time.monotonic() >= deadline:
+            raise AssertionError("no OTP found in the outbox")
+        time.sleep(0.02)
 
 
 def e164(phone: str) -> str:

@@ -17,14 +17,11 @@ from litestar.datastructures import State
 from litestar.response import Template
 
 from api.deps import UnitOfWork
-from api.multipart import MalformedMultipart, read_multipart
 from assurance.counter_scan import CounterScan, ScannedCitizen
 from assurance.errors import AssuranceError, CitizenUnavailable, PresenceNotFound
 from assurance.service import AssuranceService
 from audit.service import AuditService
-from identity.errors import ValidationFailed
 from identity.qr import QrService
-from identity.qr_photo import MAX_PHOTO_BYTES, UnreadablePhoto, read_qr_photo
 from identity.schemas import QrInvalid, QrVerification
 from identity.sessions import Principal
 from web.i18n import gettext as _
@@ -32,11 +29,11 @@ from web.messages import N_
 from web.officer.controllers.scan_recovery import RecoveryPages
 from web.officer.pages import staff_page
 from web.pages import form_value, is_htmx, see_other
-from web.uploads import UPLOAD_OPT, csrf_gate
+from web.qr_photos import PHOTO_FIELD, PHOTO_MB, PhotoRefused, qr_text_of_photo
+from web.uploads import UPLOAD_OPT
 
 SECTION = "/officer/scan"
-DRAIN_CEILING = 4 * MAX_PHOTO_BYTES
-TOKEN_FIELD, PHOTO_FIELD, CHECKS_FIELD = "token", "photo", "checks"
+TOKEN_FIELD, CHECKS_FIELD = "token", "checks"
 # What the officer compares on the physical card before confirming an identity (every one is required).
 CHECKS = ("photo", "name", "date_of_birth", "number", "not_expired")
 REASONS = {
@@ -46,11 +43,6 @@ REASONS = {
     ),
     "malformed": N_("This is not a Citizen Wallet identity QR code."),
     "revoked": N_("The account of this QR code is closed or suspended."),
-}
-PHOTO_PROBLEMS = {
-    "too_large": N_("The photo is too large. Choose a photo smaller than 10 MB."),
-    "not_an_image": N_("The file is not a photo. Choose a JPEG or PNG photo of the QR code."),
-    "no_qr": N_("No QR code was found in the photo. Take a sharper photo with the whole QR code in it."),
 }
 DONE = {"proofed": N_("Identity confirmed: the citizen's account is now at level 2.")}
 
@@ -76,27 +68,10 @@ class ScanPages(Controller):
 
     @post("/photo", opt=UPLOAD_OPT, request_max_body_size=None, media_type=MediaType.HTML)
     async def check_photo(self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork) -> Any:
-        photos: list[bytes | None] = []
-
-        async def keep(name: str, _filename: str | None, chunks: Any) -> None:
-            if name == PHOTO_FIELD:
-                photos.append(await _bounded(chunks))
-            else:
-                await _drained(chunks)
-
         try:
-            await read_multipart(request, keep, max_files=1, gate=csrf_gate(request))
-        except (MalformedMultipart, ValidationFailed):
-            return _scan_page(unit, officer, {PHOTO_FIELD: _("Choose a photo of the QR code")})
-        photo = next((p for p in photos if p is not None), None)
-        if photos and photo is None:
-            return _scan_page(unit, officer, {PHOTO_FIELD: _(PHOTO_PROBLEMS["too_large"])})
-        if not photo:
-            return _scan_page(unit, officer, {PHOTO_FIELD: _("Choose a photo of the QR code")})
-        try:
-            token = await anyio.to_thread.run_sync(read_qr_photo, photo)
-        except UnreadablePhoto as unreadable:
-            return _scan_page(unit, officer, {PHOTO_FIELD: _(PHOTO_PROBLEMS[unreadable.problem])})
+            token = await qr_text_of_photo(request)
+        except PhotoRefused as refused:
+            return _scan_page(unit, officer, {PHOTO_FIELD: refused.message})
         return await _verified(unit, officer, token)
 
     @get("/{presence_id:str}", media_type=MediaType.HTML)
@@ -138,7 +113,7 @@ def _scan_page(unit: UnitOfWork, officer: Principal, errors: dict[str, str] | No
         section=SECTION,
         status=status,
         errors=errors or {},
-        max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
+        max_photo_mb=PHOTO_MB,
     )
 
 
@@ -163,24 +138,6 @@ async def _scanned(unit: UnitOfWork, officer: Principal, presence_id: str) -> Sc
 def _gone(unit: UnitOfWork, officer: Principal) -> Template:
     """Another officer's scan, an unknown one, or one older than 30 minutes: scan again."""
     return staff_page(unit, officer, "officer/scan/gone.html", section=SECTION, status=404)
-
-
-async def _bounded(chunks: Any) -> bytes | None:
-    """The photo's bytes, or None past the limit: the rest is read and dropped so the browser gets the page that
-    says so, up to a ceiling past which the upload is cut off."""
-    data, seen = bytearray(), 0
-    async for chunk in chunks:
-        seen += len(chunk)
-        if seen > DRAIN_CEILING:
-            raise ValidationFailed({PHOTO_FIELD: ["far too large"]})
-        if seen <= MAX_PHOTO_BYTES:
-            data += chunk
-    return bytes(data) if seen <= MAX_PHOTO_BYTES else None
-
-
-async def _drained(chunks: Any) -> None:
-    async for _chunk in chunks:
-        pass
 
 
 __all__ = ["AssuranceError", "RecoveryPages", "ScanPages"]

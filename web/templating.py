@@ -8,6 +8,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar.contrib.jinja import JinjaTemplateEngine
@@ -43,6 +44,13 @@ def local_date(day: date | str | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def language_query(request: Any, locale: str) -> str:
+    """This page's address in another language: `?lang=` beside the page's own query, so a filtered list or a
+    checked paper stays what it was."""
+    pairs = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    return "?" + urlencode([*pairs, ("lang", locale)])
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -54,7 +62,7 @@ def environment() -> Environment:
     )
     # Per-request callables (a ContextVar), never translations installed on this shared environment.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(static=static, lang=i18n.current, pick=i18n.pick)
+    env.globals.update(static=static, lang=i18n.current, pick=i18n.pick, language_query=language_query)
     env.filters.update(local_time=local_time, local_date=local_date)
     return env
 

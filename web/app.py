@@ -112,7 +112,7 @@ def error_page(request: Request[Any, Any, State], exc: Exception) -> Template:
 
 
 # One module a part of the app under web/controllers/, each exporting ROUTES; a part not written yet is skipped.
-AREAS = ("auth", "papers", "qr", "sharing", "log", "notices", "services", "account", "pwa")
+AREAS = ("auth", "papers", "qr", "sharing", "log", "notices", "services", "account", "pwa", "verify")
 
 
 def area_routes() -> list[Any]:

@@ -9,9 +9,9 @@ officer and the counter. Flushes, never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlmodel import Session
 
@@ -30,9 +30,9 @@ from forms.service import ApplicationService
 from identity.service import AuthService
 from identity.sessions import Principal
 from notify.service import Notifier
+from storage.db import in_savepoint
 from wallet.schemas import DocumentPublic
 
-T = TypeVar("T")
 # The consent only needs to outlive the visit: the dossier, once filed, carries its papers to the agency itself.
 COUNTER_VALID_DAYS = 1
 
@@ -124,7 +124,7 @@ class CounterDesk:
         (due date included), marked as filed at the counter by this officer. A refusal (a field or paper missing)
         leaves nothing behind."""
         procedure = self.procedure(sheet.procedure.code)
-        return _in_savepoint(self._session, lambda: self._submit(procedure, sheet.citizen_id, sheet.papers, values))
+        return in_savepoint(self._session, lambda: self._submit(procedure, sheet.citizen_id, sheet.papers, values))
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _shared(self, consent_id: str) -> tuple[list[DocumentPublic], str]:
@@ -157,14 +157,3 @@ class CounterDesk:
     def _applicant(self, citizen_id: str) -> Applicant:
         profile = AuthService(self._session, self._forms.identity, self._notifier).citizen_profile(citizen_id)
         return Applicant(profile.national_id, profile.full_name, profile.date_of_birth.isoformat())
-
-
-def _in_savepoint(session: Session, work: Callable[[], T]) -> T:
-    savepoint = session.begin_nested()
-    try:
-        done = work()
-    except BaseException:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
-    return done

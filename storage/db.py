@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -82,3 +82,18 @@ def transaction(engine: Engine) -> Iterator[Session]:
                 session.rollback()
             raise
         session.commit()
+
+
+T = TypeVar("T")
+
+
+def in_savepoint(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` in a savepoint: a failure undoes only what it did (the enclosing transaction stays usable)."""
+    savepoint = session.begin_nested()
+    try:
+        done = work()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return done

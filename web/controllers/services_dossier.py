@@ -19,7 +19,7 @@ from forms.prefill import wanted_types
 from forms.schemas import ApplicationPublic
 from forms.service import EDITABLE, ApplicationService
 from identity.sessions import Principal
-from storage.db import read_only, transaction
+from storage.db import in_savepoint, read_only, transaction
 from wallet.catalog import DocumentType, document_type
 from wallet.errors import UnknownDocumentType
 from wallet.schemas import DocumentPublic
@@ -121,14 +121,7 @@ def load(unit: UnitOfWork, citizen: Principal, application_id: str) -> Dossier:
 
 def attempt(unit: UnitOfWork, work: Callable[[], T]) -> T:
     """Run one domain step in a savepoint: a refusal leaves nothing half-done, a success stays."""
-    savepoint = unit.session.begin_nested()
-    try:
-        done = work()
-    except BaseException:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
-    return done
+    return in_savepoint(unit.session, work)
 
 
 async def in_thread(work: Callable[[], T]) -> T:

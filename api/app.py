@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager, suppress
 from functools import partial
 
@@ -12,13 +12,15 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler
 from sqlalchemy import Engine
 
-from api.auth import AUTH_DEPENDENCIES
+from api.auth import AUTH_DEPENDENCIES, enforce_policy
 from api.container import Container, build_container
 from api.controllers.agency_forms import AgencyApplicationsController, StatsController
 from api.controllers.auth import AuthController
@@ -38,8 +40,11 @@ from api.controllers.qr import QrController
 from api.controllers.verify import DocumentQrController, VerifyController
 from api.deps import provide_account_service, provide_auth_service, provide_session_service, provide_unit
 from api.errors import exception_handlers
+from api.json_guard import json_guard
+from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
 from api.middleware import access_log_middleware, add_security_headers
+from api.policy import POLICY, Policy
 from api.settings import Settings
 from audit.checkpoints import CheckpointService
 from crypto.clock import Clock
@@ -75,6 +80,14 @@ def _compression() -> CompressionConfig:
 
 def _metrics() -> PrometheusConfig:
     return PrometheusConfig(app_name="congdanso", group_path=True, exclude=["/metrics"])
+
+
+def _header_limits(settings: Settings) -> DefineMiddleware:
+    return DefineMiddleware(header_limits, max_headers=settings.max_headers, max_bytes=settings.max_header_kb * 1024)
+
+
+def _json_guard(settings: Settings) -> DefineMiddleware:
+    return DefineMiddleware(json_guard, max_depth=settings.max_json_depth, read_ahead=settings.max_json_kb * 1024)
 
 
 def _dependencies() -> dict[str, Provide]:
@@ -129,8 +142,18 @@ async def run_audit_checkpoints(container: Container, *, interval: float) -> Non
             log.warning("audit_checkpoint_failed", error=type(exc).__name__)
 
 
+def check_policy(app: Litestar, policy: Policy) -> None:
+    """Start only when every route the app serves has its entry in the policy table (and every entry a route)."""
+    policy.check_covers((method, route.path_format) for route in app.routes for method in route.methods)
+
+
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, container: Container | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    container: Container | None = None,
+    policy: Policy = POLICY,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
     settings = settings or (container.settings if container else Settings())
     configure_logging(settings.log_level, json=settings.log_json)
@@ -152,6 +175,7 @@ def create_app(
 
     api = Router(
         API_PREFIX,
+        middleware=[_json_guard(settings)],
         route_handlers=[
             AuthController,
             EidController,
@@ -176,21 +200,29 @@ def create_app(
             ConsentPullsController,
         ],
     )
-    return Litestar(
-        route_handlers=[api, health, jwks, PrometheusController, pages_router(), static_router()],
+    app = Litestar(
+        route_handlers=[api, health, jwks, PrometheusController, pages_router(), static_router(), *extra_routes],
+        guards=[enforce_policy],
         dependencies=_dependencies(),
         exception_handlers=exception_handlers(),
-        middleware=[access_log_middleware, _metrics().middleware],
+        middleware=[
+            access_log_middleware,
+            _header_limits(settings),
+            DefineMiddleware(cors_for_api, origins=settings.cors_origins, prefix=API_PREFIX),
+            _metrics().middleware,
+        ],
         before_send=[add_security_headers, page_headers],
         template_config=template_config(),
         compression_config=_compression(),
         csrf_config=csrf_config(container.keyring()),
         openapi_config=_openapi(),
         lifespan=[lifespan],
-        state=State({"container": container}),
+        state=State({"container": container, "policy": policy}),
         request_max_body_size=settings.max_json_kb * 1024,
         debug=False,
     )
+    check_policy(app, policy)
+    return app
 
 
 def app_factory() -> Litestar:

@@ -18,11 +18,13 @@ from sqlmodel import SQLModel
 from api.cli_audit import add_audit_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
 from api.container import Container, build_container
+from api.limits import server_head_bound
 from api.logging import configure_logging
 from api.settings import Settings
 from crypto.keyring import load_keyring, save_keyring
 from identity.accounts import AccountService
 from identity.errors import IdentityError
+from identity.scopes import KNOWN_SCOPES, SCOPES
 from identity.service import rewrap_totp_secrets, totp_kids_in_use
 from storage.db import create_db_engine, transaction
 from storage.migrate import Chain, upgrade
@@ -71,6 +73,9 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,
         proxy_headers=False,
+        # h11, not httptools: only h11 bounds what it buffers of a request's head (a 16 MB header is cut off).
+        http="h11",
+        h11_max_incomplete_event_size=server_head_bound(settings.max_header_kb),
     )
     return 0
 
@@ -90,10 +95,39 @@ def _with_accounts(settings: Settings, action: Callable[[AccountService], Any]) 
         container.engine.dispose()
 
 
+def _scope_words(chunks: Sequence[str]) -> list[str]:
+    return [s for chunk in chunks for s in chunk.replace(",", " ").split()]
+
+
 def _agency_create(settings: Settings, args: argparse.Namespace) -> int:
-    scopes = [s for chunk in args.scopes for s in chunk.replace(",", " ").split()]
+    scopes = _scope_words(args.scopes)
     creds = _with_accounts(settings, lambda accounts: accounts.create_agency(args.code, args.name, scopes))
     _emit(args, creds.model_dump(), f"client_id: {creds.client_id}\nclient_secret: {creds.client_secret} (shown once)")
+    if not scopes:  # an agency without scopes can do nothing yet: say so where the operator looks
+        print(_scopes_hint(args.code, []), file=sys.stderr)
+    return 0
+
+
+def _scopes_hint(code: str, held: list[str]) -> str:
+    lines = [f"agency {code} holds the scopes: {' '.join(held) or '(none)'}"]
+    if missing := sorted(KNOWN_SCOPES - set(held)):
+        lines.append(f"add with: congdanso agency scopes --code {code} --add SCOPE...")
+        lines += [f"  {name}: {SCOPES[name]}" for name in missing]
+    return "\n".join(lines)
+
+
+def _agency_scopes(settings: Settings, args: argparse.Namespace) -> int:
+    """Show, grant or withdraw an agency's scopes; a withdrawal ends its access tokens at once."""
+    add, remove = _scope_words(args.add), _scope_words(args.remove)
+    held: list[str] = _with_accounts(
+        settings,
+        lambda accounts: (
+            accounts.change_scopes(args.code, add=add, remove=remove)
+            if add or remove
+            else accounts.agency_scopes(args.code)
+        ),
+    )
+    _emit(args, {"code": args.code, "scopes": held}, _scopes_hint(args.code, held))
     return 0
 
 
@@ -173,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", nargs="*", default=[], help="e.g. documents:issue consent:request")
     create.add_argument("--json", action="store_true")
     create.set_defaults(run=_agency_create)
+    scopes = agency.add_parser("scopes", help="show, add or remove an agency's scopes (removal ends its tokens)")
+    scopes.add_argument("--code", required=True)
+    scopes.add_argument("--add", nargs="*", default=[], help="scopes to grant")
+    scopes.add_argument("--remove", nargs="*", default=[], help="scopes to withdraw")
+    scopes.add_argument("--json", action="store_true")
+    scopes.set_defaults(run=_agency_scopes)
     officer = commands.add_parser("officer", help="one-stop officers").add_subparsers(dest="sub", required=True)
     ocreate = officer.add_parser("create", help="create an officer who logs in by phone + PIN + OTP")
     ocreate.add_argument("--phone", required=True)

@@ -16,7 +16,9 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
-from api.multipart import MalformedMultipart
+from api.json_guard import MalformedJson
+from api.middleware import request_id_of
+from api.multipart import MalformedMultipart, MultipartTooLarge
 from assurance import errors as assurance_errors
 from audit import errors as audit_errors
 from consent import errors as consent_errors
@@ -32,6 +34,8 @@ PROBLEM_JSON = "application/problem+json"
 # Domain error class → HTTP status. Subclasses are looked up along their MRO.
 STATUS_OF: dict[type[Exception], int] = {
     MalformedMultipart: 400,
+    MalformedJson: 400,
+    MultipartTooLarge: 413,
     identity_errors.ValidationFailed: 422,
     identity_errors.AlreadyRegistered: 409,
     identity_errors.InvalidCredentials: 401,
@@ -43,6 +47,7 @@ STATUS_OF: dict[type[Exception], int] = {
     identity_errors.SessionExpired: 401,
     identity_errors.RefreshTokenReused: 401,
     identity_errors.Forbidden: 403,
+    identity_errors.InsufficientScope: 403,
     identity_errors.TotpNotEnrolled: 409,
     identity_errors.FreshFactorRequired: 403,
     identity_errors.InvalidClient: 401,
@@ -120,6 +125,7 @@ _HTTP_CODES = {
     413: ("payload_too_large", "Dữ liệu gửi lên quá lớn", "Payload too large"),
     415: ("unsupported_media_type", "Kiểu dữ liệu không được hỗ trợ", "Unsupported media type"),
     429: ("rate_limited", "Quá nhiều yêu cầu", "Too many requests"),
+    431: ("headers_too_large", "Phần đầu yêu cầu quá lớn", "Request header fields too large"),
     503: ("service_unavailable", "Dịch vụ tạm thời gián đoạn", "Service unavailable"),
 }
 
@@ -135,6 +141,7 @@ ENGLISH_TITLES = {
     "session_expired": "The session has ended",
     "refresh_token_reused": "A used refresh token was presented; the session family was revoked",
     "forbidden": "You may not do this",
+    "insufficient_scope": "The agency does not hold the scope this needs",
     "totp_not_enrolled": "No authenticator app enrolled",
     "invalid_client": "Unknown client or wrong secret",
     "invalid_scope": "Scope not granted to this client",
@@ -181,6 +188,9 @@ ENGLISH_TITLES = {
     "invalid_status_transition": "The application cannot move to this status",
     "application_not_submitted": "The application has not been submitted yet",
     "already_rated": "The application was already rated",
+    "part_headers_too_large": "A form part's headers are too large",
+    "too_many_parts": "The form has too many parts",
+    "text_part_too_large": "A text field of the form is too large",
 }
 ENGLISH_TITLES |= {code: en for code, _vi, en in _HTTP_CODES.values()}
 
@@ -202,7 +212,7 @@ def problem(
     if _wants_english(request):
         title = ENGLISH_TITLES.get(code, title)
     body = {"type": f"urn:congdanso:problem:{code}", "title": title, "status": status, "detail": detail}
-    body |= {"code": code, "instance": request.url.path, **extra}
+    body |= {"code": code, "instance": request.url.path, "request_id": request_id_of(request.scope), **extra}
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -17,6 +17,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from identity.errors import ValidationFailed
 
 T = TypeVar("T")
+_MAX_PART_HEADER_LINES = 16  # a browser sends two (Content-Disposition, Content-Type)
 FileConsumer = Callable[[str, str | None, AsyncIterator[bytes]], Awaitable[T]]
 # Sees the form as read before its first file part (all of it when none is a file); raising refuses the form before
 # any file is handed over (the pages check their CSRF token so, from a part placed first).
@@ -32,9 +33,44 @@ class MalformedMultipart(ValidationFailed):
         super().__init__({"body": [detail]})
 
 
+class MultipartTooLarge(ValidationFailed):
+    """A bound of the multipart reader was crossed; reading stopped there."""
+
+    code = "multipart_too_large"
+    title = "Biểu mẫu gửi lên quá lớn"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__({field: [detail]})
+
+
+class PartHeadersTooLarge(MultipartTooLarge):
+    code = "part_headers_too_large"
+    title = "Phần đầu của một phần biểu mẫu quá lớn"
+
+
+class TooManyParts(MultipartTooLarge):
+    code = "too_many_parts"
+    title = "Biểu mẫu có quá nhiều phần"
+
+
+class TextPartTooLarge(MultipartTooLarge):
+    code = "text_part_too_large"
+    title = "Một trường văn bản quá lớn"
+
+
+@dataclass(frozen=True)
+class MultipartLimits:
+    """What one form may make the reader hold: the defaults are those of `api.settings`."""
+
+    part_header_bytes: int = 8 * 1024
+    parts: int = 64
+    text_part_bytes: int = 64 * 1024
+
+
 @dataclass
 class _Part:
     headers: dict[bytes, bytes] = field(default_factory=dict)
+    header_bytes: int = 0
     name: str = ""
     filename: str | None = None
     text: bytearray = field(default_factory=bytearray)
@@ -77,6 +113,7 @@ async def read_multipart(
     max_text_bytes: int = 256 * 1024,
     max_files: int = 10,
     gate: Gate | None = None,
+    limits: MultipartLimits | None = None,
 ) -> StreamedForm:
     """Parse the request body; each file part is handed to `on_file(name, filename, chunks)` while it
     streams (in a task of its own); returns the text fields and what each consumer returned.
@@ -93,8 +130,14 @@ async def read_multipart(
         return form
     boundary = _boundary(content_type)
     events = _Events()
-    parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
-    state = _ParseState(on_file, max_text_bytes, max_files, gate)
+    limits = limits or MultipartLimits()
+    parser = MultipartParser(
+        boundary,
+        events.callbacks(),  # type: ignore[arg-type]
+        max_header_count=_MAX_PART_HEADER_LINES,
+        max_header_size=limits.part_header_bytes,
+    )
+    state = _ParseState(on_file, max_text_bytes, max_files, gate, limits)
     try:
         async with anyio.create_task_group() as tasks:
             state.tasks = tasks
@@ -118,6 +161,9 @@ def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
         else:
             parser.write(chunk)
     except FormParserError as exc:
+        # The parser's own bounds (one header line, header lines per part) are ours too: the same stable code.
+        if str(exc).startswith("Maximum header"):
+            raise PartHeadersTooLarge("body", "a part's headers are too large") from exc
         raise MalformedMultipart("the multipart body is malformed") from exc
 
 
@@ -159,8 +205,17 @@ def _boundary(content_type: str) -> bytes:
 
 
 class _ParseState:
-    def __init__(self, on_file: FileConsumer[Any], max_text_bytes: int, max_files: int, gate: Gate | None) -> None:
+    def __init__(
+        self,
+        on_file: FileConsumer[Any],
+        max_text_bytes: int,
+        max_files: int,
+        gate: Gate | None,
+        limits: MultipartLimits,
+    ) -> None:
         self.on_file = on_file
+        self.limits = limits
+        self.part_count = 0
         self.max_text_bytes = max_text_bytes
         self.max_files = max_files
         self.gate = gate
@@ -184,9 +239,14 @@ class _ParseState:
 
     async def _apply_one(self, kind: str, data: bytes) -> None:
         if kind == "begin":
+            self.part_count += 1
+            if self.part_count > self.limits.parts:
+                raise TooManyParts("body", f"at most {self.limits.parts} parts")
             self.part = _Part()
             self.header_name = b""
-        elif kind == "field":
+        elif kind in {"field", "value"} and self.part is not None:
+            self._count_header(self.part, data)
+        if kind == "field":
             self.header_name += data
         elif kind == "value" and self.part is not None:
             name = self.header_name.lower()
@@ -200,6 +260,11 @@ class _ParseState:
         elif kind == "end" and self.part is not None:
             await self._end_part(self.part)
             self.part = None
+
+    def _count_header(self, part: _Part, data: bytes) -> None:
+        part.header_bytes += len(data)
+        if part.header_bytes > self.limits.part_header_bytes:
+            raise PartHeadersTooLarge("body", f"a part's headers exceed {self.limits.part_header_bytes} bytes")
 
     async def _start_part(self, part: _Part) -> None:
         disposition, options = parse_options_header(part.headers.get(b"content-disposition", b""))
@@ -232,6 +297,8 @@ class _ParseState:
         self.text_total += len(data)
         if self.text_total > self.max_text_bytes:
             raise ValidationFailed({part.name or "body": ["text fields are too large"]})
+        if len(part.text) + len(data) > self.limits.text_part_bytes:
+            raise TextPartTooLarge(part.name or "body", f"at most {self.limits.text_part_bytes} bytes")
         part.text += data
 
     async def _end_part(self, part: _Part) -> None:

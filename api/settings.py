@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -36,6 +36,23 @@ class Settings(BaseSettings):
     max_file_mb: int = Field(default=20, ge=1, le=1024)
     quota_mb: int = Field(default=1024, ge=1, description="per-citizen storage quota")
     max_json_kb: int = Field(default=256, ge=1)
+    max_json_depth: int = Field(
+        default=32, ge=2, le=256, description="nesting of arrays and objects in a JSON body; deeper is refused (400)"
+    )
+    # Resource limits: every bound answers 4xx problem+json before more is read.
+    max_header_kb: int = Field(default=16, ge=1, le=1024, description="request line and headers, in total")
+    max_headers: int = Field(default=100, ge=8, le=1000, description="header fields in one request")
+    max_part_header_kb: int = Field(default=8, ge=1, le=64, description="headers of one multipart part")
+    max_parts: int = Field(default=64, ge=2, le=1000, description="parts in one multipart body")
+    max_text_part_kb: int = Field(default=64, ge=1, le=1024, description="one text part (e.g. `fields`)")
+    max_documents: int = Field(default=2000, ge=1, description="papers one citizen may hold")
+    max_drafts: int = Field(default=20, ge=1, description="applications one citizen may hold in draft")
+    max_pending_consents: int = Field(default=50, ge=1, description="pending consent requests to one citizen")
+    metrics_host: str = Field(default="127.0.0.1", description="listener of /metrics, apart from the API")
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, description="unset: no metrics listener")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated exact origins allowed to call the API from a browser"
+    )
     procedures_file: Path | None = Field(
         default=None, description="a YAML catalog of procedures replacing the shipped one (forms/procedures.yaml)"
     )
@@ -75,6 +92,13 @@ class Settings(BaseSettings):
     eid_birthdate_claim: str = "birthdate"
     eid_phone_claim: str = "phone_number"
     eid_display_name: str = Field(default="VNeID", description="how citizens know the provider")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,6 +13,7 @@ from litestar import Request
 
 from api.container import Container
 from api.deps import container_of
+from api.limits import multipart_limits
 from api.multipart import FileConsumer, Gate, StreamedForm, read_multipart
 from storage.db import read_only, transaction
 from wallet.files import IngestedFile
@@ -86,7 +87,13 @@ async def _upload(
     """Stream the files into the store first, then commit the metadata; undo the files on any failure."""
     on_file: FileConsumer[IngestedFile | None] = _skipping_empty(draft) if skip_empty_files else draft.add_file
     try:
-        form = await read_multipart(request, on_file, max_files=container.wallet.config.max_files, gate=gate)
+        form = await read_multipart(
+            request,
+            on_file,
+            max_files=container.wallet.config.max_files,
+            gate=gate,
+            limits=multipart_limits(container.settings),
+        )
         return await in_wallet(container, lambda svc: commit(svc, form), write=True)
     except BaseException:
         await draft.discard()

@@ -1,9 +1,11 @@
-"""Security headers and structured access logs (never bodies, tokens or codes)."""
+"""Security headers, request ids and structured access logs (never bodies, tokens or codes)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from typing import Any
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
@@ -20,6 +22,38 @@ _SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# An incoming id is kept only if it could not smuggle anything into a log line or a header.
+_WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,63}")
+
+
+def _trusted_proxies(scope: Scope) -> frozenset[str]:
+    app = scope.get("litestar_app")
+    container = getattr(getattr(app, "state", None), "container", None)
+    return frozenset(getattr(getattr(container, "settings", None), "trusted_proxies", ()))
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    """The `X-Request-ID` a trusted proxy set (the same trust rule as `api.deps.client_ip`); none from anyone else."""
+    client = scope.get("client")
+    if not client or client[0] not in _trusted_proxies(scope):
+        return None
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"x-request-id":
+            text = value.decode("latin-1").strip()
+            return text if _WELL_FORMED_ID.fullmatch(text) else None
+    return None
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request's id, chosen once and kept in the scope, so the access line, every log line emitted while the
+    request runs, its problem body and its `X-Request-ID` header all agree, even for answers given outside the
+    route's middleware (an unknown path)."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    request_id = state.get("request_id")
+    if not isinstance(request_id, str):
+        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        state["request_id"] = request_id
+    return request_id
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -31,6 +65,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     for name, value in _SECURITY_HEADERS.items():
         headers[name] = value
+    if scope.get("type") == ScopeType.HTTP:
+        headers["x-request-id"] = request_id_of(scope)
     path: str = scope.get("path", "")
     if path.startswith("/api/") or path == "/health":
         headers["cache-control"] = "no-store"
@@ -38,33 +74,33 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
 
 
 def access_log_middleware(app: ASGIApp) -> ASGIApp:
-    """One structured line per request: method, route path, status, duration, request id."""
+    """One structured line per request: method, route path, status, duration, request id. The id is bound into
+    structlog's context for the request, so every line logged while it runs carries it too (handlers run in worker
+    threads, which start with a copy of this context)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
         status = 500
 
         async def send_logged(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)["x-request-id"] = request_id
             await send(message)
 
-        try:
-            await app(scope, receive, send_logged)
-        finally:
-            log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope["path"],
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 2),
-                request_id=request_id,
-            )
+        with structlog.contextvars.bound_contextvars(request_id=request_id_of(scope)):
+            try:
+                await app(scope, receive, send_logged)
+            finally:
+                log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 2),
+                )
 
     return middleware

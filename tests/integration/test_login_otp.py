@@ -35,7 +35,7 @@ class TestLogin:
         unknown = wallet.post("/auth/login", {"national_id": registration()["national_id"], "pin": data["pin"]})
         wrong = wallet.post("/auth/login", {"national_id": data["national_id"], "pin": "000000"})
         assert unknown.status_code == wrong.status_code == 401
-        strip = {"instance"}
+        strip = {"instance", "request_id"}
         assert {k: v for k, v in unknown.json().items() if k not in strip} == {
             k: v for k, v in wrong.json().items() if k not in strip
         }

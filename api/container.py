@@ -241,8 +241,8 @@ class Container:
         for key in blob_keys:
             try:
                 await self.blobs.delete(key)
-            except BlobStoreError:
-                log.warning("blob_delete_deferred", error="BlobStoreError")
+            except BlobStoreError as exc:  # the key names opaque ids only
+                log.warning("blob_delete_deferred", blob_key=key, error=type(exc).__name__)
 
     def notifier(self, session: Session) -> Notifier:
         return Notifier(session, key=self.outbox_key, clock=self.clock)

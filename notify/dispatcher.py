@@ -111,11 +111,12 @@ class OutboxDispatcher:
             with anyio.fail_after(self._lease.total_seconds()):  # past the lease another worker may resend it
                 await self._senders[claim.channel].send(message)
         except Exception as exc:
+            error = _error_name(exc)
             logger.warning(
                 "notification delivery failed",
-                extra={"outbox_id": claim.id, "channel": claim.channel, "error": type(exc).__name__},
+                extra={"outbox_id": claim.id, "channel": claim.channel, "attempt": claim.attempts + 1, "error": error},
             )
-            await anyio.to_thread.run_sync(self._record_failure, claim, type(exc).__name__)
+            await anyio.to_thread.run_sync(self._record_failure, claim, error)
             return False
         return await anyio.to_thread.run_sync(self._record_sent, claim.id)
 
@@ -138,7 +139,10 @@ class OutboxDispatcher:
                 claim, error=error, next_attempt_at=now + self.backoff(attempts), dead=dead
             )
         if dead and applied:
-            logger.error("notification given up", extra={"outbox_id": claim.id, "attempts": attempts})
+            logger.error(
+                "notification given up",
+                extra={"outbox_id": claim.id, "channel": claim.channel, "attempts": attempts, "error": error},
+            )
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failure: backoff, 2×, 4×, … capped at one hour."""

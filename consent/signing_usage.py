@@ -1,17 +1,19 @@
 """How long the consent artefacts signed with a key stay valid: what a signing-key rotation must wait for before
 retiring the key, so every artefact keeps verifying offline with the JWKS until it expires.
 
-The `consent` table (columns `kid` and `valid_until`) is read by reflection, so this works whether or not the
-database has it yet: no table, no artefacts. Revoked consents count too: their artefact still proves what was
-agreed, and when."""
+The `consent` table (columns `kid` and `valid_until`) is read directly; a missing or unreadable table raises
+`SigningUsageUnavailable` (fail closed), never "no artefacts". Revoked consents count too: their artefact still
+proves what was agreed, and when."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, MetaData, Table, func, inspect, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from crypto.signing_rotation import NO_ATTESTATIONS, AttestationLookup, AttestationSpan
+from crypto.signing_rotation import AttestationLookup, AttestationSpan
+from wallet.signing_usage import SigningUsageUnavailable, usage_table
 
 CONSENT_TABLE = "consent"
 
@@ -21,25 +23,18 @@ class ConsentKeyUsage:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._table: Table | None = None
-        self._checked = False
+        self._table = usage_table(CONSENT_TABLE)
 
     def __call__(self, kid: str) -> AttestationSpan:
-        table = self._consents()
-        if table is None:
-            return NO_ATTESTATIONS
-        with self._engine.connect() as connection:
-            latest = connection.execute(
-                select(func.max(table.c.valid_until)).where(table.c.kid == kid)
-            ).scalar_one_or_none()
+        consents = self._table
+        try:
+            with self._engine.connect() as connection:
+                latest = connection.execute(
+                    select(func.max(consents.c.valid_until)).where(consents.c.kid == kid)
+                ).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise SigningUsageUnavailable(CONSENT_TABLE, exc) from exc
         return AttestationSpan(latest_valid_until=_as_instant(latest))
-
-    def _consents(self) -> Table | None:
-        if not self._checked:
-            self._checked = True
-            if inspect(self._engine).has_table(CONSENT_TABLE):
-                self._table = Table(CONSENT_TABLE, MetaData(), autoload_with=self._engine)
-        return self._table
 
 
 def combined(*lookups: AttestationLookup) -> AttestationLookup:

@@ -1,5 +1,5 @@
 """The attestations' hold on a signing key, read from a real database (SQLite and PostgreSQL), with the
-`attestation` table built here: this module reads whatever table the migrations made, by reflection."""
+`attestation` table built here: this module reads only its `kid` and `valid_until` columns, whatever their types."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.types import TypeEngine
 
 from crypto.signing_rotation import NO_ATTESTATIONS, AttestationSpan
 from storage.db import create_db_engine
-from wallet.signing_usage import AttestationKeyUsage
+from wallet.signing_usage import AttestationKeyUsage, SigningUsageUnavailable
 
 
 @pytest.fixture
@@ -37,8 +37,9 @@ def _attestations(engine: Engine, column_type: TypeEngine[object], rows: list[tu
 
 
 class TestAttestationKeyUsage:
-    def test_no_table_means_no_attestations(self, engine: Engine) -> None:
-        assert AttestationKeyUsage(engine)("sk-a") == NO_ATTESTATIONS
+    def test_no_table_is_an_error_not_no_attestations(self, engine: Engine) -> None:
+        with pytest.raises(SigningUsageUnavailable, match="`attestation`"):
+            AttestationKeyUsage(engine)("sk-a")
 
     def test_a_key_that_signed_nothing(self, engine: Engine) -> None:
         _attestations(engine, DateTime(timezone=True), [("sk-b", datetime(2030, 1, 1, tzinfo=UTC))])

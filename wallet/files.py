@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from crypto.aead import Context
 from crypto.errors import DecryptionError
 from crypto.stream import StreamDecryptor, StreamEncryptor
 from storage.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable
-from wallet.errors import DocumentCorrupted, FileTooLarge, QuotaExceeded, StorageUnavailable, UnsupportedFileType
+from wallet.errors import DocumentCorrupted, FileTooLarge, StorageUnavailable, UnsupportedFileType
 from wallet.filetypes import SNIFF_BYTES, FileType, safe_filename, sniff
 
 FILE_PURPOSE = "file"
@@ -37,7 +37,6 @@ class _Progress:
     """Limits and running state of one upload: size, hash, sniffed type."""
 
     max_bytes: int
-    quota_left: int
     size: int = 0
     head: bytes = b""
     file_type: FileType | None = None
@@ -47,8 +46,6 @@ class _Progress:
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise FileTooLarge()
-        if self.size > self.quota_left:
-            raise QuotaExceeded()
         self.digest.update(chunk)
         if self.file_type is None and len(self.head) < SNIFF_BYTES:
             self.head += chunk[: SNIFF_BYTES - len(self.head)]
@@ -74,12 +71,12 @@ async def seal_upload(
     data_key: bytes,
     context: Context,
     max_bytes: int,
-    quota_left: int,
+    reserve: Callable[[int], Awaitable[None]],
 ) -> tuple[FileType, int, str, int]:
     """Stream `chunks` through size/type checks, SHA-256 and STREAM encryption into the store.
     Returns (type, plaintext size, sha256 hex, stored size). Any refusal aborts the put, which
-    leaves no object behind."""
-    progress = _Progress(max_bytes=max_bytes, quota_left=quota_left)
+    leaves no object behind. `reserve(n)` claims quota for each batch before it is written (`QuotaExceeded`)."""
+    progress = _Progress(max_bytes=max_bytes)
     encryptor = StreamEncryptor(data_key, context=context)
 
     async def sealed() -> AsyncIterator[bytes]:
@@ -89,10 +86,12 @@ async def seal_upload(
             progress.take(chunk)
             pending += encryptor.update(chunk)
             if len(pending) >= _WRITE_BATCH:
+                await reserve(len(pending))
                 yield bytes(pending)
                 pending.clear()
         progress.finish()
         pending += encryptor.finalize()
+        await reserve(len(pending))
         yield bytes(pending)
 
     try:

@@ -83,7 +83,7 @@ class Janitor:
 
         def forget() -> None:
             with transaction(self._deps.engine) as session:
-                WalletRepository(session).clear_pending(keys)
+                WalletRepository(session).abandon_pending(keys)
 
         await anyio.to_thread.run_sync(forget)
         return len(keys)

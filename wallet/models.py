@@ -68,6 +68,18 @@ class PendingBlob(SQLModel, table=True):
     blob_key: str = Field(primary_key=True, max_length=200)
     citizen_id: str = Field(max_length=36, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Quota bytes reserved for this blob while it is written (see `wallet.quota`): given back if it never commits.
+    reserved_bytes: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
+class CitizenUsage(SQLModel, table=True):
+    """Bytes a citizen's papers hold, plus those reserved by uploads in flight: the quota is one conditional update
+    of this row, so concurrent uploads cannot pass it together."""
+
+    __tablename__ = "citizen_usage"
+
+    citizen_id: str = Field(primary_key=True, max_length=36)
+    stored_bytes: int = Field(default=0, sa_type=BigInteger)
 
 
 class Attestation(SQLModel, table=True):

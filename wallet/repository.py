@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, delete, func, select
 
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
+from wallet.quota import Usage
 
 
 class WalletRepository:
@@ -85,6 +86,7 @@ class WalletRepository:
         """Remove a document, its versions (and so its wrapped data keys) and its files; returns blob keys."""
         files = self.session.exec(select(DocumentFile).where(DocumentFile.document_id == document.id)).all()
         keys = [f.blob_key for f in files]
+        Usage(self.session).release(document.citizen_id, sum(f.stored_size for f in files))
         self.session.exec(delete(DocumentFile).where(col(DocumentFile.document_id) == document.id))
         self.session.exec(delete(DocumentVersion).where(col(DocumentVersion.document_id) == document.id))
         self.session.delete(document)
@@ -114,6 +116,11 @@ class WalletRepository:
     def clear_pending(self, blob_keys: Sequence[str]) -> None:
         if blob_keys:
             self.session.exec(delete(PendingBlob).where(col(PendingBlob.blob_key).in_(blob_keys)))
+
+    def abandon_pending(self, blob_keys: Sequence[str]) -> None:
+        """Pending blobs that will never commit: their quota reservations are given back, their records go."""
+        Usage(self.session).release_pending(blob_keys)
+        self.clear_pending(blob_keys)
 
     def stale_pending(self, older_than: datetime) -> Sequence[PendingBlob]:
         return self.session.exec(select(PendingBlob).where(col(PendingBlob.created_at) < older_than)).all()

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import anyio
@@ -30,9 +31,11 @@ from wallet.errors import (
     FieldsInvalid,
     FileNotFound,
     IssuerSignedReadonly,
+    QuotaExceeded,
 )
 from wallet.files import IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
+from wallet.quota import Usage
 from wallet.repository import WalletRepository
 from wallet.schemas import DocumentPublic, FilePublic, IssuerPublic, VerificationPublic, VersionPublic
 
@@ -102,7 +105,6 @@ class Draft:
     base_version: int  # the version this one supersedes (0 for a new document)
     data_key: bytes = field(repr=False)
     wrapped_data_key: bytes = field(repr=False)
-    quota_left: int
     files: list[IngestedFile | None] = field(default_factory=list)
 
     @property
@@ -123,7 +125,7 @@ class Draft:
                 data_key=self.data_key,
                 context=file_context(self.citizen_id, self.document_id, self.version, file_id),
                 max_bytes=self.deps.config.max_file_bytes,
-                quota_left=self.quota_left,
+                reserve=partial(self._reserve, blob_key),
             )
         except BaseException:
             # The put was aborted, so no blob exists; the pending record can go (the janitor would too).
@@ -131,7 +133,6 @@ class Draft:
                 await anyio.to_thread.run_sync(self._clear_pending, [blob_key])
             raise
         upload = ingested(file_id, blob_key, filename, result)
-        self.quota_left -= upload.stored_size
         self.files[slot] = upload
         return upload
 
@@ -139,9 +140,17 @@ class Draft:
         with transaction(self.deps.engine) as session:
             session.add(PendingBlob(blob_key=blob_key, citizen_id=self.citizen_id, created_at=self.deps.clock.now()))
 
+    async def _reserve(self, blob_key: str, amount: int) -> None:
+        def reserve() -> bool:
+            with transaction(self.deps.engine) as session:
+                return Usage(session).reserve(self.citizen_id, blob_key, amount, quota=self.deps.config.quota_bytes)
+
+        if not await anyio.to_thread.run_sync(reserve):
+            raise QuotaExceeded()
+
     def _clear_pending(self, blob_keys: list[str]) -> None:
         with transaction(self.deps.engine) as session:
-            WalletRepository(session).clear_pending(blob_keys)
+            WalletRepository(session).abandon_pending(blob_keys)
 
     async def discard(self) -> None:
         """Undo the uploads of a version that will not be committed."""
@@ -174,8 +183,7 @@ class WalletService:
     def _draft(self, citizen_id: str, document_id: str, *, version: int, base_version: int) -> Draft:
         key = self._citizen_key(citizen_id)
         data_key, wrapped = key.new_data_key(document=document_id, version=version)
-        quota_left = self._deps.config.quota_bytes - self._repo.stored_bytes(citizen_id)
-        return Draft(self._deps, citizen_id, document_id, version, base_version, data_key, wrapped, quota_left)
+        return Draft(self._deps, citizen_id, document_id, version, base_version, data_key, wrapped)
 
     def commit_new(self, draft: Draft, *, type_code: str, fields: Any, holder: Holder) -> DocumentPublic:
         clean = validate_fields(type_code, _as_object(fields), holder=holder)

@@ -20,6 +20,7 @@ from api.cli_signing import add_signing_arguments, rotate_signing
 from api.container import Container, build_container
 from api.limits import server_head_bound
 from api.logging import configure_logging
+from api.metrics_listener import start_metrics_listener
 from api.settings import Settings
 from crypto.keyring import load_keyring, save_keyring
 from identity.accounts import AccountService
@@ -64,6 +65,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
     migrate(settings)
     build_container(settings).engine.dispose()  # fail fast (keys, prod checks) before forking workers
+    start_metrics_listener(settings)
     uvicorn.run(
         "api.app:app_factory",
         factory=True,

@@ -1,0 +1,40 @@
+"""`/metrics` on a listener of its own (`WALLET_METRICS_HOST`:`WALLET_METRICS_PORT`, loopback by default), apart
+from the API's port, for a scraper on the same host or network segment. On the API's port `/metrics` answers only
+callers the route policy lets read it.
+
+With several workers each is its own process: prometheus_client's multiprocess mode has every worker write its
+samples to files under `<data dir>/metrics`, and this listener (in the parent process) sums them, so one scrape
+sees the whole service (counters summed, the in-progress gauge as the live sum)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+from api.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def start_metrics_listener(settings: Settings) -> bool:
+    """Serve the metrics on their own port, in a daemon thread of this process; False when none is configured."""
+    if settings.metrics_port is None:
+        return False
+    registry = REGISTRY
+    if settings.workers > 1:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(_fresh_multiprocess_dir(settings)))  # type: ignore[no-untyped-call]
+    start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    return True
+
+
+def _fresh_multiprocess_dir(settings: Settings) -> Path:
+    """The workers inherit the variable when they start; files of an earlier run would count twice, so they go."""
+    path = (settings.data_dir / "metrics").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, mode=0o700)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path

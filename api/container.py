@@ -131,7 +131,11 @@ def build_senders(settings: Settings, clock: Clock, http: httpx.AsyncClient) -> 
 
 
 def wallet_config(settings: Settings) -> WalletConfig:
-    return WalletConfig(max_file_bytes=settings.max_file_mb * MIB, quota_bytes=settings.quota_mb * MIB)
+    return WalletConfig(
+        max_file_bytes=settings.max_file_mb * MIB,
+        quota_bytes=settings.quota_mb * MIB,
+        max_documents=settings.max_documents,
+    )
 
 
 def identity_config(settings: Settings) -> IdentityConfig:

@@ -57,6 +57,13 @@ class QuotaExceeded(WalletError):
     title = "Vượt quá dung lượng lưu trữ"
 
 
+class TooManyDocuments(WalletError):
+    """The citizen holds as many papers as one wallet may (`WalletConfig.max_documents`)."""
+
+    code = "too_many_documents"
+    title = "Ví đã có số giấy tờ tối đa"
+
+
 class StorageUnavailable(WalletError):
     code = "storage_unavailable"
     title = "Kho lưu trữ tạm thời không khả dụng"

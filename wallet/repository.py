@@ -109,6 +109,10 @@ class WalletRepository:
         query = select(Document).where(Document.citizen_id == citizen_id, col(Document.held_at).is_not(None))
         return self.session.exec(query.order_by(col(Document.id))).all()
 
+    def document_count(self, citizen_id: str) -> int:
+        query = select(func.count()).where(Document.citizen_id == citizen_id)
+        return int(self.session.exec(query).one())
+
     def held_count(self, citizen_id: str) -> int:
         query = select(func.count()).where(Document.citizen_id == citizen_id, col(Document.held_at).is_not(None))
         return int(self.session.exec(query).one())

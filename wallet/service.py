@@ -32,6 +32,7 @@ from wallet.errors import (
     FileNotFound,
     IssuerSignedReadonly,
     QuotaExceeded,
+    TooManyDocuments,
 )
 from wallet.files import IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
@@ -46,6 +47,7 @@ MIB = 1024 * 1024
 class WalletConfig:
     max_file_bytes: int = 20 * MIB
     quota_bytes: int = 1024 * MIB
+    max_documents: int = 2000
     max_files: int = 10
     gc_grace: timedelta = timedelta(hours=1)
     page_default: int = 50
@@ -170,6 +172,7 @@ class WalletService:
 
     # -- writing ------------------------------------------------------------------------------
     def start_new(self, citizen_id: str) -> Draft:
+        self._check_room(citizen_id)  # refused before any byte streams in
         return self._draft(citizen_id, new_id(), version=1, base_version=0)
 
     def start_update(self, citizen_id: str, document_id: str) -> Draft:
@@ -187,6 +190,7 @@ class WalletService:
 
     def commit_new(self, draft: Draft, *, type_code: str, fields: Any, holder: Holder) -> DocumentPublic:
         clean = validate_fields(type_code, _as_object(fields), holder=holder)
+        self._check_room(draft.citizen_id)  # again: other uploads may have committed meanwhile
         now = self._deps.clock.now()
         document = Document(
             id=draft.document_id,
@@ -201,6 +205,10 @@ class WalletService:
         self._repo.add(document)
         self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
         return self.get(draft.citizen_id, document.id)
+
+    def _check_room(self, citizen_id: str) -> None:
+        if self._repo.document_count(citizen_id) >= self._deps.config.max_documents:
+            raise TooManyDocuments()
 
     def commit_issued(
         self, draft: Draft, *, type_code: str, clean: dict[str, object], issuer_code: str, held: bool = False

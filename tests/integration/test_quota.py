@@ -76,3 +76,20 @@ class TestReservationsComeBack:
         assert wallet.client.delete(f"/api/v1/documents/{ids[0]}", headers=auth(token)).status_code == 204
         assert usage(wallet, citizen_id)[0] == usage(wallet, citizen_id)[1] < stored
         assert post_scan(wallet, token, "again").status_code == 201
+
+
+class TestDocumentLimit:
+    def test_a_citizen_holds_at_most_max_documents_papers(self, make_wallet: Callable[..., Wallet]) -> None:
+        wallet = make_wallet(max_documents=2)
+        _data, tokens = wallet.register()
+        token, citizen_id = tokens["access_token"], tokens["citizen_id"]
+        first = post_scan(wallet, token, "one").json()["id"]
+        assert post_scan(wallet, token, "two").status_code == 201
+        before = usage(wallet, citizen_id)
+        refused = post_scan(wallet, token, "three")
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "too_many_documents"
+        assert usage(wallet, citizen_id) == before  # refused before its scan was stored
+        assert wallet.client.delete(f"/api/v1/documents/{first}", headers=auth(token)).status_code == 204
+        assert post_scan(wallet, token, "four").status_code == 201

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from identity.text import FreeText
 from wallet.schemas import DocumentPublic
 
 RequestStatus = Literal["pending", "approved", "denied", "expired"]
@@ -41,7 +42,7 @@ class ConsentRequestCreate(BaseModel):
     fields: dict[str, list[str]] | None = Field(
         default=None, description="per requested type, the only fields to share (no files then)"
     )
-    purpose: str = Field(max_length=MAX_PURPOSE_CHARS, description="one purpose, shown to the citizen verbatim")
+    purpose: FreeText = Field(max_length=MAX_PURPOSE_CHARS, description="one purpose, shown to the citizen verbatim")
     valid_days: int = Field(default=DEFAULT_VALID_DAYS, ge=1, le=MAX_VALID_DAYS, description="1 to 365 days")
     presence_id: str | None = Field(
         default=None, max_length=64, description="from an officer's QR scan: the citizen is at the agency's counter"

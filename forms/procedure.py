@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from identity.text import text_problems
 from wallet.kinds import FieldKind, FieldSpec, check_value
 
 __all__ = ["AgencyRef", "ChoiceLabels", "FieldKind", "Procedure", "ProcedureField", "Source", "due_after"]
@@ -61,8 +62,13 @@ class ProcedureField:
         return self.spec().choice_label(value, english=english)
 
     def check(self, value: object) -> tuple[object, list[str]]:
-        """(the JSON-ready clean value, []) or (None, the problems); None and blanks clear the field."""
-        return check_value(self.spec(), value)
+        """(the JSON-ready clean value, []) or (None, the problems); None and blanks clear the field.
+
+        Typed text is read by officers, so a word of it may not mix scripts either (a paper's field may)."""
+        clean, problems = check_value(self.spec(), value)
+        if self.type == "string" and isinstance(clean, str) and (mixed := text_problems(clean, kind="free")):
+            return None, mixed
+        return clean, problems
 
     def public(self) -> dict[str, Any]:
         shown: dict[str, Any] = {

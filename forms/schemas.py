@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from forms.errors import ApplicationInvalid
+from identity.text import FreeText
 from wallet.issuer_schemas import IssueFile, problems_by_field
 from wallet.schemas import VerificationPublic
 
@@ -194,14 +195,14 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: AgencyStatus
-    note: str | None = Field(default=None, max_length=2000)
+    note: FreeText | None = Field(default=None, max_length=2000)
 
 
 class RatingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     score: StrictInt = Field(ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=1000)
+    comment: FreeText | None = Field(default=None, max_length=1000)
 
 
 class ResultCreate(BaseModel):

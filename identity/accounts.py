@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Iterable
 
 from sqlmodel import Session
@@ -23,6 +24,7 @@ from identity.models import Agency, Officer
 from identity.repository import IdentityRepository
 from identity.schemas import AgencyCredentials, AgencyToken, OfficerProfile
 from identity.sessions import ACCESS_TYP
+from identity.text import text_problems
 from identity.toolkit import IdentityToolkit
 from identity.validation import is_valid_pin, normalize_phone
 
@@ -70,6 +72,9 @@ class AccountService:
             errors["phone"] = ["not a Vietnamese mobile number"]
         if not is_valid_pin(pin):
             errors["pin"] = ["must be exactly 6 digits"]
+        name = unicodedata.normalize("NFC", name.strip())
+        if problems := (text_problems(name, kind="name") if name else ["is required"]):
+            errors["full_name"] = problems  # officers' names are shown to citizens, as citizens' to officers
         if errors or normalized is None:
             raise ValidationFailed(errors)
         agency = self._repo.agency(agency_code)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from identity.text import PersonName
+
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -14,7 +16,9 @@ class RegisterRequest(BaseModel):
     model_config = _STRICT
 
     national_id: str = Field(min_length=1, max_length=20, description="12-digit CCCD number")
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: PersonName = Field(
+        min_length=1, max_length=200, description="NFC; one script, no control, zero-width or bidi characters"
+    )
     date_of_birth: date
     phone: str = Field(min_length=1, max_length=20, description="0xxxxxxxxx or +84xxxxxxxxx")
     pin: str = Field(min_length=1, max_length=20, description="6 digits")

@@ -2,18 +2,20 @@
 
 Shared by the wallet's document types (`wallet.catalog`) and the e-forms of procedures (`forms.catalog`), so that a
 value prefilled from a paper and a value typed into a form obey the same rules: dates are "YYYY-MM-DD" strings (or
-`date`, never a `datetime`), ints are ints (not bools), strings are trimmed, NFC-normalised and free of control
-characters, enums and lists take only their choices. A blank value ("" or whitespace) means "not given" (None).
+`date`, never a `datetime`), ints are ints (not bools), strings are trimmed, NFC-normalised and free of control,
+zero-width and bidi-override characters (`identity.text`), enums and lists take only their choices. A blank value
+("" or whitespace) means "not given" (None).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
+
+from identity.text import TextRefused, clean_text
 
 FieldKind = Literal["string", "date", "int", "enum", "list"]
 FIELD_KINDS: tuple[FieldKind, ...] = ("string", "date", "int", "enum", "list")
@@ -50,7 +52,6 @@ _PATTERN_HINTS = {
 }
 _INT_RANGES = {"graduation_year": (1900, 2100)}
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ALLOWED_CONTROLS = frozenset("\n\t")
 
 
 class ValueInvalid(Exception):
@@ -76,11 +77,10 @@ def _date(spec: FieldSpec, value: object) -> date | None:
 def _string(spec: FieldSpec, value: object) -> str | None:
     if not isinstance(value, str):
         raise ValueInvalid("must be a string")
-    text = unicodedata.normalize("NFC", value.strip())
-    for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in _ALLOWED_CONTROLS) or category == "Cs":
-            raise ValueInvalid("must not contain control characters")
+    try:  # NFC; no control, zero-width or bidi-override character (a paper may quote any script)
+        text = clean_text(value.strip(), kind="field")
+    except TextRefused:
+        raise ValueInvalid("must not contain control characters") from None
     if len(text) > spec.max_length:
         raise ValueInvalid(f"must be at most {spec.max_length} characters")
     if spec.pattern and text and not re.fullmatch(spec.pattern, text):

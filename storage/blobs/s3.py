@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
-from typing import TypeVar, TypeVarTuple
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
+from typing import BinaryIO, TypeVar, TypeVarTuple, cast
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 import urllib3
 from minio import Minio
-from minio.datatypes import Object, Part
+from minio.datatypes import Object
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import DictType
 from urllib3.exceptions import HTTPError
 from urllib3.response import BaseHTTPResponse
 
@@ -32,7 +31,9 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 MIN_PART_SIZE = 5 << 20  # S3 rejects multipart parts below 5 MiB (except the last)
-DEFAULT_PART_SIZE = 8 << 20
+# The SDK's put_object holds about three parts at its peak (the one sent, the next gathered, its copy): 5 MiB
+# parts keep an upload near 16 MiB.
+DEFAULT_PART_SIZE = MIN_PART_SIZE
 
 
 def minio_client(
@@ -63,9 +64,9 @@ class S3BlobStore:
     """Stores each blob as an object of one S3 bucket, streamed in both directions.
 
     A put of less than `part_size` bytes is one PUT; a larger one is a multipart upload of
-    `part_size` parts (memory stays near two parts), completed only when the input ends, aborted
+    `part_size` parts (memory stays near three parts), completed only when the input ends, aborted
     if it fails or is cancelled, so that no object and no parts remain. Every SDK call runs in a
-    worker thread. Objects are limited to 10,000 parts (about 78 GiB at the default part size).
+    worker thread. Objects are limited to 10,000 parts (about 48 GiB at the default part size).
     """
 
     def __init__(self, client: Minio, bucket: str, *, part_size: int = DEFAULT_PART_SIZE) -> None:
@@ -96,21 +97,25 @@ class S3BlobStore:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = DEFAULT_CONTENT_TYPE) -> int:
         validate_key(key)
-        upload = _Upload(self._client, self._bucket, key, {"Content-Type": content_type})
+        reader = _ChunkReader(chunks)
         try:
-            async with contextlib.aclosing(_blocks(chunks, self._part_size)) as blocks:
-                async for block in blocks:
-                    if not upload.started and len(block) < self._part_size:
-                        # Only a short last block is below part size: the whole object fits one PUT.
-                        return await upload.put_whole(block)
-                    await upload.add_part(block)
-                    del block  # why: free this part before the next one is gathered (memory ≈ 2 parts)
-            return await upload.complete()
-        except BaseException:
-            # Shielded so that a cancelled put still aborts its multipart upload.
-            with anyio.CancelScope(shield=True):
-                await upload.abort()
-            raise
+            await _call(self._put_object, key, reader, content_type)
+        except _InputStopped:
+            # The SDK aborted its multipart upload; the caller sees why the input stopped (or its cancellation).
+            raise reader.failure from None
+        return reader.size
+
+    def _put_object(self, key: str, reader: _ChunkReader, content_type: str) -> None:
+        # One PUT below part size, else a multipart upload the SDK aborts if anything fails (one part at a time).
+        self._client.put_object(
+            self._bucket,
+            key,
+            cast(BinaryIO, reader),  # the SDK only calls read(size)
+            length=-1,
+            part_size=self._part_size,
+            content_type=content_type,
+            num_parallel_uploads=1,
+        )
 
     def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncGenerator[bytes, None]:
         if chunk_size < 1:
@@ -156,78 +161,44 @@ class S3BlobStore:
             yield BlobInfo(obj.object_name, obj.size or 0, obj.last_modified)
 
 
-class _Upload:
-    """The state of one put: nothing yet, or a multipart upload with its uploaded parts."""
-
-    def __init__(self, client: Minio, bucket: str, key: str, headers: DictType) -> None:
-        self._client = client
-        self._bucket = bucket
-        self._key = key
-        self._headers = headers
-        self._upload_id: str | None = None
-        self._parts: builtins.list[Part] = []
-        self._size = 0
-
-    @property
-    def started(self) -> bool:
-        return self._upload_id is not None
-
-    async def put_whole(self, data: bytes) -> int:
-        await _call(self._client._put_object, self._bucket, self._key, data, self._headers)
-        return len(data)
-
-    async def add_part(self, data: bytes) -> None:
-        upload_id = self._upload_id
-        if upload_id is None:
-            upload_id = await _call(self._client._create_multipart_upload, self._bucket, self._key, self._headers)
-            self._upload_id = upload_id
-        number = len(self._parts) + 1
-        # anyio's idle worker thread keeps the arguments of its last call alive; handing the part
-        # over in a list that the thread empties frees it once sent (memory ≈ 2 parts, not 3).
-        etag = await _call(self._send_part, upload_id, number, [data])
-        self._parts.append(Part(number, etag))
-        self._size += len(data)
-
-    def _send_part(self, upload_id: str, number: int, handoff: builtins.list[bytes]) -> str:
-        return self._client._upload_part(self._bucket, self._key, handoff.pop(), None, upload_id, number)
-
-    async def complete(self) -> int:
-        if self._upload_id is None:
-            raise BlobStoreError("multipart upload completed before it started")  # _blocks yields ≥ 1 block
-        await _call(self._client._complete_multipart_upload, self._bucket, self._key, self._upload_id, self._parts)
-        self._upload_id = None  # why: a completed upload must not be aborted by a later failure
-        return self._size
-
-    async def abort(self) -> None:
-        if self._upload_id is None:
-            return
-        # Best effort: if the server is down the parts stay until a lifecycle rule
-        # (AbortIncompleteMultipartUpload) removes them; they are never visible as an object.
-        with contextlib.suppress(BlobStoreError):
-            await _call(self._client._abort_multipart_upload, self._bucket, self._key, self._upload_id)
-        self._upload_id = None
+class _InputStopped(Exception):
+    """The input ended in an error or a cancellation; an `Exception`, so the SDK aborts its multipart upload."""
 
 
-async def _blocks(chunks: AsyncIterable[bytes], size: int) -> AsyncGenerator[bytes, None]:
-    """Regroup chunks into blocks of at least `size` bytes; the last may be shorter (or empty)."""
-    pending: builtins.list[bytes] = []
-    pending_size = 0
-    yielded = False
+class _ChunkReader:
+    """A blocking `read(size)` over an async iterable, for the SDK's `put_object` in a worker thread: each read asks
+    the event loop for the next chunks, so the body streams through rather than being gathered first."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = aiter(chunks)
+        self._pending: bytes | None = None  # b"" once the input has ended
+        self.size = 0
+        self.failure: BaseException = RuntimeError("no failure")
+
+    def read(self, size: int = -1) -> bytes:
+        """At most one chunk (or `size` bytes of it): the SDK gathers a part itself, and no copy is made here."""
+        if self._pending is None:
+            try:
+                self._pending = anyio.from_thread.run(_next_chunk, self._chunks)
+            except BaseException as exc:  # a cancellation too: the upload must be aborted, not left behind
+                self.failure = exc
+                raise _InputStopped from exc
+        chunk = self._pending or b""
+        if 0 <= size < len(chunk):
+            self._pending = chunk[size:]
+            chunk = chunk[:size]
+        elif chunk:
+            self._pending = None
+        self.size += len(chunk)
+        return chunk
+
+
+async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes:
+    """The next non-empty chunk, or b"" at the end (an empty read means the end to the SDK)."""
     async for chunk in chunks:
-        pending.append(chunk)
-        pending_size += len(chunk)
-        if pending_size >= size:
-            yield _drain(pending)
-            pending_size, yielded = 0, True
-    if pending or not yielded:
-        yield _drain(pending)
-
-
-def _drain(pending: builtins.list[bytes]) -> bytes:
-    """Join and clear, so the caller's block is the only reference to the data."""
-    block = b"".join(pending)
-    pending.clear()
-    return block
+        if chunk:
+            return chunk
+    return b""
 
 
 async def _call(func: Callable[[*Ts], T], *args: *Ts, key: str | None = None) -> T:

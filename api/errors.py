@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from api.json_guard import MalformedJson
 from api.middleware import request_id_of
 from api.multipart import MalformedMultipart, MultipartTooLarge
+from api.pagination import InvalidCursor as PageCursorInvalid
 from assurance import errors as assurance_errors
 from audit import errors as audit_errors
 from consent import errors as consent_errors
@@ -35,6 +36,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_OF: dict[type[Exception], int] = {
     MalformedMultipart: 400,
     MalformedJson: 400,
+    PageCursorInvalid: 400,
     MultipartTooLarge: 413,
     identity_errors.ValidationFailed: 422,
     identity_errors.AlreadyRegistered: 409,

@@ -19,6 +19,7 @@ from api.auth import BEARER, requires
 from api.controllers.issuer import ISSUED_FILE_SCHEMA, read_limited_body
 from api.deps import UnitOfWork, container_of
 from api.downloads import stream_file
+from api.pagination import CURSOR, LIMIT, page_cursor
 from assurance.schemas import StatsWithOfficers
 from assurance.stats import officer_stats
 from forms.agency import AgencyDesk
@@ -83,8 +84,8 @@ class AgencyApplicationsController(Controller):
         unit: UnitOfWork,
         *,
         status: ApplicationStatus | None = None,
-        limit: int | None = Parameter(default=None, ge=1, le=100),
-        cursor: str | None = Parameter(default=None, max_length=64),
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
         procedure: str | None = Parameter(
             default=None, max_length=64, description="only the dossiers of this procedure (its code)"
         ),
@@ -94,7 +95,9 @@ class AgencyApplicationsController(Controller):
     ) -> ApplicationPage:
         """The agency's dossiers, newest first, narrowed by status, procedure and overdue (the filters combine)."""
         desk = AgencyDesk(unit.session, unit.container.forms, unit.notifier, principal)
-        items, next_cursor = desk.inbox(status=status, limit=limit, cursor=cursor, procedure=procedure, overdue=overdue)
+        items, next_cursor = desk.inbox(
+            status=status, limit=limit, cursor=page_cursor(cursor), procedure=procedure, overdue=overdue
+        )
         return ApplicationPage(items=items, next_cursor=next_cursor)
 
     @get("/{application_id:str}")

@@ -12,7 +12,6 @@ from typing import Any, Literal, TypeVar
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import Session
 
@@ -20,6 +19,7 @@ from api.auth import BEARER, requires
 from api.container import Container
 from api.deps import container_of
 from api.downloads import stream_file
+from api.pagination import CURSOR, LIMIT, page_cursor
 from consent.pulls import ConsentPulls
 from consent.schemas import (
     ConsentApproval,
@@ -40,8 +40,6 @@ from storage.db import is_sqlite, transaction
 
 T = TypeVar("T")
 StatusFilter = Literal["pending", "approved", "denied", "expired"]
-_LIMIT = Parameter(default=None, ge=1, le=100)
-_CURSOR = Parameter(default=None, max_length=64)
 # SQLite runs one writing transaction at a time (`BEGIN IMMEDIATE`); queueing this process's writers here hands the
 # lock on as soon as it is released, instead of after SQLite's busy-handler back-off (sleeps of up to 100 ms a retry),
 # which made the tail latency of concurrent pulls (p99 ~1 s at 16 connections, ~0.2 s queued). PostgreSQL needs none.
@@ -107,13 +105,15 @@ class MyConsentsController(Controller):
         request: Request[Any, Any, State],
         principal: Principal,
         status: StatusFilter | None = None,
-        limit: int | None = _LIMIT,
-        cursor: str | None = _CURSOR,
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
     ) -> ConsentRequestPage:
         """Newest first: agency, purpose verbatim, exactly which papers and fields, duration, the notice."""
         items, next_cursor = await _run(
             request,
-            lambda s, c: _service(s, c).requests_of(principal.subject_id, status=status, limit=limit, cursor=cursor),
+            lambda s, c: _service(s, c).requests_of(
+                principal.subject_id, status=status, limit=limit, cursor=page_cursor(cursor)
+            ),
         )
         return ConsentRequestPage(items=items, next_cursor=next_cursor)
 
@@ -146,11 +146,12 @@ class MyConsentsController(Controller):
         self,
         request: Request[Any, Any, State],
         principal: Principal,
-        limit: int | None = _LIMIT,
-        cursor: str | None = _CURSOR,
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
     ) -> ConsentPage:
         items, next_cursor = await _run(
-            request, lambda s, c: _service(s, c).consents_of(principal.subject_id, limit=limit, cursor=cursor)
+            request,
+            lambda s, c: _service(s, c).consents_of(principal.subject_id, limit=limit, cursor=page_cursor(cursor)),
         )
         return ConsentPage(items=items, next_cursor=next_cursor)
 

@@ -13,6 +13,7 @@ from api.deps import container_of
 from api.downloads import stream_file
 from api.multipart import StreamedForm
 from api.openapi import MultipartDocumentOperation
+from api.pagination import CURSOR, LIMIT, page_cursor
 from api.uploads import in_wallet, upload_new, upload_version
 from identity.sessions import Principal
 from wallet.catalog import catalog_public
@@ -49,11 +50,11 @@ class DocumentsController(Controller):
         request: Request[Any, Any, State],
         principal: Principal,
         type: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
     ) -> DocumentPage:
         items, next_cursor = await _in_transaction(
-            request, lambda svc: svc.page(principal.subject_id, type_code=type, limit=limit, cursor=cursor)
+            request, lambda svc: svc.page(principal.subject_id, type_code=type, limit=limit, cursor=page_cursor(cursor))
         )
         return DocumentPage(items=items, next_cursor=next_cursor)
 

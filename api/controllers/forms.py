@@ -7,13 +7,13 @@ from typing import Any
 import anyio
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
-from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.auth import BEARER, requires
 from api.deps import UnitOfWork, container_of
 from api.multipart import read_multipart
 from api.openapi import MultipartDocumentOperation
+from api.pagination import CURSOR, LIMIT, page_cursor
 from forms.schemas import (
     ApplicationCreate,
     ApplicationPage,
@@ -71,10 +71,12 @@ class ApplicationsController(Controller):
         principal: Principal,
         unit: UnitOfWork,
         status: ApplicationStatus | None = None,
-        limit: int | None = Parameter(default=None, ge=1, le=100),
-        cursor: str | None = Parameter(default=None, max_length=64),
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
     ) -> ApplicationPage:
-        items, next_cursor = _service(unit).page(principal.subject_id, status=status, limit=limit, cursor=cursor)
+        items, next_cursor = _service(unit).page(
+            principal.subject_id, status=status, limit=limit, cursor=page_cursor(cursor)
+        )
         return ApplicationPage(items=items, next_cursor=next_cursor)
 
     @get("/{application_id:str}", sync_to_thread=True)

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.auth import BEARER, requires
 from api.deps import UnitOfWork
+from api.pagination import CURSOR, LIMIT, page_cursor
 from identity.sessions import Principal
 from notify.schemas import NoticePage, NoticePublic, NoticesMarked
 
@@ -25,13 +26,13 @@ class NotificationsController(Controller):
         self,
         principal: Principal,
         unit: UnitOfWork,
-        limit: int | None = Parameter(default=None, ge=1, le=100),
-        cursor: str | None = Parameter(default=None, max_length=200),
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
         unread: bool = Parameter(default=False, description="only the unread notices"),
     ) -> NoticePage:
         """Newest first; `unread_count` counts every unread notice of the caller, whatever the page."""
         notifier, me = unit.notifier, principal.subject_id
-        items, next_cursor = notifier.list_in_app(me, limit=limit or 50, cursor=cursor, unread_only=unread)
+        items, next_cursor = notifier.list_in_app(me, limit=limit or 50, cursor=page_cursor(cursor), unread_only=unread)
         return NoticePage(
             items=[NoticePublic.of(item) for item in items],
             next_cursor=next_cursor,

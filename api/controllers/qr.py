@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.auth import BEARER, requires
 from api.deps import UnitOfWork
+from api.pagination import CURSOR, LIMIT, page_cursor
 from audit.schemas import AccessLogPage
 from audit.service import AuditService
 from identity.qr import QrService
@@ -58,8 +59,8 @@ class QrController(Controller):
         principal: Principal,
         audit_service: AuditService,
         *,
-        limit: int | None = Parameter(default=None, ge=1, le=100),
-        cursor: str | None = Parameter(default=None, max_length=200),
+        limit: int | None = LIMIT,
+        cursor: str | None = CURSOR,
         agency: str | None = Parameter(
             default=None, min_length=1, max_length=64, description="only the entries of this actor (`actor.code`)"
         ),
@@ -72,7 +73,7 @@ class QrController(Controller):
             extra = [{"key": name, "message": "needs its UTC offset (RFC 3339)"} for name in naive]
             raise ValidationException(detail="a time without its UTC offset", extra=extra)
         items, next_cursor = audit_service.access_log(
-            principal.subject_id, limit=limit, cursor=cursor, agency=agency, since=since, until=until
+            principal.subject_id, limit=limit, cursor=page_cursor(cursor), agency=agency, since=since, until=until
         )
         return AccessLogPage(items=items, next_cursor=next_cursor)
 

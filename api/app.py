@@ -220,6 +220,7 @@ def create_app(
         state=State({"container": container, "policy": policy}),
         request_max_body_size=settings.max_json_kb * 1024,
         debug=False,
+        logging_config=None,  # api.logging configures every logger; Litestar's would replace the root's handlers
     )
     check_policy(app, policy)
     return app

@@ -1,23 +1,24 @@
-"""Guards: who is calling. The token is checked before any handler dependency exists (in its own short
-transaction), so a refused request never holds the request's database session; 401 without a valid
-token, 403 for a wrong role."""
+"""The guard: who is calling, checked against the route's policy entry before any handler dependency exists (the
+token in its own short transaction), so a refused request never holds the request's database session; 401 without
+a valid token, 403 for a wrong kind of caller or a missing scope."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from api.deps import container_of
-from identity.errors import InvalidToken
-from identity.sessions import Principal, Role, SessionService
+from api.policy import Policy, Rule
+from identity.errors import Forbidden, InsufficientScope, InvalidToken
+from identity.sessions import Principal, SessionService
 from storage.db import read_only, transaction
-
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+from web.app import is_page
+from web.session import CITIZENS, STAFF
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -45,14 +46,32 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     return principal
 
 
-def requires(*roles: Role) -> Guard:
-    """A guard admitting only callers of the given roles."""
+async def enforce_policy(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """The app's one guard: the route's entry in the policy table (`api/policy.py`) says who may call it."""
+    policy: Policy = connection.app.state.policy
+    method: str = connection.scope.get("method", "GET")  # type: ignore[assignment]  # HTTP only: no websockets here
+    rule = policy.rule(method, connection.scope.get("path_template", ""))
+    if rule is None:  # unreachable once the start-up check passed; refuse rather than guess
+        raise Forbidden()
+    if rule.public:
+        return
+    if is_page(connection.scope["path"]):
+        await _page_caller(connection, rule)
+        return
+    principal = await authenticate(connection)
+    if principal.role not in rule.callers:
+        raise Forbidden()
+    if principal.role != "citizen" and not rule.allows_scopes(principal.scopes):
+        raise InsufficientScope()
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-        principal = await authenticate(connection)
-        principal.require(*roles)
 
-    return guard
+async def _page_caller(connection: ASGIConnection[Any, Any, Any, Any], rule: Rule) -> None:
+    """A page's caller comes from the browser session of the page's kind; a signed-out person is sent to sign in
+    (by `NotSignedIn`), a missing scope is the 403 page."""
+    kind = STAFF if "officer" in rule.callers else CITIZENS
+    principal = await kind.require(connection)  # type: ignore[arg-type]
+    if principal.role != "citizen" and not rule.allows_scopes(principal.scopes):
+        raise PermissionDeniedException()
 
 
 def provide_principal(request: Any) -> Principal:

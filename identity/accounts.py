@@ -23,14 +23,11 @@ from identity.errors import (
 from identity.models import Agency, Officer
 from identity.repository import IdentityRepository
 from identity.schemas import AgencyCredentials, AgencyToken, OfficerProfile
+from identity.scopes import KNOWN_SCOPES
 from identity.sessions import ACCESS_TYP
 from identity.text import text_problems
 from identity.toolkit import IdentityToolkit
 from identity.validation import is_valid_pin, normalize_phone
-
-KNOWN_SCOPES = frozenset(
-    {"documents:issue", "consent:request", "consent:read", "applications:process", "stats:read", "admin"}
-)
 
 
 def _secret_hash(secret: str) -> str:
@@ -134,6 +131,27 @@ class AccountService:
         return AgencyToken(
             access_token=token.token, expires_in=int(ttl.total_seconds()), scope=" ".join(sorted(requested))
         )
+
+    def agency_scopes(self, code: str) -> list[str]:
+        agency = self._repo.agency(code)
+        if agency is None:
+            raise UnknownAgency()
+        return sorted(agency.scopes.split())
+
+    def change_scopes(self, code: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
+        """Grant and withdraw scopes; a withdrawal also ends every access token issued before it."""
+        added, removed = set(add), set(remove)
+        if unknown := (added | removed) - KNOWN_SCOPES:
+            raise ValidationFailed({"scopes": [f"unknown scope {s}" for s in sorted(unknown)]})
+        agency = self._repo.agency(code)
+        if agency is None:
+            raise UnknownAgency()
+        held = set(agency.scopes.split())
+        if removed & held:
+            agency.scopes_revoked_at = self._kit.clock.now()
+        agency.scopes = " ".join(sorted((held | added) - removed))
+        self._repo.add(agency)
+        return sorted(agency.scopes.split())
 
     def agency_name(self, code: str) -> str:
         agency = self._repo.agency(code)

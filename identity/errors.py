@@ -85,6 +85,11 @@ class Forbidden(IdentityError):
     title = "Không có quyền thực hiện thao tác này"
 
 
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    title = "Cơ quan chưa được cấp quyền (scope) cho thao tác này"
+
+
 class FreshFactorRequired(IdentityError):
     code = "fresh_factor_required"
     title = "Cần nhập mã xác thực mới (SMS hoặc ứng dụng xác thực đang dùng)"

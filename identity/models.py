@@ -50,6 +50,8 @@ class Agency(SQLModel, table=True):
     scopes: str = Field(max_length=1000)  # space-separated, as in OAuth
     status: str = Field(max_length=16, default="active")
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The last time a scope was taken away: access tokens issued before then are refused.
+    scopes_revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OtpChallenge(SQLModel, table=True):

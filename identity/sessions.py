@@ -39,10 +39,6 @@ class Principal:
         if self.role not in roles:
             raise Forbidden()
 
-    def require_scope(self, scope: str) -> None:
-        if self.role != "agency" or scope not in self.scopes:
-            raise Forbidden()
-
 
 def hash_refresh_token(token: str) -> str:
     # 256 random bits need no slow hash: SHA-256 suffices to keep the table useless if leaked.
@@ -159,6 +155,7 @@ class SessionService:
             auth.subject_id,
             auth.id,
             claims.get("agency"),
+            scopes=self._officer_scopes(auth.subject_id) if role == "officer" else frozenset(),
             auth_time=auth.auth_time,
             login_at=auth.started_at or auth.auth_time,
         )
@@ -175,8 +172,23 @@ class SessionService:
         agency = self._repo.agency(str(claims["sub"]))
         if agency is None or agency.status != "active":
             raise InvalidToken()
-        scopes = frozenset(str(claims.get("scope", "")).split())
+        revoked = agency.scopes_revoked_at
+        issued_at = claims.get("iat")
+        if revoked is not None and (not isinstance(issued_at, int) or issued_at < int(revoked.timestamp())):
+            raise InvalidToken()  # issued before a scope was taken away
+        # Within the second of a withdrawal the token still cannot use what the agency no longer holds.
+        scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(agency.scopes.split())
         return Principal("agency", agency.code, agency_code=agency.code, scopes=scopes)
+
+    def _officer_scopes(self, officer_id: str) -> frozenset[str]:
+        """An officer acts with their agency's scopes as they are now; a suspended officer's session is over."""
+        officer = self._repo.officer(officer_id)
+        if officer is None or officer.status != "active":
+            raise SessionExpired()
+        agency = self._repo.agency(officer.agency_code)
+        if agency is None or agency.status != "active":
+            return frozenset()
+        return frozenset(agency.scopes.split())
 
     def mark_fresh(self, session_id: str) -> None:
         """Record a newly proven second factor (step-up)."""

@@ -15,7 +15,7 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import Session
 
-from api.auth import BEARER, requires
+from api.auth import BEARER
 from api.container import Container
 from api.deps import container_of
 from api.downloads import stream_file
@@ -74,7 +74,6 @@ class ConsentRequestsController(Controller):
     path = "/consent-requests"
     security = BEARER
     tags = ("consent",)
-    guards = [requires("agency", "officer")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post("", status_code=HTTP_201_CREATED)
     async def create(
@@ -97,7 +96,6 @@ class MyConsentsController(Controller):
     path = "/me"
     security = BEARER
     tags = ("consent",)
-    guards = [requires("citizen")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get("/consent-requests")
     async def list_requests(
@@ -167,7 +165,6 @@ class ConsentPullsController(Controller):
     path = "/consents"
     security = BEARER
     tags = ("consent",)
-    guards = [requires("agency", "officer")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get("/{consent_id:str}/documents")
     async def documents(

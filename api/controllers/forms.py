@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from api.auth import BEARER, requires
+from api.auth import BEARER
 from api.deps import UnitOfWork, container_of
 from api.multipart import read_multipart
 from api.openapi import MultipartDocumentOperation
@@ -58,7 +58,6 @@ class ApplicationsController(Controller):
     path = "/applications"
     security = BEARER
     tags = ("forms",)
-    guards = [requires("citizen")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post("", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def create(self, principal: Principal, unit: UnitOfWork, data: ApplicationCreate) -> ApplicationPublic:

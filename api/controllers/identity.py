@@ -10,7 +10,7 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from api.auth import BEARER, requires
+from api.auth import BEARER
 from api.deps import UnitOfWork, container_of
 from assurance.recovery import RecoveryService, complete_recovery
 from assurance.schemas import ProofingCreate, ProofingDone, RecoveryComplete, RecoveryCreate, RecoveryStarted
@@ -24,14 +24,14 @@ class IdentityController(Controller):
     security = BEARER
     tags = ("identity-assurance",)
 
-    @post("/proofings", status_code=HTTP_201_CREATED, sync_to_thread=True, guards=[requires("officer")])
+    @post("/proofings", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def proof(self, principal: Principal, unit: UnitOfWork, data: ProofingCreate) -> ProofingDone:
         """The officer who scanned the citizen's QR (`presence_id`) confirms they checked the physical card
         against the person: the account reaches level 2 and the papers held for it join the wallet."""
         service = AssuranceService(unit.session, unit.container.assurance, unit.notifier)
         return service.proof_at_counter(principal, data.presence_id)
 
-    @post("/recoveries", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, guards=[requires("officer")])
+    @post("/recoveries", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
     def recover(self, principal: Principal, unit: UnitOfWork, data: RecoveryCreate) -> RecoveryStarted:
         """After checking the card: a code goes to the holder's new phone; `POST /auth/recover/complete` with it
         and a new PIN finishes. Give `full_name` and `date_of_birth` from the card (required when no account

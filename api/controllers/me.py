@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.auth import BEARER, requires
+from api.auth import BEARER
 from api.deps import UnitOfWork, container_of
 from assurance.service import AssuranceService
 from identity.accounts import AccountService
@@ -24,7 +24,7 @@ class MeController(Controller):
     security = BEARER
     tags = ("me",)
 
-    @get("", sync_to_thread=True, guards=[requires("citizen", "officer")])
+    @get("", sync_to_thread=True)
     def me(
         self, principal: Principal, unit: UnitOfWork, account_service: AccountService
     ) -> CitizenProfile | OfficerProfile:
@@ -33,7 +33,7 @@ class MeController(Controller):
             return account_service.officer_profile(principal.subject_id)
         return AssuranceService(unit.session, unit.container.assurance, unit.notifier).profile(principal.subject_id)
 
-    @delete("", status_code=HTTP_204_NO_CONTENT, guards=[requires("citizen")])
+    @delete("", status_code=HTTP_204_NO_CONTENT)
     async def erase(self, request: Request[Any, Any, State], principal: Principal, data: FreshFactor) -> None:
         """Erase the account: every paper becomes unrecoverable (the citizen's key is destroyed)."""
         container = container_of(request.app.state)

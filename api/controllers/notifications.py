@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from api.auth import BEARER, requires
+from api.auth import BEARER
 from api.deps import UnitOfWork
 from api.pagination import CURSOR, LIMIT, page_cursor
 from identity.sessions import Principal
@@ -19,7 +19,6 @@ class NotificationsController(Controller):
     path = "/me/notifications"
     security = BEARER
     tags = ("me",)
-    guards = [requires("citizen", "officer")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get("", sync_to_thread=True)
     def list_notices(

@@ -9,7 +9,7 @@ from litestar import Controller, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
-from api.auth import BEARER, requires
+from api.auth import BEARER
 from api.deps import container_of
 from api.verify_page import PAGE_CSP, render_verification_page
 from identity.sessions import Principal
@@ -52,7 +52,6 @@ class DocumentQrController(Controller):
     path = "/documents"
     security = BEARER
     tags = ("wallet",)
-    guards = [requires("citizen")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get("/{document_id:str}/qr", media_type=SVG)
     async def document_qr(self, request: Request[Any, Any, State], principal: Principal, document_id: str) -> str:

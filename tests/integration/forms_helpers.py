@@ -15,7 +15,11 @@ from tests.integration.wallet_helpers import auth, full_wallet, upload
 _names = itertools.count(1)
 
 
-def agency_token(wallet: Wallet, code: str, *, scopes: tuple[str, ...] = (), name: str | None = None) -> str:
+# What the agency a procedure names holds to work its dossiers: read and move them, issue results, see its figures.
+PROCESSING = ("applications:process", "documents:issue", "stats:read")
+
+
+def agency_token(wallet: Wallet, code: str, *, scopes: tuple[str, ...] = PROCESSING, name: str | None = None) -> str:
     """An access token of the agency `code`, created on first use (as `congdanso agency create --code` does)."""
     container = container_of(wallet.app.state)
     with transaction(container.engine) as session:

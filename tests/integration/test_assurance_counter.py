@@ -230,5 +230,5 @@ class TestOfficerStatistics:
         assert rows["Nguyễn Văn Bận"]["proofings"] == 11 and rows["Nguyễn Văn Bận"]["unusual"] is True
         assert [rows[f"Cán bộ {i}"]["proofings"] for i in range(2)] == [1, 1]
         assert not any(rows[f"Cán bộ {i}"]["unusual"] for i in range(2))
-        other = new_counter_officer(wallet, name="Ở cơ quan khác")
+        other = new_counter_officer(wallet, name="Ở cơ quan khác", scopes=("stats:read",))
         assert "Nguyễn Văn Bận" not in {r["name"] for r in wallet.get("/stats", other.token).json()["officers"]}

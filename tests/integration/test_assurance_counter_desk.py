@@ -24,8 +24,9 @@ def _ok(answer: Any, status: int = 200) -> dict[str, Any]:
 
 
 def _officer(wallet: Wallet, agency: str = OFFICE, name: str = "Lê Văn Tâm") -> str:
-    """An officer of a new agency `agency` holding the consent scopes, logged in by phone + PIN + OTP."""
-    agency_token(wallet, agency, scopes=("consent:request", "consent:read"))
+    """An officer of a new agency `agency` holding the consent scopes and working its dossiers, signed in by phone,
+    PIN and OTP."""
+    agency_token(wallet, agency, scopes=("consent:request", "consent:read", "applications:process"))
     container = container_of(wallet.app.state)
     phone, pin = make_phone(), "135790"
     with transaction(container.engine) as session:

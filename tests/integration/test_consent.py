@@ -168,7 +168,7 @@ class TestCreateRequest:
 
     def test_needs_the_consent_request_scope(self, wallet: Wallet, citizen: Citizen) -> None:
         reader = make_agency(wallet, scopes=("consent:read",))
-        _problem(reader.request(citizen.national_id), 403, "forbidden")
+        _problem(reader.request(citizen.national_id), 403, "insufficient_scope")
         _problem(
             wallet.post("/consent-requests", {"national_id": citizen.national_id}, citizen.token), 403, "forbidden"
         )
@@ -563,7 +563,7 @@ class TestPull:
     def test_needs_the_consent_read_scope(self, wallet: Wallet, citizen: Citizen) -> None:
         requester = make_agency(wallet, scopes=("consent:request",))
         consent = _approved(requester, citizen)
-        _problem(requester.pull(consent["id"]), 403, "forbidden")
+        _problem(requester.pull(consent["id"]), 403, "insufficient_scope")
         _problem(wallet.get(f"/consents/{consent['id']}/documents", citizen.token), 403, "forbidden")
 
 
@@ -751,4 +751,4 @@ class TestOfficerAtTheCounter:
             {"national_id": citizen.national_id, "document_types": ["cccd"], "purpose": PURPOSE},
             officer,
         )
-        _problem(answer, 403, "forbidden")
+        _problem(answer, 403, "insufficient_scope")

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from identity.validation import PROVINCE_CODES
 from tests.factories import e164, outbox_lines, registration
 from tests.integration.conftest import Wallet
+from tests.integration.forms_helpers import agency_token
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code"}
@@ -98,9 +99,12 @@ class TestHealth:
 
 @sqlite_only
 class TestMetrics:
+    """On the main port the metrics need an agency token holding `metrics:read` (the open listener is loopback)."""
+
     @staticmethod
     def health_count(wallet: Wallet) -> float:
-        answer = wallet.client.get("/metrics")
+        token = agency_token(wallet, f"METRICS-{time.monotonic_ns()}", scopes=("metrics:read",))
+        answer = wallet.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/plain")
         total = 0.0
@@ -115,6 +119,12 @@ class TestMetrics:
         for _ in range(2):
             wallet.client.get("/health")
         assert self.health_count(wallet) == before + 2
+
+    def test_anonymous_and_other_scopes_are_refused(self, wallet: Wallet) -> None:
+        assert wallet.client.get("/metrics").status_code == 401
+        token = agency_token(wallet, "STATS-ONLY", scopes=("stats:read",))
+        refused = wallet.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope", refused.text
 
 
 @sqlite_only

@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from api.logging import configure_logging
 from storage.db import create_db_engine
 from storage.migrate import upgrade
+from tests import log_audit
 from tests.oidc_provider import TEST_CLIENT_REDIRECT_URI, OidcProvider
 from tests.postgres import PostgresServer
 from tests.seaweed import SeaweedServer
 
+_AUDIT_ROOT = pytest.StashKey[Path]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--no-postgres", action="store_true", help="run database tests on SQLite only")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller points every process of the run (workers inherit its environment, as do the servers they
+    start) at one folder for log copies and test citizens' markers; each process logs there from the start."""
+    if not hasattr(config, "workerinput") and log_audit.MARKERS_DIR_ENV not in os.environ:
+        root = Path(tempfile.mkdtemp(prefix="cds-log-audit-"))
+        config.stash[_AUDIT_ROOT] = root
+        log_audit.start(root)
+    configure_logging("critical")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process logged a test citizen's data or a secret."""
+    root = session.config.stash.get(_AUDIT_ROOT, None)
+    if root is None:
+        return
+    findings = log_audit.audit(root)
+    if findings:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"personal data or a secret in {len(findings)} log line(s):", *map(str, findings[:20])]
+        if reporter is not None:
+            reporter.write_sep("=", "log audit failed", red=True)
+            reporter.write_line("\n".join(lines))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
@@ -44,6 +44,7 @@ from api.json_guard import json_guard
 from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
 from api.middleware import access_log_middleware, add_security_headers
+from api.openapi_truth import TruthfulJsonPlugin
 from api.policy import POLICY, Policy
 from api.settings import Settings
 from audit.checkpoints import CheckpointService
@@ -63,7 +64,7 @@ def _openapi() -> OpenAPIConfig:
         version="1.0.0",
         description="Citizen personal data wallet: once-only data for Vietnam's online public services.",
         path="/schema",
-        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=[TruthfulJsonPlugin(path=["/", "/openapi.json"]), SwaggerRenderPlugin(path="/swagger")],
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),

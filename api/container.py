@@ -195,7 +195,7 @@ class Container:
 
     @property
     def consent(self) -> ConsentDeps:
-        return ConsentDeps(self.wallet, self.identity)
+        return ConsentDeps(self.wallet, self.identity, max_pending_requests=self.settings.max_pending_consents)
 
     @property
     def assurance(self) -> AssuranceDeps:
@@ -212,7 +212,7 @@ class Container:
 
     @property
     def forms(self) -> FormsDeps:
-        return FormsDeps(self.catalog, self.wallet, self.issuing, self.identity)
+        return FormsDeps(self.catalog, self.wallet, self.issuing, self.identity, max_drafts=self.settings.max_drafts)
 
     def agency_name(self, code: str) -> str:
         with transaction(read_only(self.engine)) as session:

@@ -83,6 +83,10 @@ STATUS_OF: dict[type[Exception], int] = {
     consent_errors.ConsentInvalid: 422,
     consent_errors.ConsentRequestNotFound: 404,
     consent_errors.ConsentRequestNotPending: 409,
+    # 409, not 429: the refusal is the state of the citizen's inbox, which clears only as the citizen answers or
+    # the requests expire (days), not after a back-off; 429 would invite clients to retry on a timer. It is keyed
+    # by the national ID's index, so a registered and an unregistered ID answer alike (no enumeration).
+    consent_errors.TooManyPendingRequests: 409,
     consent_errors.ConsentNotFound: 404,
     consent_errors.ConsentRevoked: 403,
     consent_errors.ConsentExpired: 403,
@@ -97,6 +101,7 @@ STATUS_OF: dict[type[Exception], int] = {
     forms_errors.ApplicationInvalid: 422,
     forms_errors.FieldReadOnly: 409,
     forms_errors.ApplicationIncomplete: 422,
+    forms_errors.TooManyDrafts: 409,
     forms_errors.ApplicationNotEditable: 409,
     forms_errors.AlreadySubmitted: 409,
     forms_errors.InvalidTransition: 409,
@@ -178,6 +183,7 @@ ENGLISH_TITLES = {
     "verification_not_found": "This document has no verification QR",
     "consent_request_not_found": "Consent request not found",
     "consent_request_not_pending": "The consent request was already decided or has expired",
+    "too_many_pending_requests": "The citizen has too many consent requests waiting for an answer",
     "consent_not_found": "Consent not found",
     "consent_revoked": "The citizen has revoked this consent",
     "consent_expired": "This consent has expired",
@@ -187,6 +193,7 @@ ENGLISH_TITLES = {
     "application_not_found": "Application not found",
     "field_read_only": "Values from issuer-signed papers cannot be changed",
     "application_incomplete": "Required fields or papers are missing",
+    "too_many_drafts": "Too many draft applications: submit or delete one first",
     "application_not_editable": "The application can no longer be changed",
     "application_already_submitted": "The application was already submitted",
     "invalid_status_transition": "The application cannot move to this status",

@@ -42,6 +42,14 @@ class ConsentRequestNotPending(ConsentError):
     keeps_changes = True
 
 
+class TooManyPendingRequests(ConsentError):
+    """The national ID already has as many pending requests as one may (`ConsentDeps.max_pending_requests`), from
+    any agency; room comes back as the citizen answers them or they expire."""
+
+    code = "too_many_pending_requests"
+    title = "Công dân đang có quá nhiều yêu cầu chia sẻ dữ liệu chờ xử lý"
+
+
 class ConsentNotFound(ConsentError):
     code = "consent_not_found"
     title = "Không tìm thấy sự đồng ý"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from consent.models import Consent, ConsentEvent, ConsentRequest
 
@@ -40,6 +40,15 @@ class ConsentRepository:
             col(ConsentRequest.expires_at) > now,
         )
         return self.session.exec(query.limit(1)).first() is not None
+
+    def pending_count(self, national_id_index: str, now: datetime) -> int:
+        """Live pending requests (any agency's) to the holder of this national ID."""
+        query = select(func.count()).where(
+            ConsentRequest.national_id_index == national_id_index,
+            ConsentRequest.status == "pending",
+            col(ConsentRequest.expires_at) > now,
+        )
+        return int(self.session.exec(query).one())
 
     def requests_of(
         self, citizen_id: str, *, status: str | None, before: str | None, limit: int

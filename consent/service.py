@@ -22,6 +22,7 @@ from consent.errors import (
     ConsentRequestNotFound,
     ConsentRequestNotPending,
     FreshFactorNeeded,
+    TooManyPendingRequests,
 )
 from consent.models import Consent, ConsentRequest
 from consent.repository import ConsentRepository
@@ -71,6 +72,7 @@ class ConsentDeps:
     wallet: WalletDeps
     identity: IdentityToolkit
     request_ttl: timedelta = REQUEST_TTL
+    max_pending_requests: int = 50  # live pending requests to one national ID (WALLET_MAX_PENDING_CONSENTS)
 
 
 class ConsentService:
@@ -113,6 +115,10 @@ class ConsentService:
                 self._check_presence(data.presence_id, caller, citizen_id)
         if self._repo.pending_duplicate(caller.code, index, data.purpose, now):
             raise ConsentInvalid({"purpose": ["a request for this purpose is already pending; one per purpose"]})
+        # Counted by the national ID's index, not the account: an ID with no account fills up the same way, so the
+        # refusal says nothing about whether its holder uses the wallet.
+        if self._repo.pending_count(index, now) >= self._deps.max_pending_requests:
+            raise TooManyPendingRequests()
         documents = requested_documents(data.document_types, data.fields)
         at_counter = data.presence_id is not None
         notice = notice_text(

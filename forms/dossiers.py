@@ -55,6 +55,7 @@ class FormsDeps:
     wallet: WalletDeps
     issuing: IssuingDeps
     identity: IdentityToolkit
+    max_drafts: int = 20  # drafts one citizen may hold open at once (WALLET_MAX_DRAFTS)
 
 
 @dataclass(frozen=True)

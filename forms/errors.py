@@ -80,6 +80,13 @@ class ApplicationIncomplete(FormsError):
         }
 
 
+class TooManyDrafts(FormsError):
+    """The citizen already holds as many drafts as one may (`FormsDeps.max_drafts`): submit or delete one first."""
+
+    code = "too_many_drafts"
+    title = "Đã có quá nhiều hồ sơ nháp"
+
+
 class ApplicationNotEditable(FormsError):
     """The dossier is not a draft nor waiting for the citizen (`needs_info`)."""
 

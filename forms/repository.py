@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from forms.models import Application, ApplicationDocument, ApplicationEvent
@@ -36,6 +36,12 @@ class FormsRepository:
         if application is None or application.citizen_id != citizen_id or application.erased:
             return None
         return application
+
+    def draft_count(self, citizen_id: str) -> int:
+        query = select(func.count()).where(
+            Application.citizen_id == citizen_id, Application.status == "draft", col(Application.erased).is_(False)
+        )
+        return int(self.session.exec(query).one())
 
     def page_of_citizen(
         self, citizen_id: str, *, status: str | None, before: str | None, limit: int

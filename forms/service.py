@@ -24,6 +24,7 @@ from forms.errors import (
     ApplicationNotFound,
     FieldReadOnly,
     NotSubmitted,
+    TooManyDrafts,
 )
 from forms.models import Application, ApplicationDocument
 from forms.prefill import (
@@ -74,6 +75,8 @@ class ApplicationService:
         """A draft with every field the wallet can fill already filled, and the papers it needs attached. `actor`:
         who began it (an officer at the counter files for the citizen)."""
         procedure = self._deps.catalog.get(data.procedure_code)
+        if self._repo.draft_count(citizen_id) >= self._deps.max_drafts:
+            raise TooManyDrafts()
         now = self._dossiers.now()
         application = Application(
             citizen_id=citizen_id,

@@ -47,7 +47,7 @@ _SQLITE_WRITERS = threading.Lock()
 
 
 def _deps(container: Container) -> ConsentDeps:
-    return ConsentDeps(container.wallet, container.identity)
+    return container.consent
 
 
 async def _run(request: Request[Any, Any, State], work: Callable[[Session, Container], T]) -> T:

@@ -24,6 +24,7 @@ from forms.errors import (
     FieldReadOnly,
     FormsError,
     NotSubmitted,
+    TooManyDrafts,
 )
 from forms.prefill import wanted_types
 from forms.schemas import ApplicationCreate, ApplicationUpdate, RatingCreate
@@ -224,37 +225,50 @@ class ServicesPages(Controller):
 
     @get("/{code:str}")
     async def procedure(self, citizen: Principal, unit: UnitOfWork, code: str) -> Template:
-        def read() -> tuple[Procedure, list[DocumentPublic], list[Any]]:
-            procedure = unit.container.forms.catalog.get(code)
-            wallet = WalletService(unit.session, unit.container.wallet)
-            papers = [p for p in wallet.of_types(citizen.subject_id, wanted_types(procedure)) if p.status != "revoked"]
-            drafts, _next = service(unit).page(citizen.subject_id, status="draft", limit=100, cursor=None)
-            return procedure, papers, [d for d in drafts if d.procedure_code == code]
-
-        procedure, papers, drafts = await in_thread(read)
-        held = {p.type for p in papers}
-        rows = [
-            {"type": t, "label": type_label(t), "required": t in procedure.required_documents, "held": t in held}
-            for t in wanted_types(procedure)
-        ]
-        fillable = sum(f.source is not None and f.source.type in held for f in procedure.fields)
-        return citizen_page(
-            unit,
-            citizen,
-            "services/procedure.html",
-            section=SECTION,
-            procedure=procedure,
-            name=procedure_name(procedure),
-            papers=rows,
-            fillable=fillable,
-            drafts=drafts,
-        )
+        return await _procedure_page(unit, citizen, code)
 
     @post("/{code:str}/start")
     async def start(self, citizen: Principal, unit: UnitOfWork, code: str) -> Response[Any]:
         data = ApplicationCreate(procedure_code=code[:64] or "-")
-        created = await in_thread(lambda: service(unit).create(citizen.subject_id, data))
+        try:
+            created = await in_thread(lambda: service(unit).create(citizen.subject_id, data))
+        except TooManyDrafts:
+            limit = unit.container.forms.max_drafts
+            message = _("You already have {count} drafts, the most you may keep: submit or delete one first")
+            return await _procedure_page(unit, citizen, code, status=409, errors={"start": message.format(count=limit)})
         return see_other(f"/applications/{created.id}")
+
+
+async def _procedure_page(
+    unit: UnitOfWork, citizen: Principal, code: str, *, status: int = 200, errors: Mapping[str, str] | None = None
+) -> Template:
+    def read() -> tuple[Procedure, list[DocumentPublic], list[Any]]:
+        procedure = unit.container.forms.catalog.get(code)
+        wallet = WalletService(unit.session, unit.container.wallet)
+        papers = [p for p in wallet.of_types(citizen.subject_id, wanted_types(procedure)) if p.status != "revoked"]
+        drafts, _next = service(unit).page(citizen.subject_id, status="draft", limit=100, cursor=None)
+        return procedure, papers, [d for d in drafts if d.procedure_code == code]
+
+    procedure, papers, drafts = await in_thread(read)
+    held = {p.type for p in papers}
+    rows = [
+        {"type": t, "label": type_label(t), "required": t in procedure.required_documents, "held": t in held}
+        for t in wanted_types(procedure)
+    ]
+    fillable = sum(f.source is not None and f.source.type in held for f in procedure.fields)
+    return citizen_page(
+        unit,
+        citizen,
+        "services/procedure.html",
+        section=SECTION,
+        status=status,
+        procedure=procedure,
+        name=procedure_name(procedure),
+        papers=rows,
+        fillable=fillable,
+        drafts=drafts,
+        errors=dict(errors or {}),
+    )
 
 
 class DossierPages(Controller):

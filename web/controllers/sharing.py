@@ -30,7 +30,7 @@ from consent.errors import (
     FreshFactorNeeded,
 )
 from consent.schemas import ConsentApproval, ConsentRequestView, ConsentView
-from consent.service import ConsentDeps, ConsentService
+from consent.service import ConsentService
 from identity.errors import InvalidCredentials, OtpAttemptsExceeded, OtpExpired, OtpInvalid, RateLimited
 from identity.notices import VIETNAM
 from identity.schemas import CitizenProfile
@@ -203,8 +203,7 @@ async def _consent_work(unit: UnitOfWork, work: Callable[[ConsentService, Sessio
     def run() -> T:
         with transaction(container.engine) as session:
             auth = AuthService(session, container.identity, container.notifier(session))
-            deps = ConsentDeps(container.wallet, container.identity)
-            return work(ConsentService(session, deps, check_factor=auth.prove_fresh_factor), session)
+            return work(ConsentService(session, container.consent, check_factor=auth.prove_fresh_factor), session)
 
     return await anyio.to_thread.run_sync(run)
 
@@ -313,8 +312,14 @@ class SharingPages(Controller):
 
     @post("/{request_id:str}/code")
     async def send_code(self, citizen: Principal, unit: UnitOfWork, request_id: str) -> Response[Any]:
-        """A fresh step-up code by SMS, exactly as `POST /api/v1/auth/otp/send` sends it."""
+        """A fresh step-up code by SMS, exactly as `POST /api/v1/auth/otp/send` sends it, for one of the citizen's own
+        requests (another's id is 404, as everywhere)."""
         auth = AuthService(unit.session, unit.container.identity, unit.notifier)
+        consent = ConsentService(unit.session, unit.container.consent)
+        try:
+            await anyio.to_thread.run_sync(consent.request_of, citizen.subject_id, request_id)
+        except ConsentRequestNotFound as exc:
+            raise NotFoundException() from exc
         try:
             challenge = await anyio.to_thread.run_sync(auth.start_step_up, citizen)
         except RateLimited as exc:

@@ -7,7 +7,7 @@ UV := $(BIN)/uv
 PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: serve test lint typecheck pytest bench deps system-deps test-node-deps i18n clean
+.PHONY: serve test lint typecheck pytest bench fuzz deps system-deps test-node-deps i18n clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ pytest: deps system-deps test-node-deps
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
+
+# A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
+FUZZ_EXAMPLES ?= 200
+fuzz: deps
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m tests.fuzz
 
 # Lighthouse for the web benchmarks (bench/lighthouse/, pinned; never installed at run time).
 LIGHTHOUSE := bench/lighthouse/node_modules/.package-lock.json

@@ -66,7 +66,7 @@ DOMAIN: dict[tuple[str, str], tuple[int, ...]] = {
     ("DELETE", f"{_V1}/documents/{{document_id}}"): (409,),
     ("GET", f"{_V1}/documents/{{document_id}}/files/{{file_id}}"): (502,),
     ("GET", f"{_V1}/documents/{{document_id}}/qr"): (409,),
-    ("POST", f"{_V1}/applications"): (409,),
+    ("POST", f"{_V1}/applications"): (404, 409),
     ("PATCH", f"{_V1}/applications/{{application_id}}"): (409,),
     ("DELETE", f"{_V1}/applications/{{application_id}}"): (409,),
     ("POST", f"{_V1}/applications/{{application_id}}/documents"): (409,),
@@ -93,4 +93,22 @@ DOMAIN: dict[tuple[str, str], tuple[int, ...]] = {
 PATTERNS: dict[tuple[str, str], str] = {
     ("RegisterRequest", "pin"): PIN_PATTERN,
     ("RecoveryComplete", "pin"): PIN_PATTERN,
+}
+
+# OpenAPI links from an operation's success to the operations that read or change what it made, so clients (and
+# stateful fuzzing) can follow them: (method, path, status) → [(target method, target path, parameter, expression)].
+_DOC, _APP = f"{_V1}/documents/{{document_id}}", f"{_V1}/applications/{{application_id}}"
+LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, str]]] = {
+    ("POST", f"{_V1}/documents", "201"): [
+        ("GET", _DOC, "document_id", "$response.body#/id"),
+        ("GET", f"{_DOC}/versions", "document_id", "$response.body#/id"),
+        ("PUT", _DOC, "document_id", "$response.body#/id"),
+        ("DELETE", _DOC, "document_id", "$response.body#/id"),
+    ],
+    ("POST", f"{_V1}/applications", "201"): [
+        ("GET", _APP, "application_id", "$response.body#/id"),
+        ("PATCH", _APP, "application_id", "$response.body#/id"),
+        ("POST", f"{_APP}/submit", "application_id", "$response.body#/id"),
+        ("DELETE", _APP, "application_id", "$response.body#/id"),
+    ],
 }

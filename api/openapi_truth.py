@@ -13,7 +13,7 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from pydantic import BaseModel
 
-from api.openapi_codes import CODES_OF, DOMAIN, PATTERNS, THROTTLED
+from api.openapi_codes import CODES_OF, DOMAIN, LINKS, PATTERNS, THROTTLED
 from api.policy import Policy, Rule
 from identity.scopes import SCOPES
 
@@ -62,6 +62,7 @@ def truthful_schema(generated: dict[str, Any], policy: Policy) -> dict[str, Any]
             if rule is not None:
                 operation["security"] = _security(rule)
             _add_problems(operation, method.upper(), path, rule)
+    _add_links(schema.get("paths", {}))
     _forbid_extras(components.get("schemas", {}))
     _add_patterns(components.get("schemas", {}))
     return schema
@@ -119,6 +120,21 @@ def _add_problems(operation: dict[str, Any], method: str, path: str, rule: Rule 
     for status, response in responses.items():
         if status.isdigit() and int(status) >= 400 and PROBLEM_JSON not in response.get("content", {PROBLEM_JSON: 0}):
             response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    for (method, path, status), targets in LINKS.items():
+        response = paths.get(path, {}).get(method.lower(), {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for target_method, target_path, parameter, expression in targets:
+            target = paths.get(target_path, {}).get(target_method.lower())
+            if target is not None and "operationId" in target:
+                links[target["operationId"]] = {
+                    "operationId": target["operationId"],
+                    "parameters": {parameter: expression},
+                }
 
 
 def _models_forbidding_extras() -> dict[str, type[BaseModel]]:

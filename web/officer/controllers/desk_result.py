@@ -62,6 +62,7 @@ class DeskResultPages(Controller):
     ) -> Response[Any]:
         container, paper = container_of(request.app.state), document_type(RESULT_TYPE)
         limit = container.wallet_config.max_file_bytes
+        await at_desk(request, officer, lambda desk: desk.load(application_id))  # another agency's: 404, body unread
         gate = csrf_gate(request)
 
         async def keep(_name: str, filename: str | None, chunks: AsyncIterator[bytes]) -> tuple[str, bytes] | None:

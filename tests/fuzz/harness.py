@@ -97,12 +97,14 @@ def callers_for(policy: Policy, method: str, path: str) -> list[str]:
 class Campaign:
     """One fuzzing run over the schema served at `base_url`."""
 
-    def __init__(self, base_url: str, callers: Callers, *, examples: int, policy: Policy = POLICY) -> None:
+    def __init__(
+        self, base_url: str, callers: Callers, *, examples: int, policy: Policy = POLICY, paths: str = r"^/"
+    ) -> None:
         self.base_url = base_url
         self.callers = callers
         self.examples = examples
         self.policy = policy
-        self.schema = schemathesis.openapi.from_url(f"{base_url}/schema/openapi.json")
+        self.schema = schemathesis.openapi.from_url(f"{base_url}/schema/openapi.json").include(path_regex=paths)
         self.figures = Figures()
         self._session = requests.Session()
         self._spare = ""

@@ -44,6 +44,7 @@ from api.json_guard import json_guard
 from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
 from api.middleware import access_log_middleware, add_security_headers
+from api.openapi_allow import allow_matches_route
 from api.openapi_truth import TruthfulJsonPlugin
 from api.policy import POLICY, Policy
 from api.settings import Settings
@@ -212,7 +213,7 @@ def create_app(
             DefineMiddleware(cors_for_api, origins=settings.cors_origins, prefix=API_PREFIX),
             _metrics().middleware,
         ],
-        before_send=[add_security_headers, page_headers],
+        before_send=[add_security_headers, page_headers, allow_matches_route],
         template_config=template_config(),
         compression_config=_compression(),
         csrf_config=csrf_config(container.keyring()),

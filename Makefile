@@ -23,7 +23,20 @@ CATALOGS := $(wildcard web/locales/*/LC_MESSAGES/*.po)
 $(CATALOGS:.po=.mo): $(VENV)/.synced $(CATALOGS)
 	$(BIN)/python -m web.i18n compile >/dev/null
 
-deps: $(VENV)/.synced $(CATALOGS:.po=.mo)
+# Swagger UI for /schema/swagger, served by the service itself: npm `swagger-ui-dist` (pinned in scripts/swagger-ui/)
+# copied into the static folder with our initialiser (git-ignored; nothing is fetched at run time).
+SWAGGER_UI := web/static/vendor/swagger-ui
+$(SWAGGER_UI)/.copied: scripts/swagger-ui/package-lock.json scripts/swagger-ui/init.js
+	@if ! command -v npm >/dev/null; then \
+		echo "installing Node.js (Debian package) for Swagger UI"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	npm ci --prefix scripts/swagger-ui --no-audit --no-fund --loglevel=error
+	mkdir -p $(SWAGGER_UI)
+	cp scripts/swagger-ui/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} scripts/swagger-ui/init.js $(SWAGGER_UI)/
+	@touch $@
+
+deps: $(VENV)/.synced $(CATALOGS:.po=.mo) $(SWAGGER_UI)/.copied
 
 i18n: $(VENV)/.synced
 	$(BIN)/python -m web.i18n extract

@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
@@ -45,6 +44,7 @@ from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
 from api.middleware import access_log_middleware, add_security_headers
 from api.openapi_allow import allow_matches_route
+from api.openapi_swagger import LocalSwaggerPlugin, swagger_csp
 from api.openapi_truth import TruthfulJsonPlugin
 from api.policy import POLICY, Policy
 from api.settings import Settings
@@ -65,7 +65,7 @@ def _openapi() -> OpenAPIConfig:
         version="1.0.0",
         description="Citizen personal data wallet: once-only data for Vietnam's online public services.",
         path="/schema",
-        render_plugins=[TruthfulJsonPlugin(path=["/", "/openapi.json"]), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=[TruthfulJsonPlugin(path=["/", "/openapi.json"]), LocalSwaggerPlugin(path="/swagger")],
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
@@ -213,7 +213,7 @@ def create_app(
             DefineMiddleware(cors_for_api, origins=settings.cors_origins, prefix=API_PREFIX),
             _metrics().middleware,
         ],
-        before_send=[add_security_headers, page_headers, allow_matches_route],
+        before_send=[add_security_headers, page_headers, allow_matches_route, swagger_csp(["/schema/swagger"])],
         template_config=template_config(),
         compression_config=_compression(),
         csrf_config=csrf_config(container.keyring()),

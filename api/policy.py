@@ -100,7 +100,6 @@ GET    /metrics                                             agency metrics:read
 GET    /schema                                              anonymous
 GET    /schema/openapi.json                                 anonymous
 GET    /schema/swagger                                      anonymous
-GET    /schema/oauth2-redirect.html                         anonymous
 GET    /schema/{path}                                       anonymous
 GET    /static/{file_path}                                  anonymous
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,12 +49,13 @@ class Figures:
     examples: int = 0
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
 
     def summary(self) -> str:
         distinct = {str(f) for f in self.findings}
         return (
             f"fuzzing: {self.operations} operations, {self.examples} examples, {len(distinct)} failures, "
-            f"{self.seconds / 60:.1f} minutes"
+            f"{self.seconds / 60:.1f} minutes; answers by status: {dict(sorted(self.statuses.items()))}"
         )
 
 
@@ -144,6 +146,7 @@ class Campaign:
             headers = self._headers(operation, caller)
             try:
                 response = case.call(base_url=self.base_url, session=self._session, headers=headers, timeout=30)
+                self.figures.statuses[response.status_code] += 1
                 case.validate_response(response, checks=CHECKS, headers=headers)
             except (FailureGroup, requests.RequestException) as exc:
                 self.figures.findings.append(Finding(label, f"{caller} ({mode.value})", _first_line(exc)))

@@ -132,7 +132,7 @@ def set_times(web: WebServer, dossier: Dossier, now: datetime) -> None:
 def world(web: WebServer) -> World:
     """Four passports: completed in a day (3 min to submit, rated 5), rejected in two (7 min, rated 2), one left
     overdue 40 days ago (4 min), one draft; the officer proofed one citizen at the counter."""
-    agency = new_agency(web, "applications:process", code=OFFICE, name="Phòng Quản lý xuất nhập cảnh")
+    agency = new_agency(web, "applications:process", "stats:read", code=OFFICE, name="Phòng Quản lý xuất nhập cảnh")
     staff = new_staff(web, agency, name="Phạm Thu Hà")
     agency_token = agency.token(web)
     first, second = citizen(web), citizen(web)

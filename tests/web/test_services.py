@@ -64,6 +64,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+PROCESSING = ("applications:process", "documents:issue", "stats:read")
+
+
 def agency_token(web: WebServer, code: str, *scopes: str) -> str | None:
     """An agency made with the CLI, its token by client credentials (None if the code is taken)."""
     creds = congdanso(
@@ -108,7 +111,9 @@ def agencies(web: WebServer) -> Agencies:
     issuer = agency_token(web, f"web_svc_issuer_{suffix}", "documents:issue")
     assert issuer is not None
     # Another module on the same server may have made the passport office already: then one of its officers acts.
-    office = agency_token(web, AGENCY) or officer_token(web, AGENCY)
+    office = agency_token(web, AGENCY, *PROCESSING) or officer_token(web, AGENCY)
+    # Made by another module with other scopes: the operator grants what working the dossiers needs.
+    congdanso(web, "agency", "scopes", "--code", AGENCY, "--add", *PROCESSING)
     return Agencies(passport_office=office, issuer=issuer, counter=officer_token(web, counter_agency))
 
 

@@ -19,6 +19,7 @@ from bench import (
     officer_requests,
     officer_scan,
     officer_stats,
+    policy,
     qr,
     wallet,
     web,
@@ -27,6 +28,7 @@ from bench.harness import RESULTS_PATH
 
 BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("foundation", foundation.main),
+    ("policy", policy.main),
     ("wallet", wallet.main),
     ("qr", qr.main),
     ("audit", audit.main),

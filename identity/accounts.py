@@ -24,7 +24,7 @@ from identity.models import Agency, Officer
 from identity.repository import IdentityRepository
 from identity.schemas import AgencyCredentials, AgencyToken, OfficerProfile
 from identity.scopes import KNOWN_SCOPES
-from identity.sessions import ACCESS_TYP
+from identity.sessions import ACCESS_TYP, scope_version
 from identity.text import text_problems
 from identity.toolkit import IdentityToolkit
 from identity.validation import is_valid_pin, normalize_phone
@@ -126,7 +126,12 @@ class AccountService:
             audience=self._kit.config.audience,
             subject=agency.code,
             ttl=ttl,
-            claims={"role": "agency", "scope": " ".join(sorted(requested)), "client_id": client_id},
+            claims={
+                "role": "agency",
+                "scope": " ".join(sorted(requested)),
+                "client_id": client_id,
+                "sv": scope_version(agency),
+            },
         )
         return AgencyToken(
             access_token=token.token, expires_in=int(ttl.total_seconds()), scope=" ".join(sorted(requested))

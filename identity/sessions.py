@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from crypto.tokens import TokenError
 from identity.errors import Forbidden, InvalidToken, RefreshTokenReused, SessionExpired
-from identity.models import AuthSession, RefreshToken
+from identity.models import Agency, AuthSession, RefreshToken
 from identity.repository import IdentityRepository
 from identity.schemas import TokenPair
 from identity.toolkit import IdentityToolkit
@@ -38,6 +38,13 @@ class Principal:
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden()
+
+
+def scope_version(agency: Agency) -> int:
+    """Which withdrawal of scopes an agency's token was issued after (0: none yet): tokens carry it as `sv`, and one
+    issued before the latest withdrawal no longer matches."""
+    revoked = agency.scopes_revoked_at
+    return int(revoked.timestamp() * 1000) if revoked is not None else 0
 
 
 def hash_refresh_token(token: str) -> str:
@@ -172,11 +179,9 @@ class SessionService:
         agency = self._repo.agency(str(claims["sub"]))
         if agency is None or agency.status != "active":
             raise InvalidToken()
-        revoked = agency.scopes_revoked_at
-        issued_at = claims.get("iat")
-        if revoked is not None and (not isinstance(issued_at, int) or issued_at < int(revoked.timestamp())):
+        if claims.get("sv", 0) != scope_version(agency):
             raise InvalidToken()  # issued before a scope was taken away
-        # Within the second of a withdrawal the token still cannot use what the agency no longer holds.
+        # Defence in depth: a token never uses a scope the agency no longer holds.
         scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(agency.scopes.split())
         return Principal("agency", agency.code, agency_code=agency.code, scopes=scopes)
 

@@ -21,14 +21,24 @@ PROCESSING = ("applications:process", "documents:issue", "stats:read")
 
 def agency_token(wallet: Wallet, code: str, *, scopes: tuple[str, ...] = PROCESSING, name: str | None = None) -> str:
     """An access token of the agency `code`, created on first use (as `congdanso agency create --code` does)."""
+    return agency_tokens(wallet, code, None, scopes=scopes, name=name)[0]
+
+
+def agency_tokens(
+    wallet: Wallet, code: str, *narrowed: str | None, scopes: tuple[str, ...] = PROCESSING, name: str | None = None
+) -> list[str]:
+    """The new agency `code`'s tokens, one per requested scope string (None: every scope it holds)."""
     container = container_of(wallet.app.state)
     with transaction(container.engine) as session:
         accounts = AccountService(session, container.identity)
         creds = accounts.create_agency(code, name or f"Cơ quan {code} {next(_names)}", scopes)
-    form = {"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": creds.client_secret}
-    answer = wallet.client.post("/api/v1/oauth/token", data=form)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
+    tokens = []
+    for scope in narrowed:
+        form = {"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": creds.client_secret}
+        answer = wallet.client.post("/api/v1/oauth/token", data=form | ({"scope": scope} if scope else {}))
+        assert answer.status_code == 200, answer.text
+        tokens.append(str(answer.json()["access_token"]))
+    return tokens
 
 
 @dataclass

@@ -163,6 +163,52 @@ class TestAgencyCreate:
         assert count == 0
 
 
+class TestAgencyScopes:
+    """`congdanso agency scopes`: what an agency holds, granted and withdrawn; a withdrawal ends its tokens at once."""
+
+    @staticmethod
+    def bearer(client: TestClient[Litestar], creds: dict[str, str]) -> dict[str, str]:
+        answer = _token(client, grant_type="client_credentials", **creds)
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def test_create_without_scopes_says_so_and_how_to_add(self, cli: CliRuns) -> None:
+        made = _run(cli.home, "agency", "create", "--code", "BARE-DN", "--name", "Phòng không quyền", "--json")
+        assert made.returncode == 0, made.stderr
+        assert "agency BARE-DN holds the scopes: (none)" in made.stderr
+        assert "congdanso agency scopes --code BARE-DN --add" in made.stderr
+        assert "applications:process" in made.stderr
+
+    def test_grant_then_withdraw_and_earlier_tokens_stop_at_once(
+        self, cli: CliRuns, client: TestClient[Litestar]
+    ) -> None:
+        made = _run(cli.home, "agency", "create", "--code", "XNC-DN", "--name", "Phòng Xuất nhập cảnh", "--json")
+        creds = json.loads(made.stdout)
+        granted = _run(
+            cli.home, "agency", "scopes", "--code", "XNC-DN", "--add", "stats:read", "applications:process", "--json"
+        )
+        assert granted.returncode == 0, granted.stderr
+        assert json.loads(granted.stdout) == {"code": "XNC-DN", "scopes": ["applications:process", "stats:read"]}
+        before = self.bearer(client, creds)
+        assert client.get("/api/v1/stats", headers=before).status_code == 200
+        assert client.get("/api/v1/agency/applications", headers=before).status_code == 200
+
+        withdrawn = _run(cli.home, "agency", "scopes", "--code", "XNC-DN", "--remove", "stats:read", "--json")
+        assert json.loads(withdrawn.stdout)["scopes"] == ["applications:process"], withdrawn.stderr
+        for path in ("/api/v1/stats", "/api/v1/agency/applications"):
+            assert client.get(path, headers=before).status_code == 401, path
+        after = self.bearer(client, creds)
+        refused = client.get("/api/v1/stats", headers=after)
+        assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope", refused.text
+        assert client.get("/api/v1/agency/applications", headers=after).status_code == 200
+
+    def test_an_unknown_scope_changes_nothing(self, cli: CliRuns) -> None:
+        refused = _run(cli.home, "agency", "scopes", "--code", AGENCY["code"], "--add", "documents:burn")
+        assert refused.returncode != 0 and "documents:burn" in refused.stderr
+        shown = _run(cli.home, "agency", "scopes", "--code", AGENCY["code"], "--json")
+        assert json.loads(shown.stdout)["scopes"] == sorted(SCOPES)
+
+
 class TestOfficerCreate:
     def test_prints_the_officer(self, cli: CliRuns) -> None:
         assert cli.officer.returncode == 0, cli.officer.stderr
@@ -187,6 +233,25 @@ class TestOfficerCreate:
         assert me.status_code == 200, me.text
         assert me.json()["agency"] == AGENCY
         assert me.json()["full_name"] == OFFICER["name"]
+
+    def test_the_officer_acts_with_the_agencys_scopes_as_they_are_now(
+        self, cli: CliRuns, client: TestClient[Litestar]
+    ) -> None:
+        challenge = client.post("/api/v1/auth/login", json={"phone": OFFICER["phone"], "pin": OFFICER["pin"]})
+        code = last_code(cli.home / "outbox.jsonl", to=OFFICER["e164"])
+        verify = {"challenge_id": challenge.json()["challenge_id"], "code": code}
+        officer = {
+            "Authorization": f"Bearer {client.post('/api/v1/auth/otp/verify', json=verify).json()['access_token']}"
+        }
+        unknown = "/api/v1/consent-requests/01a00000-0000-7000-8000-000000000000"
+        assert client.get(unknown, headers=officer).status_code == 404  # past the guard: consent:request is held
+        _run(cli.home, "agency", "scopes", "--code", AGENCY["code"], "--remove", "consent:request")
+        try:
+            refused = client.get(unknown, headers=officer)  # the same session, no new login
+            assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope", refused.text
+        finally:
+            _run(cli.home, "agency", "scopes", "--code", AGENCY["code"], "--add", "consent:request")
+        assert client.get(unknown, headers=officer).status_code == 404
 
     def test_a_wrong_pin_is_refused(self, client: TestClient[Litestar]) -> None:
         answer = client.post("/api/v1/auth/login", json={"phone": OFFICER["phone"], "pin": "654321"})

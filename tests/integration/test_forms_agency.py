@@ -21,6 +21,7 @@ from tests.integration.conftest import Wallet
 from tests.integration.forms_helpers import (
     Citizen,
     agency_token,
+    agency_tokens,
     asked_values,
     patch,
     procedure,
@@ -561,6 +562,25 @@ class TestResult:
         for owner in (citizen.token, wallet.register()[1]["access_token"]):
             types = {d["type"] for d in _ok(wallet.get("/documents", token=owner))["items"]}
             assert "tthc_result" not in types
+
+
+class TestScopes:
+    """Dossiers need `applications:process`; a result also needs `documents:issue` (a token narrowed to others, or an
+    agency not holding them, is refused before anything is read or issued)."""
+
+    def test_each_scope_guards_its_part(self, wallet: Wallet) -> None:
+        process_only, issue_only = agency_tokens(wallet, "ca_xnc", "applications:process", "documents:issue")
+        citizen = _citizen(wallet, "cccd", "birth_certificate", proofed=True)
+        dossier = submitted(wallet, citizen, PASSPORT)
+
+        _problem(wallet.get("/agency/applications", token=issue_only), 403, "insufficient_scope")
+        _problem(wallet.get(f"/agency/applications/{dossier['id']}", token=issue_only), 403, "insufficient_scope")
+        _problem(_move(wallet, issue_only, dossier["id"], "processing"), 403, "insufficient_scope")
+        _moved(wallet, process_only, dossier["id"], "processing")
+        _problem(_result(wallet, process_only, dossier["id"]), 403, "insufficient_scope")
+        _problem(_result(wallet, issue_only, dossier["id"]), 403, "insufficient_scope")
+        assert _dossier(wallet, process_only, dossier["id"])["result"] is None
+        assert "tthc_result" not in {d["type"] for d in _ok(wallet.get("/documents", token=citizen.token))["items"]}
 
 
 # -- notices on every move -----------------------------------------------------------------------

@@ -18,7 +18,8 @@ def sqlite_url(path: Path) -> str:
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Build the engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    """Build the engine; SQLite gets WAL, a busy timeout and enforced foreign keys. A database error never repeats the
+    statement's values (names, ID numbers…) in its message, so a logged fault carries no personal data."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
@@ -28,11 +29,12 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import structlog
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
@@ -19,6 +20,8 @@ from identity.sessions import Principal, SessionService
 from storage.db import read_only, transaction
 from web.app import is_page
 from web.session import CITIZENS, STAFF
+
+log = structlog.get_logger(__name__)
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -60,9 +63,23 @@ async def enforce_policy(connection: ASGIConnection[Any, Any, Any, Any], _handle
         return
     principal = await authenticate(connection)
     if principal.role not in rule.callers:
+        _refused(method, connection, principal, "forbidden")
         raise Forbidden()
     if principal.role != "citizen" and not rule.allows_scopes(principal.scopes):
+        _refused(method, connection, principal, "insufficient_scope")
         raise InsufficientScope()
+
+
+def _refused(method: str, connection: ASGIConnection[Any, Any, Any, Any], principal: Principal, code: str) -> None:
+    """A refused authorization is a security event: who (by id, never by name), which route, why."""
+    log.warning(
+        "authorization_refused",
+        code=code,
+        method=method,
+        route=connection.scope.get("path_template", ""),
+        role=principal.role,
+        subject=principal.subject_id,
+    )
 
 
 async def _page_caller(connection: ASGIConnection[Any, Any, Any, Any], rule: Rule) -> None:

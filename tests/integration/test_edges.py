@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from identity.validation import PROVINCE_CODES
 from tests.factories import e164, outbox_lines, registration
@@ -123,8 +124,13 @@ class TestMetrics:
     def test_anonymous_and_other_scopes_are_refused(self, wallet: Wallet) -> None:
         assert wallet.client.get("/metrics").status_code == 401
         token = agency_token(wallet, "STATS-ONLY", scopes=("stats:read",))
-        refused = wallet.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        with capture_logs() as logged:
+            refused = wallet.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope", refused.text
+        events = [e for e in logged if e["event"] == "authorization_refused"]
+        assert [(e["code"], e["route"], e["role"], e["subject"]) for e in events] == [
+            ("insufficient_scope", "/metrics", "agency", "STATS-ONLY")
+        ]
 
 
 @sqlite_only

@@ -73,6 +73,10 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     if folder := os.environ.get(LOG_COPY_DIR_ENV):
         handlers.append(_copy_handler(folder))
     logging.basicConfig(handlers=handlers, level=numeric, force=True)
+    for chatty in ("httpx", "httpcore"):
+        # They log every request's whole URL at info: a query may hold a token (`/verify/documents?token=`, an
+        # OpenID `state` or `code`), so only their warnings are kept.
+        logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))
     if len(handlers) > 1:
         _copy_everything(handlers[1])
     structlog.configure(

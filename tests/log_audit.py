@@ -72,22 +72,45 @@ def log_lines(folder: Path) -> Iterator[tuple[str, int, str]]:
             yield path.name, number, line
 
 
+_WORD = re.compile(r"\w+")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _unescaped(line: str) -> str:
+    """The line with JSON's \\uXXXX escapes read back, so a name written escaped is found as written."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line)
+
+
+def _by_first_word(markers: dict[str, str]) -> dict[str, list[tuple[re.Pattern[str], str, bool]]]:
+    """Markers indexed by their first word, each with its whole-word pattern and whether it is a short number (looked
+    for only once our own ids are blanked out): a line is then read word by word, not once per marker."""
+    index: dict[str, list[tuple[re.Pattern[str], str, bool]]] = {}
+    for value, kind in markers.items():
+        words = _WORD.findall(value)
+        if not words:
+            continue
+        pattern = re.compile(rf"(?<![\w]){re.escape(value)}(?![\w])")
+        index.setdefault(words[0], []).append((pattern, kind, value.isdigit() and len(value) <= 8))
+    return index
+
+
 def scan(lines: Iterable[tuple[str, int, str]], markers: dict[str, str]) -> list[Finding]:
-    """Every line holding a marker (as a whole word) or a secret's shape."""
-    patterns = [
-        (re.compile(rf"(?<![\w]){re.escape(form)}(?![\w])"), kind, value)
-        for value, kind in markers.items()
-        for form in dict.fromkeys([value, json.dumps(value)[1:-1]])  # as written, and JSON-escaped
-    ]
-    short = [(pattern, kind) for pattern, kind, value in patterns if value.isdigit() and len(value) <= 8]
-    long = [(pattern, kind) for pattern, kind, value in patterns if not (value.isdigit() and len(value) <= 8)]
+    """Every line holding a marker (as a whole word, as written or JSON-escaped) or a secret's shape."""
+    index = _by_first_word(markers)
     findings = []
-    for file, number, line in lines:
+    for file, number, raw in lines:
+        line = _unescaped(raw)
         quiet = _NOISE.sub(" ", line)
-        hits = [kind for pattern, kind in long if pattern.search(line)]
-        hits += [kind for pattern, kind in short if pattern.search(quiet)]
+        hits = []
+        for text, short in ((line, False), (quiet, True)):
+            for word in dict.fromkeys(_WORD.findall(text)):
+                hits += [
+                    kind
+                    for pattern, kind, is_short in index.get(word, ())
+                    if is_short == short and pattern.search(text)
+                ]
         hits += [what for what, shape in _SHAPES.items() if shape.search(quiet)]
-        findings += [Finding(file, number, what, line) for what in dict.fromkeys(hits)]
+        findings += [Finding(file, number, what, raw) for what in dict.fromkeys(hits)]
     return findings
 
 

@@ -4,9 +4,7 @@ and the matrix's own test: a route left out of the table stops the app, and a ro
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from api.deps import container_of
 from api.policy import POLICY, PolicyError, Rule
 from crypto.clock import FrozenClock
 from storage.db import transaction
+from tests.conftest import _database_params, fresh_database
 from tests.integration.authz_matrix import Matrix
 from tests.integration.authz_world import World, build_world
 from tests.integration.conftest import START, Wallet, settings_for
@@ -28,17 +27,17 @@ from wallet.models import Document
 ROUTES = sorted((key, rule) for key, rule in POLICY.items())
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[World]:
-    """One world for the whole matrix (SQLite: the rules are the same on every database, and the guard reads no
-    table of its own)."""
+@pytest.fixture(scope="module", params=_database_params())
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world for the whole matrix, on SQLite and on PostgreSQL (the ownership rules are queries)."""
     folder = tmp_path_factory.mktemp("matrix")
-    shutil.copyfile(sqlite_template, folder / "wallet.db")
-    settings = settings_for(folder, f"sqlite:///{folder / 'wallet.db'}", token_per_client_per_minute=1000)
+    database = fresh_database(request, tmp_path_factory, migrated=True)
+    settings = settings_for(folder, next(database), token_per_client_per_minute=1000)
     migrate(settings)
     app = create_app(settings, clock=FrozenClock(START))
     with TestClient(app) as client:
         yield build_world(Wallet(app, client, FrozenClock(START), settings))
+    next(database, None)  # drops a PostgreSQL database
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ errors for any bad input (never a 500), the language of titles, and the dev outb
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import time
@@ -15,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
-from structlog.testing import capture_logs
 
 from identity.validation import PROVINCE_CODES
 from tests.factories import e164, outbox_lines, registration
@@ -121,12 +121,14 @@ class TestMetrics:
             wallet.client.get("/health")
         assert self.health_count(wallet) == before + 2
 
-    def test_anonymous_and_other_scopes_are_refused(self, wallet: Wallet) -> None:
+    def test_anonymous_and_other_scopes_are_refused(self, wallet: Wallet, caplog: pytest.LogCaptureFixture) -> None:
         assert wallet.client.get("/metrics").status_code == 401
         token = agency_token(wallet, "STATS-ONLY", scopes=("stats:read",))
-        with capture_logs() as logged:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="api.auth"):
             refused = wallet.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope", refused.text
+        logged = [r.msg for r in caplog.records if r.name == "api.auth" and isinstance(r.msg, dict)]
         events = [e for e in logged if e["event"] == "authorization_refused"]
         assert [(e["code"], e["route"], e["role"], e["subject"]) for e in events] == [
             ("insufficient_scope", "/metrics", "agency", "STATS-ONLY")

@@ -166,16 +166,22 @@ HTTP_PATHS: dict[str, Callable[[Counter, Run], None]] = {
 
 def append_for(database_url: str, seconds: float) -> None:
     """`APPEND_THREADS` threads appending to the access log for `seconds`, one transaction per entry as a request
-    does (the child process `profile_audit_appends` samples)."""
+    does (the child process `profile_audit_appends` samples). Prints `ready` once imports and the first append are
+    done, so the profile leaves them out."""
     engine = create_db_engine(database_url)
-    clock, deadline = SystemClock(), time.monotonic() + seconds
+    clock = SystemClock()
+
+    def append() -> None:
+        with transaction(engine) as session:
+            AuditService(session, clock).record(new_id(), ACTOR, "consent_pull", document_id=new_id(), purpose=PURPOSE)
+
+    append()
+    print("ready", flush=True)
+    deadline = time.monotonic() + seconds
 
     def worker() -> None:
         while time.monotonic() < deadline:
-            with transaction(engine) as session:
-                AuditService(session, clock).record(
-                    new_id(), ACTOR, "consent_pull", document_id=new_id(), purpose=PURPOSE
-                )
+            append()
 
     threads = [threading.Thread(target=worker) for _ in range(APPEND_THREADS)]
     for thread in threads:
@@ -193,9 +199,15 @@ def profile_audit_appends(run: Run) -> None:
         migrate(Settings(data_dir=Path(data_dir), database_url=url, env="dev", log_level="warning"))
         lasting = WARMUP + run.seconds + SLACK
         child = subprocess.Popen(
-            [sys.executable, "-m", "bench.profile", "--append-for", url, str(lasting)], cwd=REPO_ROOT
+            [sys.executable, "-m", "bench.profile", "--append-for", url, str(lasting)],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
+            assert child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError("the appending process stopped before its first append")
             time.sleep(WARMUP)
             with flames.recording(child.pid, run.svg("audit_appends"), run.seconds, rate=run.rate):
                 pass  # the child appends meanwhile

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from consent.models import Consent, ConsentEvent, ConsentRequest
+from storage.db import lock_key
 
 
 class ConsentRepository:
@@ -31,7 +32,9 @@ class ConsentRepository:
         return self.session.exec(query).first()
 
     def pending_duplicate(self, agency_code: str, national_id_index: str, purpose: str, now: datetime) -> bool:
-        """Whether the agency already has a live pending request for this citizen and purpose."""
+        """Whether the agency already has a live pending request for this citizen and purpose (under the same lock
+        as `pending_count`, so two identical requests at once cannot both pass)."""
+        lock_key(self.session, "consent.pending", national_id_index)
         query = select(ConsentRequest.id).where(
             ConsentRequest.agency_code == agency_code,
             ConsentRequest.national_id_index == national_id_index,
@@ -42,7 +45,9 @@ class ConsentRepository:
         return self.session.exec(query.limit(1)).first() is not None
 
     def pending_count(self, national_id_index: str, now: datetime) -> int:
-        """Live pending requests (any agency's) to the holder of this national ID."""
+        """Live pending requests (any agency's) to the holder of this national ID, counted before one is added in this
+        transaction: until it ends, another request to the same ID waits here, then counts this one."""
+        lock_key(self.session, "consent.pending", national_id_index)
         query = select(func.count()).where(
             ConsentRequest.national_id_index == national_id_index,
             ConsentRequest.status == "pending",

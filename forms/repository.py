@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from forms.models import Application, ApplicationDocument, ApplicationEvent
+from storage.db import lock_key
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class FormsRepository:
         return application
 
     def draft_count(self, citizen_id: str) -> int:
+        """Counted before a draft is added in this transaction: until it ends, another one starting a draft for this
+        citizen waits here, then counts this one's draft (the limit holds under concurrent starts)."""
+        lock_key(self.session, "forms.drafts", citizen_id)
         query = select(func.count()).where(
             Application.citizen_id == citizen_id, Application.status == "draft", col(Application.erased).is_(False)
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
@@ -84,6 +85,22 @@ def transaction(engine: Engine) -> Iterator[Session]:
                 session.rollback()
             raise
         session.commit()
+
+
+def lock_key(session: Session, namespace: str, key: str) -> None:
+    """Hold a lock on (`namespace`, `key`) until the session's transaction ends: transactions that take the same one
+    run one after the other, others are not held up. Meant for count-then-insert limits, taken right before the count.
+    PostgreSQL: a transaction-level advisory lock; under READ COMMITTED the statement after it sees every row the
+    previous holder committed. SQLite: nothing to do, a writing transaction already holds the whole database's write
+    lock from its start (`BEGIN IMMEDIATE`, above)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(namespace, key)})
+
+
+def advisory_key(namespace: str, key: str) -> int:
+    """A stable signed 64-bit number for (`namespace`, `key`), the same in every process (unlike `hash`)."""
+    digest = hashlib.blake2b(f"{namespace}\x00{key}".encode(), digest_size=8, person=b"cds-lock").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 T = TypeVar("T")

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, delete, func, select
 
+from storage.db import lock_key
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.quota import Usage
 
@@ -109,7 +110,11 @@ class WalletRepository:
         query = select(Document).where(Document.citizen_id == citizen_id, col(Document.held_at).is_not(None))
         return self.session.exec(query.order_by(col(Document.id))).all()
 
-    def document_count(self, citizen_id: str) -> int:
+    def document_count(self, citizen_id: str, *, for_insert: bool = False) -> int:
+        """`for_insert`: a paper is about to be added in this transaction; until it ends, another one adding a paper
+        for this citizen waits here, then counts this one's paper (the limit holds under concurrent uploads)."""
+        if for_insert:
+            lock_key(self.session, "wallet.documents", citizen_id)
         query = select(func.count()).where(Document.citizen_id == citizen_id)
         return int(self.session.exec(query).one())
 

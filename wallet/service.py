@@ -190,7 +190,7 @@ class WalletService:
 
     def commit_new(self, draft: Draft, *, type_code: str, fields: Any, holder: Holder) -> DocumentPublic:
         clean = validate_fields(type_code, _as_object(fields), holder=holder)
-        self._check_room(draft.citizen_id)  # again: other uploads may have committed meanwhile
+        self._check_room(draft.citizen_id, for_insert=True)  # again: other uploads may have committed meanwhile
         now = self._deps.clock.now()
         document = Document(
             id=draft.document_id,
@@ -206,8 +206,8 @@ class WalletService:
         self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
         return self.get(draft.citizen_id, document.id)
 
-    def _check_room(self, citizen_id: str) -> None:
-        if self._repo.document_count(citizen_id) >= self._deps.config.max_documents:
+    def _check_room(self, citizen_id: str, *, for_insert: bool = False) -> None:
+        if self._repo.document_count(citizen_id, for_insert=for_insert) >= self._deps.config.max_documents:
             raise TooManyDocuments()
 
     def commit_issued(

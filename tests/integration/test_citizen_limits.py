@@ -1,13 +1,17 @@
 """Per-citizen limits beside the quota (API.md "Configuration", Limits): draft applications (`WALLET_MAX_DRAFTS`,
 409 `too_many_drafts`, on the API and on the procedure page's `Bắt đầu`) and live pending consent requests to one
 national ID (`WALLET_MAX_PENDING_CONSENTS`, 409 `too_many_pending_requests`, from an agency or its officer, and alike
-whether or not the ID has an account). Every test runs on SQLite and PostgreSQL."""
+whether or not the ID has an account). Both hold exactly under requests arriving together. Every test runs on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
+
+from sqlalchemy import text
 
 from tests.factories import make_cccd
 from tests.integration.conftest import Wallet
@@ -16,6 +20,8 @@ from tests.integration.forms_helpers import citizen_with_papers, start
 from tests.integration.wallet_helpers import auth
 
 PROCEDURE = "criminal_record_request"
+AT_ONCE = 8  # requests sent together against a limit of LIMIT
+LIMIT = 3
 
 
 def _problem(answer: Any, status: int, code: str) -> dict[str, Any]:
@@ -30,6 +36,24 @@ def _drafts(wallet: Wallet, token: str) -> list[str]:
     answer = wallet.get("/applications?status=draft", token)
     assert answer.status_code == 200, answer.text
     return [item["id"] for item in answer.json()["items"]]
+
+
+def _stored(wallet: Wallet, query: str, citizen_id: str) -> int:
+    with wallet.app.state.container.engine.connect() as connection:
+        return int(connection.execute(text(query), {"c": citizen_id}).scalar_one())
+
+
+def _together(send: Callable[[int], Any]) -> list[Any]:
+    """`send(0)` … `send(AT_ONCE - 1)`, all in flight at once."""
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+        return list(pool.map(send, range(AT_ONCE)))
+
+
+def _exactly_the_limit_passed(answers: list[Any], code: str) -> None:
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] * LIMIT + [409] * (AT_ONCE - LIMIT), statuses
+    for refused in (a for a in answers if a.status_code == 409):
+        _problem(refused, 409, code)
 
 
 def _csrf(wallet: Wallet) -> str:
@@ -59,6 +83,16 @@ class TestDraftLimit:
         start(wallet, one, PROCEDURE)
         _problem(wallet.post("/applications", {"procedure_code": PROCEDURE}, token=one.token), 409, "too_many_drafts")
         start(wallet, other, PROCEDURE)
+
+    def test_drafts_started_together_stop_exactly_at_the_limit(self, make_wallet: Callable[..., Wallet]) -> None:
+        wallet = make_wallet(max_drafts=LIMIT)
+        citizen = make_citizen(wallet, papers=False)
+        body = {"procedure_code": PROCEDURE}
+        answers = _together(lambda _i: wallet.post("/applications", body, token=citizen.token))
+        _exactly_the_limit_passed(answers, "too_many_drafts")
+        query = "SELECT COUNT(*) FROM application WHERE citizen_id = :c AND status = 'draft'"
+        assert _stored(wallet, query, citizen.id) == LIMIT
+        assert len(_drafts(wallet, citizen.token)) == LIMIT
 
     def test_english_title_on_request(self, make_wallet: Callable[..., Wallet]) -> None:
         wallet = make_wallet(max_drafts=1)
@@ -99,6 +133,18 @@ class TestPendingRequestLimit:
         pending = wallet.get("/me/consent-requests?status=pending", citizen.token)
         assert pending.status_code == 200, pending.text
         assert len(pending.json()["items"]) == 2
+
+    def test_requests_sent_together_stop_exactly_at_the_limit(self, make_wallet: Callable[..., Wallet]) -> None:
+        wallet = make_wallet(max_pending_consents=LIMIT)
+        citizen = make_citizen(wallet, papers=False)
+        agency = make_agency(wallet)
+        token = agency.token()
+        answers = _together(lambda i: agency.request(citizen.national_id, token, purpose=f"{PURPOSE} ({i})"))
+        _exactly_the_limit_passed(answers, "too_many_pending_requests")
+        query = "SELECT COUNT(*) FROM consent_request WHERE citizen_id = :c AND status = 'pending'"
+        assert _stored(wallet, query, citizen.id) == LIMIT
+        pending = wallet.get("/me/consent-requests?status=pending", citizen.token)
+        assert len(pending.json()["items"]) == LIMIT
 
     def test_an_officer_is_refused_alike(self, make_wallet: Callable[..., Wallet]) -> None:
         wallet = make_wallet(max_pending_consents=1)

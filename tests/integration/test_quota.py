@@ -93,3 +93,18 @@ class TestDocumentLimit:
         assert usage(wallet, citizen_id) == before  # refused before its scan was stored
         assert wallet.client.delete(f"/api/v1/documents/{first}", headers=auth(token)).status_code == 204
         assert post_scan(wallet, token, "four").status_code == 201
+
+    def test_uploads_in_flight_together_stop_exactly_at_the_limit(self, make_wallet: Callable[..., Wallet]) -> None:
+        wallet = make_wallet(max_documents=3)
+        _data, tokens = wallet.register()
+        token, citizen_id = tokens["access_token"], tokens["citizen_id"]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda i: post_scan(wallet, token, f"n{i}"), range(8)))
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [201] * 3 + [409] * 5, statuses  # each passed the first count; the one at commit decides
+        assert all(a.json()["code"] == "too_many_documents" for a in answers if a.status_code != 201)
+        with wallet.app.state.container.engine.connect() as connection:
+            query = text("SELECT COUNT(*) FROM document WHERE citizen_id = :c")
+            assert connection.execute(query, {"c": citizen_id}).scalar_one() == 3
+        reserved, stored = usage(wallet, citizen_id)
+        assert reserved == stored  # the refused uploads gave their bytes back

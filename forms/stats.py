@@ -38,8 +38,11 @@ class Period:
     last: date | None = None
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
-        start = datetime.combine(self.first, time.min, VIETNAM) if self.first else None
-        end = datetime.combine(self.last + timedelta(days=1), time.min, VIETNAM) if self.last else None
+        # The calendar's first and last days bound nothing (and their midnight in UTC lies outside datetime's range).
+        first = self.first if self.first and self.first > date.min + timedelta(days=1) else None
+        last = self.last if self.last and self.last < date.max - timedelta(days=1) else None
+        start = datetime.combine(first, time.min, VIETNAM) if first else None
+        end = datetime.combine(last + timedelta(days=1), time.min, VIETNAM) if last else None
         return start, end
 
 

@@ -1,5 +1,6 @@
 """QR identity: offline verification of a QR token with pyjwt and the JWKS against raw Ed25519 verification of the
-same bytes, `POST /api/v1/verify/qr` with 1 and 2 uvicorn workers, and `GET /api/v1/me/qr`.
+same bytes, the identity QR's SVG drawn in process, `POST /api/v1/verify/qr` with 1 and 2 uvicorn workers, and
+`GET /api/v1/me/qr`.
 
 `python -m bench.qr` (also run by `python -m bench`). Servers are real uvicorn processes on 127.0.0.1 over one
 temporary data directory (`bench.foundation.wallet_server`); the citizen signs up through the real register → outbox
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bench.foundation import PIN, Citizen, Wallet, wallet_server
 from bench.harness import LoadResult, load, record
+from identity import qr as identity_qr
 
 QR_AUDIENCE = "congdanso-qr"  # identity.qr.QR_AUDIENCE, as a scanner knows it (not imported: it holds the JWKS only)
 
@@ -172,6 +174,29 @@ def offline_verification(token: str, jwks: dict[str, Any], issuer: str) -> dict[
     }
 
 
+# -- (d) the identity QR's drawing, in this process --------------------------------------------------------------------
+
+RENDER_BATCH = 200  # renders per timed batch
+RENDER_ROUNDS = 7  # batches, after one warm-up batch
+
+
+def render_rate(token: str) -> dict[str, float]:
+    """Renders/s of the SVG `GET /me/qr` serves for a token of the service (from `GET /me/qr`), nothing else: the
+    function the service calls (`identity.qr.identity_qr_svg`; `qr_svg` where it does not exist yet, so the same
+    benchmark runs on earlier commits). Median of `RENDER_ROUNDS` batches."""
+    draw: Callable[[str], str] = getattr(identity_qr, "identity_qr_svg", identity_qr.qr_svg)
+    rounds: list[float] = []
+    for n in range(1 + RENDER_ROUNDS):
+        started = time.perf_counter()
+        for _ in range(RENDER_BATCH):
+            draw(token)
+        if n:
+            rounds.append(RENDER_BATCH / (time.perf_counter() - started))
+    rate = statistics.median(rounds)
+    print(f"  {draw.__name__}: {rate:.0f} renders/s of a {len(token)}-character token")
+    return {"qr_render_per_s": rate}
+
+
 # -- (b), (c) HTTP ---------------------------------------------------------------------------------------------------
 
 
@@ -224,6 +249,8 @@ def main() -> None:
             issuer = jwt.decode(citizen, options={"verify_signature": False})["iss"]
             print(f"qr: offline verification, {OFFLINE_ROUNDS} × {OFFLINE_BATCH} of each (+1 warm-up), alternating")
             record(offline_verification(fresh_qr(wallet, client, citizen), jwks, issuer))
+            print(f"qr: the identity QR's SVG, {RENDER_ROUNDS} × {RENDER_BATCH} renders (+1 warm-up)")
+            record(render_rate(fresh_qr(wallet, client, citizen)))
             print(f"qr: POST /verify/qr, 1 worker, {CONCURRENCY} connections, {DURATION:g} s (+{WARMUP:g} s warm-up)")
             record(verify_load(wallet, client, citizen, officer, workers=1))
             print(f"qr: GET /me/qr, 1 connection {LATENCY_DURATION:g} s, then {CONCURRENCY} connections")

@@ -17,7 +17,8 @@ import structlog
 
 LOG_COPY_DIR_ENV = "CDS_LOG_COPY_DIR"
 _COPY_HANDLER_NAME = "congdanso-log-copy"
-_OWN_PACKAGES = (
+# Our packages, whose loggers (and, for profiles, frames) are the service's own.
+OWN_PACKAGES = (
     "api",
     "web",
     "identity",
@@ -95,7 +96,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
 def _copy_everything(copy: logging.Handler) -> None:
     """The copy holds every line this code could write at any level (the service's own loggers open to debug, the
     console still filtered), and uvicorn's, whose loggers do not propagate to the root."""
-    for package in _OWN_PACKAGES:
+    for package in OWN_PACKAGES:
         logging.getLogger(package).setLevel(logging.DEBUG)
     for name in ("uvicorn", "uvicorn.access"):
         served = logging.getLogger(name)

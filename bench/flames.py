@@ -24,21 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.logging import OWN_PACKAGES
+
 PY_SPY = Path(sys.executable).with_name("py-spy")
 RATE = 100  # samples a second, py-spy's default
-OWN_PACKAGES = (
-    "api",
-    "web",
-    "identity",
-    "wallet",
-    "consent",
-    "forms",
-    "notify",
-    "crypto",
-    "storage",
-    "audit",
-    "assurance",
-)
 WRITE_TIMEOUT = 60.0  # seconds py-spy may take beyond its sampling time to write the SVG
 
 # One frame of py-spy's (inferno's) SVG: `<g><title>name (file:line) (N samples, P%)</title><rect ... y="68" ...

@@ -17,6 +17,7 @@ from tests.factories import e164, outbox_lines
 from tests.integration.assurance_helpers import Officer, me, new_counter_officer
 from tests.integration.conftest import START, Wallet
 from tests.integration.consent_helpers import make_agency, make_citizen
+from tests.integration.wallet_helpers import problem as _problem
 
 _codes = itertools.count(1)
 
@@ -56,14 +57,6 @@ def push(wallet: Wallet, issuer: str, national_id: str, title: str = "Giáº¥y chá
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
-
-
-def _problem(answer: Any, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    assert body["code"] == code, body
-    return body
 
 
 @pytest.fixture

@@ -18,18 +18,11 @@ from tests.integration.conftest import Wallet
 from tests.integration.consent_helpers import PURPOSE, make_agency, make_citizen, officer_token
 from tests.integration.forms_helpers import citizen_with_papers, start
 from tests.integration.wallet_helpers import auth
+from tests.integration.wallet_helpers import problem as _problem
 
 PROCEDURE = "criminal_record_request"
 AT_ONCE = 8  # requests sent together against a limit of LIMIT
 LIMIT = 3
-
-
-def _problem(answer: Any, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    assert body["code"] == code, body
-    return body
 
 
 def _drafts(wallet: Wallet, token: str) -> list[str]:

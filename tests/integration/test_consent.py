@@ -34,17 +34,10 @@ from tests.integration.consent_helpers import (
     officer_token,
 )
 from tests.integration.wallet_helpers import diploma_fields, pdf_bytes, upload
+from tests.integration.wallet_helpers import problem as _problem
 
 CONSENT_AUDIENCE = "congdanso-consent"
 CCCD_ONLY_NAME = {"cccd": ["full_name", "number"]}
-
-
-def _problem(answer: Any, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    assert body["code"] == code, body
-    return body
 
 
 def _error_fields(answer: Any) -> set[str]:

@@ -123,6 +123,15 @@ def svg_bytes() -> bytes:
     return b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
+def problem(answer: Any, status: int, code: str) -> dict[str, Any]:
+    """The problem+json body of an expected refusal, checked for its status and stable code."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = answer.json()
+    assert body["code"] == code, body
+    return body
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

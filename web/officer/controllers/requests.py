@@ -17,7 +17,7 @@ from litestar.response import Template
 from api.deps import UnitOfWork
 from api.downloads import stream_file
 from assurance.counter_desk import CounterSheet, counter_papers
-from consent.errors import ConsentInvalid, NotPermitted
+from consent.errors import ConsentInvalid
 from consent.pulls import ConsentPulls
 from forms.catalog import Procedure
 from forms.errors import ApplicationIncomplete, ApplicationInvalid, FieldReadOnly, FormsError
@@ -186,20 +186,7 @@ class RequestPages(Controller):
                 )
             return rows, next_cursor
 
-        try:
-            rows, next_cursor = await in_thread(read)
-        except NotPermitted:  # an agency without the consent scopes: say so in the staff layout, not a bare 403
-            return staff_page(
-                unit,
-                officer,
-                "officer/requests/list.html",
-                section=SECTION,
-                status=403,
-                denied=True,
-                rows=[],
-                next_page=None,
-                first_page=None,
-            )
+        rows, next_cursor = await in_thread(read)  # the route policy admits only agencies asking for papers
         next_page = f"{SECTION}?cursor={next_cursor}" if next_cursor else None
         return staff_page(
             unit,
@@ -209,7 +196,6 @@ class RequestPages(Controller):
             rows=rows,
             next_page=next_page,
             first_page=SECTION if cursor else None,
-            denied=False,
         )
 
     @get("/new")

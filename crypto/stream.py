@@ -55,6 +55,13 @@ def sealed_size(plaintext_size: int, segment_size: int = SEGMENT_SIZE) -> int:
     return HEADER_SIZE + full * (segment_size + TAG_SIZE) + rest + TAG_SIZE
 
 
+def _expected_size(plaintext_size: int, segment_size: int) -> int:
+    try:
+        return sealed_size(plaintext_size, segment_size)
+    except ValueError:
+        raise DecryptionError from None  # no stream of this segment size holds that many bytes
+
+
 class _Segments:
     """Seals and opens the segments of one stream (its key, header and context)."""
 
@@ -147,16 +154,37 @@ class StreamDecryptor:
 
     Each returned piece is a verified segment in its place, but the stream is only known complete
     when `finalize()` returns: until then, treat output as provisional (write it to a temporary
-    file, or abort the response). The last segment is recognised by trial: an `update` that ends
-    inside a segment tries it as the last one, so feed chunks of at least a few KiB. After any
-    DecryptionError the decryptor refuses everything.
+    file, or abort the response). Without `plaintext_size` the last segment is recognised by trial:
+    an `update` that ends inside a segment tries it as the last one, so feed chunks of at least a few
+    KiB. With it (the size recorded when the stream was sealed) the last segment is known by its
+    place, so no segment is opened twice and bytes past that place fail at once; the size only
+    decides which flag to try, so a wrong one makes a sound stream fail, never a broken one open.
+    After any DecryptionError the decryptor refuses everything.
     """
 
-    __slots__ = ("_aes", "_context", "_counter", "_done", "_failed", "_header", "_pending", "_sealed_size", "_segments")
+    __slots__ = (
+        "_aes",
+        "_context",
+        "_counter",
+        "_done",
+        "_expected",
+        "_failed",
+        "_fed",
+        "_header",
+        "_pending",
+        "_plaintext_size",
+        "_sealed_size",
+        "_segments",
+    )
 
-    def __init__(self, key: bytes, *, context: Context) -> None:
+    def __init__(self, key: bytes, *, context: Context, plaintext_size: int | None = None) -> None:
+        if plaintext_size is not None and plaintext_size < 0:
+            raise ValueError("a size cannot be negative")
         self._aes = aes256gcm(key)
         self._context = context
+        self._plaintext_size = plaintext_size
+        self._expected: int | None = None  # the sealed length, once the header gives the segment size
+        self._fed = 0
         self._header = bytearray()
         self._segments: _Segments | None = None
         self._sealed_size = 0
@@ -186,7 +214,10 @@ class StreamDecryptor:
             if view:
                 raise DecryptionError  # bytes after the last segment
             return b""
+        self._fed += len(view)
         view = self._read_header(view)
+        if self._expected is not None and self._fed > self._expected:
+            raise DecryptionError  # longer than the stream that was sealed
         if self._segments is None:
             return b""
         plaintext: list[bytes] = []
@@ -211,6 +242,8 @@ class StreamDecryptor:
                 raise DecryptionError
             self._segments = _Segments(self._aes, bytes(self._header), self._context)
             self._sealed_size = segment_size + TAG_SIZE
+            if self._plaintext_size is not None:
+                self._expected = _expected_size(self._plaintext_size, segment_size)
         return view[need:]
 
     def _fill_pending(self, view: memoryview, plaintext: list[bytes]) -> memoryview:
@@ -236,6 +269,8 @@ class StreamDecryptor:
         """If the pending bytes are exactly the last segment, release it; else wait for more."""
         if self._segments is None or len(self._pending) < TAG_SIZE:
             return
+        if self._expected is not None and self._fed < self._expected:
+            return  # more is due: the pending bytes cannot be the last segment
         try:
             segment = self._segments.open(self._counter, True, self._pending)
         except InvalidTag:

@@ -113,30 +113,37 @@ VERIFY_AHEAD_BYTES = 4 * 1024 * 1024
 
 
 async def open_download(
-    store: BlobStore, *, blob_key: str, data_key: bytes, context: Context, sha256: str
+    store: BlobStore, *, blob_key: str, data_key: bytes, context: Context, size: int
 ) -> AsyncIterator[bytes]:
-    """The plaintext of a sealed blob; DocumentCorrupted if it fails to open or its hash differs."""
+    """The plaintext of a sealed blob of `size` plaintext bytes, decrypted once as it streams.
+
+    No second pass (no hash): the STREAM AEAD authenticates every segment, bound to this file's
+    context, its place in the stream and the last-segment flag, so a flipped, swapped, cut or
+    extended blob fails to open. A file of at most `VERIFY_AHEAD_BYTES` is opened whole before this
+    returns, so damage raises DocumentCorrupted and the client gets an error, not bytes. A larger one
+    is checked that far, then streams: a segment that fails later raises DocumentCorrupted from the
+    iterator, which aborts the response mid-way (the client sees a transfer cut short, with fewer
+    bytes than its Content-Length, never a whole file with wrong content). The SHA-256 of the
+    plaintext recorded at upload stays in the metadata for whatever needs a whole-file digest."""
     source = store.get(blob_key)
-    decryptor = StreamDecryptor(data_key, context=context)
-    digest = hashlib.sha256()
+    decryptor = StreamDecryptor(data_key, context=context, plaintext_size=size)
     buffered: list[bytes] = []
-    size = 0
+    opened = 0
     try:
         async for chunk in source:
             plain = _open_chunk(decryptor, chunk)
-            digest.update(plain)
             buffered.append(plain)
-            size += len(plain)
-            if size > VERIFY_AHEAD_BYTES:
+            opened += len(plain)
+            if opened > VERIFY_AHEAD_BYTES:
                 break
         else:
-            _finish(decryptor, digest, sha256)
+            _finish(decryptor)
             return _replay(buffered)
     except BlobNotFound as exc:
         raise DocumentCorrupted() from exc
     except BlobStoreUnavailable as exc:
         raise StorageUnavailable() from exc
-    return _continue(buffered, source, _Check(decryptor, digest, sha256))
+    return _continue(buffered, source, decryptor)
 
 
 def _open_chunk(decryptor: StreamDecryptor, chunk: bytes) -> bytes:
@@ -146,13 +153,11 @@ def _open_chunk(decryptor: StreamDecryptor, chunk: bytes) -> bytes:
         raise DocumentCorrupted() from exc
 
 
-def _finish(decryptor: StreamDecryptor, digest: hashlib._Hash, sha256: str) -> None:
+def _finish(decryptor: StreamDecryptor) -> None:
     try:
         decryptor.finalize()
     except DecryptionError as exc:
         raise DocumentCorrupted() from exc
-    if digest.hexdigest() != sha256:
-        raise DocumentCorrupted()
 
 
 async def _replay(buffered: list[bytes]) -> AsyncIterator[bytes]:
@@ -160,20 +165,14 @@ async def _replay(buffered: list[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@dataclass
-class _Check:
-    decryptor: StreamDecryptor
-    digest: hashlib._Hash
-    sha256: str
-
-
-async def _continue(buffered: list[bytes], source: AsyncIterator[bytes], check: _Check) -> AsyncIterator[bytes]:
+async def _continue(
+    buffered: list[bytes], source: AsyncIterator[bytes], decryptor: StreamDecryptor
+) -> AsyncIterator[bytes]:
     for chunk in buffered:
         yield chunk
+    buffered.clear()  # sent: the verified head need not stay in memory while the rest streams
     async for chunk in source:
-        plain = _open_chunk(check.decryptor, chunk)
-        check.digest.update(plain)
-        if plain:
+        if plain := _open_chunk(decryptor, chunk):
             yield plain
     # An exception here aborts the response: the client sees a broken transfer, never wrong content.
-    _finish(check.decryptor, check.digest, check.sha256)
+    _finish(decryptor)

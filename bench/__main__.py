@@ -13,6 +13,7 @@ from bench import (
     assurance,
     audit,
     consent,
+    fast_paths,
     forms,
     foundation,
     officer_desk,
@@ -28,6 +29,7 @@ from bench.harness import RESULTS_PATH
 
 BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("foundation", foundation.main),
+    ("fast_paths", fast_paths.main),
     ("policy", policy.main),
     ("wallet", wallet.main),
     ("qr", qr.main),

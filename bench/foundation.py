@@ -160,20 +160,27 @@ def check_environment() -> None:
 
 @contextmanager
 def wallet_server(
-    extra_env: Mapping[str, str] | None = None, *, data_dir: Path | None = None, workers: int = 1
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    data_dir: Path | None = None,
+    workers: int = 1,
+    database_url: str | None = None,
 ) -> Iterator[Wallet]:
     """The wallet as a real server over a data directory, its database migrated first.
 
     `data_dir` defaults to a fresh temporary directory, removed afterwards; a given one is kept, so a second
     server can start over the same data. `extra_env` adds `WALLET_*` settings for the server only (storage, file
-    limits; not the database, which is migrated with the defaults). `workers` uvicorn workers (default 1).
+    limits; not the database). `database_url` (`WALLET_DATABASE_URL`, e.g. a throwaway PostgreSQL) replaces the
+    default SQLite file of the data directory; it is migrated first like the default. `workers` uvicorn workers.
     """
     with ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-wallet-")))
         check_environment()
         env = {**_service_env(data_dir), **(extra_env or {})}
-        settings = Settings(data_dir=data_dir, env="dev")
+        if database_url is not None:
+            env["WALLET_DATABASE_URL"] = database_url
+        settings = Settings(data_dir=data_dir, env="dev", database_url=database_url)
         migrate(settings)
         server = stack.enter_context(ServerProcess("api.app:app_factory", factory=True, env=env, workers=workers))
         yield Wallet(server, OutboxReader(settings.outbox_file))

@@ -1,5 +1,6 @@
 """Signed JWTs (EdDSA over Ed25519): a fixed algorithm list, purpose (`typ`), issuer and audience
-always checked, and the key picked by `kid` among the keys still valid for verification."""
+always checked, and the key picked by `kid` among the keys still valid for verification. Tokens are written
+with pyjwt and read with the strict compact-JWS reader of `crypto.compact_jws`."""
 
 from __future__ import annotations
 
@@ -10,21 +11,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto.clock import Clock
+from crypto.compact_jws import ALGORITHM, HEADER_TYP, CompactJws, TokenError, check_claims
 from crypto.keyring import Keyring
 
-ALGORITHMS = ["EdDSA"]
-# Tolerated difference between the issuer's and the verifier's clocks for `iat`.
-_CLOCK_SKEW_SECONDS = 30
+ALGORITHMS = [ALGORITHM]
+__all__ = ["ALGORITHMS", "IssuedToken", "TokenError", "TokenSigner"]
 
-
-class TokenError(Exception):
-    """Any reason a token is refused: malformed, bad signature, expired, wrong purpose or audience."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# kid → (public key, retired at) for every signing key of that id (one, unless a keyring repeats an id)
+_PublicKeys = dict[str, tuple[tuple[Ed25519PublicKey, datetime | None], ...]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,9 @@ class TokenSigner:
         self._keyring = keyring
         self._issuer = issuer
         self._clock = clock
+        self._jws = CompactJws()
+        # (keyring, its public keys by kid): one attribute, so a reader never pairs one ring with another's keys
+        self._keys: tuple[Keyring | None, _PublicKeys] = (None, {})
 
     def issue(
         self, *, typ: str, audience: str, subject: str, ttl: timedelta, claims: Mapping[str, Any] | None = None
@@ -60,53 +60,31 @@ class TokenSigner:
             "iat": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
         }
-        token = jwt.encode(payload, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": "JWT"})
+        token = jwt.encode(payload, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": HEADER_TYP})
         return IssuedToken(token, jti, datetime.fromtimestamp(payload["exp"], tz=now.tzinfo))
 
     def verify(self, token: str, *, typ: str, audience: str) -> dict[str, Any]:
         """Decode and check everything; raise TokenError with a short reason otherwise."""
         now = self._clock.now()
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise TokenError("malformed") from exc
-        if header.get("alg") not in ALGORITHMS:
-            raise TokenError("bad_signature")
-        key = self._verification_key(header.get("kid"), now)
-        try:
-            claims = self._decode(token, key, audience, now)
-        except jwt.InvalidSignatureError as exc:
-            raise TokenError("bad_signature") from exc
-        except jwt.InvalidTokenError as exc:
-            raise TokenError("malformed") from exc
-        if claims.get("typ") != typ:
-            raise TokenError("wrong_type")
-        return claims
+        claims = self._jws.open(token, lambda kid: self._verification_key(kid, now))
+        return check_claims(claims, typ=typ, audience=audience, issuer=self._issuer, now=now.timestamp())
 
-    def _verification_key(self, kid: object, now: datetime) -> Any:
-        for key in self._keyring().verification_keys(now):
-            if key.kid == kid:
-                return key.public_key
-        raise TokenError("bad_signature")
+    def _verification_key(self, kid: str, now: datetime) -> Ed25519PublicKey | None:
+        """The public key of `kid` if it still verifies at `now`. Public keys are derived once per keyring (a
+        rotation or a reload gives a new keyring object), not once per token."""
+        ring, keys = self._keys
+        current = self._keyring()
+        if current is not ring:
+            keys = _public_keys(current)
+            self._keys = (current, keys)
+        for public_key, retired_at in keys.get(kid, ()):
+            if retired_at is None or now < retired_at:
+                return public_key
+        return None
 
-    def _decode(self, token: str, key: Any, audience: str, now: datetime) -> dict[str, Any]:
-        # pyjwt would read the wall clock; expiry is checked against the injected clock instead.
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=ALGORITHMS,
-            audience=audience,
-            issuer=self._issuer,
-            options={
-                "require": ["exp", "iat", "iss", "aud", "sub", "jti", "typ"],
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-            },
-        )
-        exp, iat = claims["exp"], claims["iat"]
-        if not isinstance(exp, int) or not isinstance(iat, int) or iat > now.timestamp() + _CLOCK_SKEW_SECONDS:
-            raise TokenError("malformed")
-        if now.timestamp() >= exp:
-            raise TokenError("expired")
-        return claims
+
+def _public_keys(ring: Keyring) -> _PublicKeys:
+    keys: _PublicKeys = {}
+    for key in ring.signing_keys:
+        keys[key.kid] = (*keys.get(key.kid, ()), (key.public_key, key.retired_at))
+    return keys

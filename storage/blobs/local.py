@@ -52,8 +52,9 @@ class _Entry:
 class LocalBlobStore:
     """Stores each blob as a file under `root` (`root/<key>`), written atomically.
 
-    A put writes to a temporary file in `root/.tmp/`, fsyncs it and renames it into place, then
-    fsyncs the folder: readers see the old object or the new one, never a partial file. Files are
+    A put writes to a temporary file in `root/.tmp/` and renames it into place, with one fsync per new
+    key (`_install` says why that is enough): readers see the old object or the new one, never a
+    partial file. Files are
     created 0600 and folders 0700. Every blocking call runs in a worker thread. The content type is
     not stored. Unlike S3, a key cannot be both an object and a folder ("a" and "a/b"): such a put
     raises BlobStoreError.
@@ -71,7 +72,7 @@ class LocalBlobStore:
         file, tmp = await _io(self._open_temp)
         try:
             size = await _write_all(file, chunks)
-            await _io(_install, tmp, target, self._root)
+            await _io(_install, file, tmp, target, self._root)
         except BaseException:
             # Shielded so that a cancelled put still removes its temporary file.
             with anyio.CancelScope(shield=True):
@@ -165,19 +166,39 @@ async def _write_all(file: BinaryIO, chunks: AsyncIterable[bytes]) -> int:
         if pending_size >= _WRITE_BATCH:
             await _io(file.writelines, pending)
             pending, pending_size = [], 0
-    await _io(_flush_and_close, file, pending)
+    await _io(_flush, file, pending)
     return size
 
 
-def _flush_and_close(file: BinaryIO, pending: builtins.list[bytes]) -> None:
+def _flush(file: BinaryIO, pending: builtins.list[bytes]) -> None:
     file.writelines(pending)
     file.flush()
-    os.fsync(file.fileno())
+
+
+def _install(file: BinaryIO, tmp: Path, target: Path, root: Path) -> None:
+    """Put the finished temporary file under its key, durably, with one fsync for a new key.
+
+    A new key is renamed into place first and then its file fsynced. On the journaling filesystems this
+    store is meant for (ext4, XFS, btrfs) a file's fsync also commits the metadata changes made before
+    it that touch the file, its rename included (ext4 and XFS commit their log up to that point, btrfs
+    logs the file's new name), so when fsync returns both the bytes and the name are on disk; a second
+    fsync of the folder would cost a second log flush for nothing. A crash before fsync returns may
+    leave the key empty or partial, but the put has not returned, so nothing refers to it: the wallet
+    records a pending blob before each upload and the janitor removes it. Replacing an existing object
+    keeps the stricter order (fsync, rename, fsync the folder) so the old object is never lost to a
+    failure half-way. New folders are fsynced once, when created (`_make_dirs`)."""
+    replacing = _is_file(target)
+    if replacing:
+        os.fsync(file.fileno())
+    _rename(tmp, target, root)
+    if replacing:
+        _fsync_dir(target.parent)
+    else:
+        _sync_installed(file, target)
     file.close()
 
 
-def _install(tmp: Path, target: Path, root: Path) -> None:
-    """Rename the finished temporary file to its key and make the rename durable."""
+def _rename(tmp: Path, target: Path, root: Path) -> None:
     for attempt in range(_INSTALL_ATTEMPTS):
         _make_dirs(root, target.parent)
         try:
@@ -188,8 +209,18 @@ def _install(tmp: Path, target: Path, root: Path) -> None:
         except IsADirectoryError:
             raise _conflict(target) from None
         else:
-            break
-    _fsync_dir(target.parent)
+            return
+
+
+def _sync_installed(file: BinaryIO, target: Path) -> None:
+    """fsync the renamed file; if that fails, take it back out so a failed put leaves no new object."""
+    try:
+        os.fsync(file.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            if target.stat().st_ino == os.fstat(file.fileno()).st_ino:  # not another put's object since
+                target.unlink()
+        raise
 
 
 def _open_existing(path: Path) -> BinaryIO | None:

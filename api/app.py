@@ -37,7 +37,7 @@ from api.controllers.notifications import NotificationsController
 from api.controllers.oauth import OAuthController
 from api.controllers.qr import QrController
 from api.controllers.verify import DocumentQrController, VerifyController
-from api.deps import provide_account_service, provide_auth_service, provide_session_service, provide_unit
+from api.deps import provide_account_service, provide_auth_service, provide_session_service
 from api.errors import exception_handlers
 from api.json_guard import json_guard
 from api.limits import cors_for_api, header_limits
@@ -48,9 +48,11 @@ from api.openapi_swagger import LocalSwaggerPlugin, swagger_csp
 from api.openapi_truth import TruthfulJsonPlugin
 from api.policy import POLICY, Policy
 from api.settings import Settings
+from api.unit import provide_unit
+from audit.appends import CHAIN_INTERVAL_SECONDS, chain_committed
 from audit.checkpoints import CheckpointService
 from crypto.clock import Clock
-from storage.db import transaction
+from storage.db import is_sqlite, transaction
 from storage.migrate import Chain, current_revision, head_revision
 from wallet.janitor import Janitor
 from web.app import csrf_config, page_headers, pages_router, static_router, template_config
@@ -126,6 +128,19 @@ async def run_janitor(container: Container, *, interval: float) -> None:
             log.warning("janitor_failed", error=type(exc).__name__)
 
 
+async def run_audit_chain(container: Container, *, interval: float) -> None:
+    """Chain the access-log entries that no append was left to chain (PostgreSQL, `audit.appends`: an entry's own
+    pass found the chain lock busy while its holder had already read the tail); a failure is retried next round."""
+    if is_sqlite(container.engine):
+        return  # entries are chained in the transaction that records them
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(chain_committed, container.engine)
+        except Exception as exc:  # the loop must survive database outages
+            log.warning("audit_chain_failed", error=type(exc).__name__)
+
+
 async def run_audit_checkpoints(container: Container, *, interval: float) -> None:
     """Sign a checkpoint of the access log's head periodically (skipped when nothing was appended since the last
     one); a failure is logged and retried at the next round."""
@@ -168,6 +183,7 @@ def create_app(
             tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
             tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
             tasks.start_soon(partial(run_audit_checkpoints, container, interval=settings.audit_checkpoint_seconds))
+            tasks.start_soon(partial(run_audit_chain, container, interval=CHAIN_INTERVAL_SECONDS))
             try:
                 yield
             finally:

@@ -1,6 +1,6 @@
-"""The guard: who is calling, checked against the route's policy entry before any handler dependency exists (the
-token in its own short transaction), so a refused request never holds the request's database session; 401 without
-a valid token, 403 for a wrong kind of caller or a missing scope."""
+"""The guard: who is calling, checked against the route's policy entry before any handler dependency exists (in the
+request's unit of work for a read, see `check_caller`); 401 without a valid token, 403 for a wrong kind of caller or
+a missing scope."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from litestar.handlers.base import BaseRouteHandler
 
 from api.deps import container_of
 from api.policy import Policy, Rule
+from api.unit import check_caller, unit_of
 from identity.errors import Forbidden, InsufficientScope, InvalidToken
-from identity.sessions import Principal, SessionService
-from storage.db import read_only, transaction
+from identity.sessions import Principal
 from web.app import is_page
 from web.session import CITIZENS, STAFF
 
@@ -34,17 +34,8 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     container = container_of(connection.app.state)
     token = bearer_token(connection)
-
-    def check() -> Principal:
-        with transaction(read_only(container.engine)) as session:
-            sessions = SessionService(session, container.identity)
-            principal, seen_due = sessions.authenticate_readonly(token)
-        if seen_due and principal.session_id:
-            with transaction(container.engine) as session:
-                SessionService(session, container.identity).touch(principal.session_id)
-        return principal
-
-    principal = await anyio.to_thread.run_sync(check)
+    unit = unit_of(connection)
+    principal = await anyio.to_thread.run_sync(lambda: check_caller(unit, container, token))
     connection.state.principal = principal
     return principal
 

@@ -12,6 +12,8 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.unit import close_unit
+
 log = structlog.get_logger("api.access")
 
 _SECURITY_HEADERS = {
@@ -95,6 +97,7 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
             try:
                 await app(scope, receive, send_logged)
             finally:
+                await close_unit(scope)
                 log.info(
                     "request",
                     method=scope.get("method"),

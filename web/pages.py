@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from identity.sessions import Principal
 
 FLASH_COOKIE = "cds_flash"

@@ -13,10 +13,11 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 
 from api.deps import container_of
+from api.unit import check_caller, unit_of
 from identity.errors import IdentityError
 from identity.schemas import TokenPair
 from identity.sessions import Principal, SessionService
-from storage.db import read_only, transaction
+from storage.db import transaction
 
 RENEWED_SCOPE_KEY = "cds_web_renewed"  # cookies of a session renewed during the request (`web.app.page_headers`)
 
@@ -74,20 +75,15 @@ class BrowserSession:
         access, refresh = request.cookies.get(self.access_cookie), request.cookies.get(self.refresh_cookie)
         if access:
             try:
-                with transaction(read_only(container.engine)) as session:
-                    principal, seen_due = SessionService(session, container.identity).authenticate_readonly(access)
-                if seen_due and principal.session_id:
-                    with transaction(container.engine) as session:
-                        SessionService(session, container.identity).touch(principal.session_id)
-                return SignedIn(principal, None)
+                return SignedIn(check_caller(unit_of(request), container, access), None)
             except IdentityError:
                 pass  # expired or revoked: try the refresh cookie
         if not refresh:
             return None
         try:
+            # The rotation commits whatever the page then does (`api.unit.OWN_TRANSACTIONS`): its new cookies go out.
             with transaction(container.engine) as session:
                 pair = SessionService(session, container.identity).refresh(refresh)
-            with transaction(read_only(container.engine)) as session:
                 principal, _ = SessionService(session, container.identity).authenticate_readonly(pair.access_token)
         except IdentityError:
             return None

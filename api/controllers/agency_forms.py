@@ -17,9 +17,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.auth import BEARER
 from api.controllers.issuer import ISSUED_FILE_SCHEMA, read_limited_body
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
 from api.downloads import stream_file
 from api.pagination import CURSOR, LIMIT, page_cursor
+from api.unit import UnitOfWork
 from assurance.schemas import StatsWithOfficers
 from assurance.stats import officer_stats
 from forms.agency import AgencyDesk

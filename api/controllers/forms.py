@@ -10,10 +10,11 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.auth import BEARER
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
 from api.multipart import read_multipart
 from api.openapi import MultipartDocumentOperation
 from api.pagination import CURSOR, LIMIT, page_cursor
+from api.unit import UnitOfWork
 from forms.schemas import (
     ApplicationCreate,
     ApplicationPage,

@@ -11,7 +11,8 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from api.auth import BEARER
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
+from api.unit import UnitOfWork
 from assurance.recovery import RecoveryService, complete_recovery
 from assurance.schemas import ProofingCreate, ProofingDone, RecoveryComplete, RecoveryCreate, RecoveryStarted
 from assurance.service import AssuranceService

@@ -10,7 +10,8 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.auth import BEARER
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
+from api.unit import UnitOfWork
 from assurance.service import AssuranceService
 from identity.accounts import AccountService
 from identity.schemas import CitizenProfile, FreshFactor, OfficerProfile

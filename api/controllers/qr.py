@@ -11,8 +11,8 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.auth import BEARER
-from api.deps import UnitOfWork
 from api.pagination import CURSOR, LIMIT, page_cursor
+from api.unit import UnitOfWork
 from audit.schemas import AccessLogPage
 from audit.service import AuditService
 from identity.qr import QrService

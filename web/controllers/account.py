@@ -16,7 +16,8 @@ from litestar.response import Template
 from pydantic import ValidationError
 
 from api.controllers.eid import BINDING_COOKIE, COOKIE_PATH
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
+from api.unit import UnitOfWork
 from assurance import eid_login
 from assurance.errors import EidTicketInvalid
 from assurance.service import AssuranceService

@@ -10,7 +10,8 @@ from litestar.datastructures import State
 from litestar.response import Template
 from pydantic import ValidationError
 
-from api.deps import UnitOfWork, client_ip, container_of
+from api.deps import client_ip, container_of
+from api.unit import UnitOfWork
 from identity.errors import (
     InvalidCredentials,
     OtpAttemptsExceeded,

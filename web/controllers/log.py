@@ -14,7 +14,7 @@ from litestar import Controller, get
 from litestar.exceptions import ValidationException
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from audit.errors import InvalidCursor
 from audit.schemas import AccessLogEntryPublic
 from audit.service import AuditService, LogActor

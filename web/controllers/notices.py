@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from identity.sessions import Principal
 from notify.errors import InvalidCursor, NoticeNotFound
 from notify.schemas import InAppNoticeView

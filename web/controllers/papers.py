@@ -16,9 +16,10 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 from litestar.response import Template
 
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
 from api.downloads import stream_file
 from api.multipart import MalformedMultipart
+from api.unit import UnitOfWork
 from api.uploads import in_wallet, upload_version
 from identity.errors import ValidationFailed
 from identity.qr import QrCapacityExceeded, qr_svg

@@ -13,7 +13,7 @@ from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from assurance.service import AssuranceService
 from audit.service import AuditService
 from identity.notices import VIETNAM

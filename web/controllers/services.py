@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.response import Template
 from pydantic import ValidationError
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from forms.catalog import Procedure, ProcedureField
 from forms.errors import (
     AlreadyRated,

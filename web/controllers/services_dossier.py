@@ -12,7 +12,7 @@ import anyio
 from litestar.exceptions import NotFoundException
 
 from api.container import Container
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from forms.catalog import Procedure, ProcedureField
 from forms.errors import ApplicationNotFound, ProcedureNotFound
 from forms.prefill import wanted_types

@@ -14,8 +14,9 @@ from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Template
 
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
 from api.multipart import MalformedMultipart
+from api.unit import UnitOfWork
 from forms.errors import ApplicationInvalid, ApplicationNotEditable
 from identity.errors import ValidationFailed
 from identity.sessions import Principal

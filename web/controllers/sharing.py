@@ -18,7 +18,7 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from assurance.service import AssuranceService
 from consent.errors import (
     AssuranceRequired,

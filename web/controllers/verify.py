@@ -16,7 +16,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from wallet.catalog import CATALOG
 from wallet.issuer_schemas import AttestedDocument, DocumentVerification, VerificationReason
 from wallet.verification import MAX_TOKEN_CHARS, DocumentVerifier

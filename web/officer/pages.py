@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from identity.accounts import AccountService
 from identity.sessions import Principal
 from web.pages import page

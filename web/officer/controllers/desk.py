@@ -14,7 +14,7 @@ import anyio
 from litestar import Controller, get
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from forms.agency import AgencyDesk
 from forms.desk import InboxQuery, InboxRow, inbox_rows
 from identity.sessions import Principal

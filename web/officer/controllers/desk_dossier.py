@@ -16,8 +16,8 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from pydantic import ValidationError
 
-from api.deps import UnitOfWork
 from api.downloads import stream_file
+from api.unit import UnitOfWork
 from forms.agency import MOVES, RESULT_FROM, AgencyDesk
 from forms.desk import masked_applicants
 from forms.errors import ApplicationInvalid, ApplicationNotFound, InvalidTransition

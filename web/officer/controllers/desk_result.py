@@ -16,8 +16,9 @@ from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Template
 
-from api.deps import UnitOfWork, container_of
+from api.deps import container_of
 from api.multipart import MalformedMultipart, StreamedForm, read_multipart
+from api.unit import UnitOfWork
 from forms.errors import ApplicationNotFound, InvalidTransition
 from forms.results import ResultOrder, issue_result
 from forms.schemas import ApplicationSummary, ResultCreate

@@ -14,8 +14,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 
-from api.deps import UnitOfWork
 from api.downloads import stream_file
+from api.unit import UnitOfWork
 from assurance.counter_desk import CounterSheet, counter_papers
 from consent.errors import ConsentInvalid
 from consent.pulls import ConsentPulls

@@ -11,7 +11,7 @@ from typing import TypeVar
 import anyio
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from assurance.counter_desk import CounterDesk, CounterSheet
 from consent.agency_requests import AgencyRequest, AgencyRequests
 from consent.errors import ConsentExpired, ConsentNotFound, ConsentRequestNotFound, ConsentRevoked

@@ -16,7 +16,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from assurance.counter_scan import CounterScan, ScannedCitizen
 from assurance.errors import AssuranceError, CitizenUnavailable, PresenceNotFound
 from assurance.service import AssuranceService

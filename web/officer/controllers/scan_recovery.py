@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.response import Template
 from pydantic import ValidationError
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from assurance.errors import AssuranceInvalid
 from assurance.recovery import RecoveryService
 from assurance.schemas import RecoveryCreate

@@ -15,7 +15,7 @@ from litestar import Controller, Response, get
 from litestar.params import Parameter
 from litestar.response import Template
 
-from api.deps import UnitOfWork
+from api.unit import UnitOfWork
 from assurance.schemas import StatsWithOfficers
 from assurance.stats import officer_stats
 from forms.stats import Period, StatsService

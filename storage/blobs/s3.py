@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
+import queue
+import threading
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
 from typing import BinaryIO, TypeVar, TypeVarTuple, cast
 
 import anyio
@@ -34,6 +37,8 @@ MIN_PART_SIZE = 5 << 20  # S3 rejects multipart parts below 5 MiB (except the la
 # The SDK's put_object holds about three parts at its peak (the one sent, the next gathered, its copy): 5 MiB
 # parts keep an upload near 16 MiB.
 DEFAULT_PART_SIZE = MIN_PART_SIZE
+READ_AHEAD_CHUNKS = 2  # a get holds at most this many chunks beyond the one its caller works on
+_POLL_SECONDS = 0.05
 
 
 def minio_client(
@@ -64,9 +69,11 @@ class S3BlobStore:
     """Stores each blob as an object of one S3 bucket, streamed in both directions.
 
     A put of less than `part_size` bytes is one PUT; a larger one is a multipart upload of
-    `part_size` parts (memory stays near three parts), completed only when the input ends, aborted
-    if it fails or is cancelled, so that no object and no parts remain. Every SDK call runs in a
-    worker thread. Objects are limited to 10,000 parts (about 48 GiB at the default part size).
+    `part_size` parts, completed only when the input ends, aborted if it fails or is cancelled, so
+    that no object and no parts remain. While a part is sent, up to one part of input is read ahead
+    (memory stays near four parts); a get reads `READ_AHEAD_CHUNKS` chunks ahead of its caller in a
+    thread of its own. Every SDK call runs in a worker thread. Objects are limited to 10,000 parts
+    (about 48 GiB at the default part size).
     """
 
     def __init__(self, client: Minio, bucket: str, *, part_size: int = DEFAULT_PART_SIZE) -> None:
@@ -97,12 +104,21 @@ class S3BlobStore:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = DEFAULT_CONTENT_TYPE) -> int:
         validate_key(key)
-        reader = _ChunkReader(chunks)
+        reader = _ChunkReader(ahead=self._part_size)
         try:
-            await _call(self._put_object, key, reader, content_type)
-        except _InputStopped:
-            # The SDK aborted its multipart upload; the caller sees why the input stopped (or its cancellation).
-            raise reader.failure from None
+            async with anyio.create_task_group() as tasks:
+                # The input is read into the next part while the SDK sends the current one.
+                tasks.start_soon(reader.fill, chunks)
+                try:
+                    await _call(self._put_object, key, reader, content_type)
+                finally:
+                    reader.stop()
+        except BaseExceptionGroup as group:  # the task group's: `fill` never raises, so it holds the put's error
+            error = group.exceptions[0]
+            if isinstance(error, _InputStopped):
+                # The SDK aborted its multipart upload; the caller sees why the input stopped (or its cancellation).
+                raise reader.failure or error from None
+            raise error from error.__cause__
         return reader.size
 
     def _put_object(self, key: str, reader: _ChunkReader, content_type: str) -> None:
@@ -143,13 +159,13 @@ class S3BlobStore:
 
     async def _read(self, key: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
         response = await _call(self._client.get_object, self._bucket, key, key=key)
+        ahead = _ReadAhead(response, chunk_size)  # the next chunks arrive while the caller works on this one
         try:
-            stream = response.stream(chunk_size)
-            while (chunk := await _call(next, stream, b"")) != b"":
+            while (chunk := await _call(ahead.next, key=key)) != b"":
                 yield chunk
         finally:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(_release, response)
+                await anyio.to_thread.run_sync(ahead.close)
 
     async def _list(self, prefix: str) -> AsyncGenerator[BlobInfo, None]:
         objects: Iterator[Object] = iter(self._client.list_objects(self._bucket, prefix=prefix or None, recursive=True))
@@ -166,39 +182,125 @@ class _InputStopped(Exception):
 
 
 class _ChunkReader:
-    """A blocking `read(size)` over an async iterable, for the SDK's `put_object` in a worker thread: each read asks
-    the event loop for the next chunks, so the body streams through rather than being gathered first."""
+    """A blocking `read(size)` over an async iterable, for the SDK's `put_object` in a worker thread.
 
-    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
-        self._chunks = aiter(chunks)
-        self._pending: bytes | None = None  # b"" once the input has ended
+    `fill` runs on the event loop beside the upload and keeps up to `ahead` bytes of input waiting, so the next part
+    is gathered while the SDK sends the current one; `read` (in the SDK's thread) takes them from the event loop.
+    """
+
+    def __init__(self, *, ahead: int) -> None:
+        self._ahead = ahead
+        self._waiting: deque[bytes] = deque()
+        self._waiting_size = 0
+        self._ended = False
+        self._changed = anyio.Event()
+        self._scope = anyio.CancelScope()
+        self._current = b""
         self.size = 0
-        self.failure: BaseException = RuntimeError("no failure")
+        self.failure: BaseException | None = None
 
-    def read(self, size: int = -1) -> bytes:
-        """At most one chunk (or `size` bytes of it): the SDK gathers a part itself, and no copy is made here."""
-        if self._pending is None:
+    async def fill(self, chunks: AsyncIterable[bytes]) -> None:
+        """Read the input ahead until it ends, fails, or `stop()`; records a failure, never raises one."""
+        with self._scope:
             try:
-                self._pending = anyio.from_thread.run(_next_chunk, self._chunks)
+                async for chunk in chunks:
+                    while self._waiting_size >= self._ahead:
+                        await self._changes()
+                    if chunk:
+                        self._waiting.append(chunk)
+                        self._waiting_size += len(chunk)
+                        self._notify()
             except BaseException as exc:  # a cancellation too: the upload must be aborted, not left behind
                 self.failure = exc
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    raise
+            finally:
+                self._ended = True
+                self._notify()
+
+    def stop(self) -> None:
+        self._scope.cancel()
+
+    def read(self, size: int = -1) -> bytes:
+        """At most one chunk (or `size` bytes of it); b"" at the end: the SDK gathers a part itself."""
+        if not self._current:
+            try:
+                self._current = anyio.from_thread.run(self._next)
+            except BaseException as exc:
+                if self.failure is None:
+                    self.failure = exc
                 raise _InputStopped from exc
-        chunk = self._pending or b""
+        chunk = self._current
         if 0 <= size < len(chunk):
-            self._pending = chunk[size:]
-            chunk = chunk[:size]
-        elif chunk:
-            self._pending = None
+            chunk, self._current = chunk[:size], chunk[size:]
+        else:
+            self._current = b""
         self.size += len(chunk)
         return chunk
 
+    async def _next(self) -> bytes:
+        while not self._waiting:
+            if self._ended:
+                if self.failure is not None:
+                    raise _InputStopped
+                return b""
+            await self._changes()
+        chunk = self._waiting.popleft()
+        self._waiting_size -= len(chunk)
+        self._notify()
+        return chunk
 
-async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes:
-    """The next non-empty chunk, or b"" at the end (an empty read means the end to the SDK)."""
-    async for chunk in chunks:
-        if chunk:
-            return chunk
-    return b""
+    async def _changes(self) -> None:
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+
+class _ReadAhead:
+    """A thread that reads an object's body up to `READ_AHEAD_CHUNKS` chunks ahead of the caller."""
+
+    def __init__(self, response: BaseHTTPResponse, chunk_size: int) -> None:
+        self._response = response
+        self._chunks = response.stream(chunk_size)
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(READ_AHEAD_CHUNKS)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="s3-read-ahead", daemon=True)
+        self._thread.start()
+
+    def next(self) -> bytes:
+        """The next chunk, b"" at the end; raises what the read raised."""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop reading and give the connection back (closed, if the body was not read to its end)."""
+        self._stopped.set()
+        _release(self._response)  # also ends a read in progress
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=_POLL_SECONDS)  # makes room for a put that waits
+
+    def _run(self) -> None:
+        try:
+            for chunk in self._chunks:
+                if chunk and not self._put(chunk):
+                    return
+            self._put(b"")
+        except BaseException as exc:  # handed to the reader, which raises it in its own thread
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_SECONDS)
+            except queue.Full:
+                continue
+            return True
+        return False
 
 
 async def _call(func: Callable[[*Ts], T], *args: *Ts, key: str | None = None) -> T:

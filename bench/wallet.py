@@ -219,6 +219,40 @@ async def _store_trip(store: BlobStore, key: str, chunks: list[bytes], expected:
     return stored - started, fetched - stored
 
 
+async def _in_process_trip(store: BlobStore, key: str, chunks: list[bytes], data: bytes) -> tuple[float, float]:
+    """What an upload and a download cannot avoid, without HTTP: (seal + put, open) of the same bytes, the seal fed
+    the file's chunks and the open the sealed stream in `STORE_CHUNK` pieces from memory."""
+    key_bytes = os.urandom(32)
+    context = Context("file", citizen="c-bench", document="d-bench", version=1, file=key.rpartition("/")[2])
+    encryptor = StreamEncryptor(key_bytes, context=context)
+    sealed: list[bytes] = [encryptor.header()]
+
+    async def sealing() -> AsyncIterator[bytes]:
+        yield encryptor.header()
+        for chunk in chunks:
+            piece = encryptor.update(chunk)
+            sealed.append(piece)
+            yield piece
+        last = encryptor.finalize()
+        sealed.append(last)
+        yield last
+
+    started = time.perf_counter()
+    await store.put(key, sealing())
+    stored = time.perf_counter()
+    await store.delete(key)
+    stream = b"".join(sealed)
+    pieces = [stream[i : i + STORE_CHUNK] for i in range(0, len(stream), STORE_CHUNK)]
+    started_open = time.perf_counter()
+    decryptor = StreamDecryptor(key_bytes, context=context)
+    plain = [decryptor.update(piece) for piece in pieces]
+    decryptor.finalize()
+    opened = time.perf_counter()
+    if sum(map(len, plain)) != len(data):
+        raise RuntimeError("STREAM opened to a different size")
+    return stored - started, opened - started_open
+
+
 def _api_trip(api: Api, form: Form, data: bytes, body: bytes, *, check: bool) -> tuple[float, float]:
     started = time.perf_counter()
     document_id, file_id = api.upload(form, body, len(data))
@@ -234,23 +268,31 @@ def _api_trip(api: Api, form: Form, data: bytes, body: bytes, *, check: bool) ->
 
 def file_round_trips(prefix: str, api: Api, store: BlobStore) -> dict[str, float]:
     """`ROUND_TRIPS` uploads + downloads of a 10 MiB PDF through the API, interleaved with as many put + get of
-    the same bytes on the store the server uses; the first of each (content checked) is not measured."""
+    the same bytes on the store the server uses and as many in-process seal + put and STREAM opens of them; the
+    first of each (content checked) is not measured."""
     data = pdf_bytes(FILE_BYTES, random.Random(prefix))
     chunks = [data[i : i + STORE_CHUNK] for i in range(0, len(data), STORE_CHUNK)]
     form = Form.diploma(1, filename="scan.pdf")
     body = form.head + data + form.tail
-    through_api, bare = Trips(), Trips()
+    through_api, bare, in_process = Trips(), Trips(), Trips()
     with asyncio.Runner() as runner:
         for trip in range(WARMUP_TRIPS + ROUND_TRIPS):
             warm_up = trip < WARMUP_TRIPS
             api_times = _api_trip(api, form, data, body, check=warm_up)
             store_times = runner.run(_store_trip(store, f"bench/raw-{trip}", chunks, data if warm_up else None))
+            floor_times = runner.run(_in_process_trip(store, f"bench/sealed-{trip}", chunks, data))
             if not warm_up:
                 through_api.add(*api_times)
                 bare.add(*store_times)
+                in_process.add(*floor_times)
     api_up, api_down, api_trip = through_api.rates(FILE_BYTES)
     put, get, store_trip = bare.rates(FILE_BYTES)
+    seal_put, stream_open, _ = in_process.rates(FILE_BYTES)
     return {
+        f"{prefix}_seal_put_mb_s": seal_put,
+        f"{prefix}_stream_open_mb_s": stream_open,
+        f"{prefix}_api_upload_vs_seal_put_ratio": api_up / seal_put,
+        f"{prefix}_api_download_vs_stream_open_ratio": api_down / stream_open,
         f"{prefix}_api_upload_mb_s": api_up,
         f"{prefix}_api_download_mb_s": api_down,
         f"{prefix}_api_roundtrip_mb_s": api_trip,

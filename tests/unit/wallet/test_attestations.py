@@ -12,7 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto.tokens import IssuedToken
-from wallet.attestations import MAX_QR_VERSION, b64url, canonical_fields, fields_hash, qr_version, verification_url
+from wallet.attestations import (
+    MAX_QR_VERSION,
+    b64url,
+    canonical_fields,
+    fields_hash,
+    qr_version,
+    render_qr,
+    verification_url,
+)
 from wallet.issuer import fit_to_qr
 
 BASE = "https://congdanso.example.vn/api/v1/verify/documents"
@@ -31,6 +39,13 @@ class TestCanonicalFields:
         expected = '{"graduation_year":2017,"major":null,"title":"Giấy chứng nhận"}'.encode()
         assert canonical_fields(fields) == expected
         assert fields_hash(fields) == b64url(hashlib.sha256(expected).digest())
+
+
+class TestQrVersion:
+    @given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", max_size=1800))
+    def test_the_version_is_the_one_the_drawing_has(self, token: str) -> None:
+        url = verification_url(BASE, token)
+        assert qr_version(url) == render_qr(url).version
 
 
 OVERHEAD = 700  # the token's other claims, header and signature

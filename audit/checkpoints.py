@@ -23,6 +23,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
+from audit.appends import link_pending
 from audit.models import AuditCheckpoint
 from audit.repository import AuditRepository
 from crypto.clock import Clock
@@ -116,9 +117,10 @@ class CheckpointService:
         self._keyring = keyring
 
     def make(self) -> CheckpointMade | None:
-        """Sign the current head, unless it is already signed; None while the log is empty. Holds the chain's
-        append lock, so workers making checkpoints at the same moment do not collide."""
+        """Chain the committed entries still unchained, then sign the head, unless it is already signed; None while
+        the log is empty. Holds the chain's lock, so workers making checkpoints at the same moment do not collide."""
         self._repo.lock_chain()
+        link_pending(self._repo)
         head = self._repo.head()
         if head.seq == 0:
             return None

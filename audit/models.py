@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Text
+from sqlalchemy import BigInteger, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id
+
+_UNCHAINED = text("seq IS NULL")
 
 
 class AccessLogEntry(SQLModel, table=True):
@@ -18,6 +20,8 @@ class AccessLogEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_access_log_citizen_at", "citizen_id", "at", "id"),
         Index("ix_access_log_citizen_actor_at", "citizen_id", "actor_code", "at", "id"),
+        # The entries not yet chained (`audit.appends`), in the order they get chained.
+        Index("ix_access_log_unchained", "at", "id", postgresql_where=_UNCHAINED, sqlite_where=_UNCHAINED),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -32,9 +36,10 @@ class AccessLogEntry(SQLModel, table=True):
     document_id: str | None = Field(default=None, max_length=36)
     consent_id: str | None = Field(default=None, max_length=36)
     purpose: str | None = Field(default=None, max_length=500)
-    seq: int = Field(sa_type=BigInteger, unique=True, index=True)  # 1, 2, 3, … over the whole log, no gap
-    prev_hash: str = Field(max_length=64)  # entry_hash of entry seq - 1 (64 zeros for entry 1)
-    entry_hash: str = Field(max_length=64)  # SHA-256 of the canonical encoding (audit.chain)
+    # The chain (audit.chain). Empty only between an entry's commit and its chaining a moment later (audit.appends).
+    seq: int | None = Field(default=None, sa_type=BigInteger, unique=True, index=True)  # 1, 2, 3, … no gap
+    prev_hash: str | None = Field(default=None, max_length=64)  # entry_hash of entry seq - 1 (64 zeros for entry 1)
+    entry_hash: str | None = Field(default=None, max_length=64)  # SHA-256 of the canonical encoding
 
 
 class AuditCheckpoint(SQLModel, table=True):

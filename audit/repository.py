@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, bindparam, text, update
 from sqlmodel import Session, and_, col, func, or_, select
 
 from audit.chain import EMPTY_HEAD, ChainHead
 from audit.models import AccessLogEntry, AuditCheckpoint, Presence
 
-# Key of the PostgreSQL advisory lock that serialises appends to the chain (any constant, unique in this database).
+# Key of the PostgreSQL advisory lock that serialises chaining (any constant, unique in this database).
 _CHAIN_LOCK_KEY = 0x6364_735F_6175_6469  # "cds_audi"
-_ENTRY_COLUMNS = AccessLogEntry.__table__.c  # type: ignore[attr-defined]
+_ENTRIES = AccessLogEntry.__table__  # type: ignore[attr-defined]
+_ENTRY_COLUMNS = _ENTRIES.c
 _CHECKPOINT_COLUMNS = AuditCheckpoint.__table__.c  # type: ignore[attr-defined]
 
 
@@ -72,24 +73,50 @@ class AuditRepository:
     # -- the chain ---------------------------------------------------------------------------------------------------
 
     def lock_chain(self) -> None:
-        """Serialise appends until this transaction ends. PostgreSQL: a transaction-level advisory lock (the
+        """Serialise chaining until this transaction ends. PostgreSQL: a transaction-level advisory lock (the
         statement after it sees every entry committed before it was granted). SQLite: nothing to do, every
         writing transaction already holds the database's write lock (`BEGIN IMMEDIATE`, `storage.db`)."""
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
 
+    def try_lock_chain(self) -> bool:
+        """`lock_chain` unless someone holds it now (then False at once: they chain what is committed)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        statement = text("SELECT pg_try_advisory_xact_lock(:key)")
+        return bool(self.session.execute(statement, {"key": _CHAIN_LOCK_KEY}).scalar_one())
+
     def head(self) -> ChainHead:
         """The last entry of the chain (by `seq`, through its unique index), or the empty head."""
-        query = select(col(AccessLogEntry.seq), col(AccessLogEntry.entry_hash))
-        row = self.session.exec(query.order_by(col(AccessLogEntry.seq).desc()).limit(1)).first()
+        query = select(_ENTRY_COLUMNS.seq, _ENTRY_COLUMNS.entry_hash).where(_ENTRY_COLUMNS.seq.is_not(None))
+        row = self.session.connection().execute(query.order_by(_ENTRY_COLUMNS.seq.desc()).limit(1)).first()
         return EMPTY_HEAD if row is None else ChainHead(int(row[0]), str(row[1]))
+
+    def unchained(self, *, limit: int) -> list[Row[Any]]:
+        """Up to `limit` committed entries not chained yet, in the order they are to be chained (time, then id)."""
+        query = select(*_ENTRY_COLUMNS).where(_ENTRY_COLUMNS.seq.is_(None))
+        query = query.order_by(_ENTRY_COLUMNS.at, _ENTRY_COLUMNS.id).limit(limit)
+        return list(self.session.connection().execute(query))
+
+    def link(self, links: list[dict[str, Any]]) -> None:
+        """Give each unchained entry `row_id` its `seq`, `prev_hash` and `entry_hash` (keys of each dict)."""
+        statement = (
+            update(_ENTRIES)
+            .where(_ENTRY_COLUMNS.id == bindparam("row_id"), _ENTRY_COLUMNS.seq.is_(None))
+            .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), entry_hash=bindparam("entry_hash"))
+        )
+        self.session.connection().execute(statement, links)
+
+    def count_unchained(self) -> int:
+        query = select(func.count()).select_from(_ENTRIES).where(_ENTRY_COLUMNS.seq.is_(None))
+        return int(self.session.connection().execute(query).scalar_one())
 
     def checkpoint(self, seq: int) -> AuditCheckpoint | None:
         return self.session.get(AuditCheckpoint, seq)
 
     def entries_in_order(self, *, batch: int) -> Iterator[Row[Any]]:
-        """Every entry in `seq` order, streamed (a server-side cursor on PostgreSQL) `batch` rows at a time."""
-        query = select(*_ENTRY_COLUMNS).order_by(_ENTRY_COLUMNS.seq)
+        """Every chained entry in `seq` order, streamed (a server-side cursor on PostgreSQL) `batch` rows at a time."""
+        query = select(*_ENTRY_COLUMNS).where(_ENTRY_COLUMNS.seq.is_not(None)).order_by(_ENTRY_COLUMNS.seq)
         yield from self.session.connection().execute(query.execution_options(yield_per=batch))
 
     def checkpoints_in_order(self, *, batch: int) -> Iterator[Row[Any]]:

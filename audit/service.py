@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from audit.chain import entry_hash
+from audit.appends import chain_after_commit, chains_inline, link_inline
 from audit.errors import InvalidCursor, InvalidPeriod
 from audit.models import AccessLogEntry, Presence
 from audit.repository import AuditRepository
@@ -45,6 +45,7 @@ class AuditService:
     """Writes and reads the access log and presence records; flushes, never commits."""
 
     def __init__(self, session: Session, clock: Clock) -> None:
+        self._session = session
         self._repo = AuditRepository(session)
         self._clock = clock
 
@@ -60,15 +61,10 @@ class AuditService:
     ) -> AccessLogEntry:
         """Append one entry to the citizen's access log. Never pass document content here.
 
-        The entry is chained to the last one (`audit.chain`): appends are serialised from here until the caller's
-        transaction ends, so record late in a unit of work and commit soon after. On SQLite the transaction must
-        be a writing one (`BEGIN IMMEDIATE`, not `storage.db.read_only`)."""
-        self._repo.lock_chain()
-        head = self._repo.head()
+        The entry joins the hash chain in this transaction on SQLite, right after its commit on PostgreSQL
+        (`audit.appends`); either way the citizen sees it once the transaction commits, and never if it rolls back.
+        On SQLite the transaction must be a writing one (`BEGIN IMMEDIATE`, not `storage.db.read_only`)."""
         entry = AccessLogEntry(
-            seq=head.seq + 1,
-            prev_hash=head.entry_hash,
-            entry_hash="",  # set below: the hash covers every other column, the id included
             citizen_id=citizen_id,
             at=self._clock.now(),
             actor_type=actor.type,
@@ -80,7 +76,10 @@ class AuditService:
             consent_id=consent_id,
             purpose=purpose,
         )
-        entry.entry_hash = entry_hash(entry, head.entry_hash)
+        if chains_inline(self._session):
+            link_inline(self._repo, entry)
+        else:
+            chain_after_commit(self._session)
         self._repo.add(entry)
         return entry
 

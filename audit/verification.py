@@ -2,8 +2,9 @@
 database, every checkpoint's signature checked and its hash compared with the recomputed one at its `seq`.
 
 Rows are streamed in batches (a server-side cursor on PostgreSQL), checkpoints merged in as the entries reach their
-`seq`, so memory stays flat whatever the size of the log. One snapshot covers both: a read transaction on SQLite,
-REPEATABLE READ on PostgreSQL, so entries and checkpoints appended meanwhile do not disturb the check.
+`seq`, so memory stays flat whatever the size of the log. Entries committed but not chained yet (`audit.appends`:
+a moment on PostgreSQL) are counted as `pending`, not checked. One snapshot covers all three: a read transaction on
+SQLite, REPEATABLE READ on PostgreSQL, so entries and checkpoints appended meanwhile do not disturb the check.
 
 The first failure stops the check and is named by `first_bad_seq`:
 - an entry whose `entry_hash` is not the hash of its content (edited, or moved to another `seq`), or whose
@@ -44,15 +45,17 @@ class ChainReport:
     reason: str | None = None
     checkpoint_seq: int | None = None
     """The checkpoint that revealed the failure, when one did."""
+    pending: int = 0
+    """Committed entries not chained yet (`audit.appends`): in no chain to check, shown when there are any."""
 
     def to_json(self) -> dict[str, Any]:
         keys: tuple[str, ...]
         if self.ok:
-            keys = ("ok", "entries", "checkpoints", "last_seq", "last_checkpoint_seq")
+            keys = ("ok", "entries", "checkpoints", "last_seq", "last_checkpoint_seq", "pending")
         else:
-            keys = ("ok", "first_bad_seq", "reason", "checkpoint_seq", "entries", "checkpoints")
+            keys = ("ok", "first_bad_seq", "reason", "checkpoint_seq", "entries", "checkpoints", "pending")
         data = asdict(self)
-        return {key: data[key] for key in keys if data[key] is not None}
+        return {key: data[key] for key in keys if data[key] is not None and (key != "pending" or data[key])}
 
 
 class _Failed(Exception):
@@ -130,6 +133,7 @@ class _Walk:
 def verify_chain(session: Session, verifier: CheckpointVerifier, *, batch: int = BATCH) -> ChainReport:
     """Check the whole log as the session sees it (see `verify_log` for the snapshot)."""
     repo = AuditRepository(session)
+    pending = repo.count_unchained()
     walk = _Walk(verifier, repo.checkpoints_in_order(batch=batch))
     try:
         walk.run(repo.entries_in_order(batch=batch))
@@ -143,8 +147,11 @@ def verify_chain(session: Session, verifier: CheckpointVerifier, *, batch: int =
             first_bad_seq=failure.seq,
             reason=failure.reason,
             checkpoint_seq=failure.checkpoint_seq,
+            pending=pending,
         )
-    return ChainReport(True, walk.entries, walk.good_checkpoints, walk.last_seq, walk.last_checkpoint_seq)
+    return ChainReport(
+        True, walk.entries, walk.good_checkpoints, walk.last_seq, walk.last_checkpoint_seq, pending=pending
+    )
 
 
 def verify_log(engine: Engine, verifier: CheckpointVerifier, *, batch: int = BATCH) -> ChainReport:

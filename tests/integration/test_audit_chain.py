@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -270,12 +271,12 @@ class TestCheckpointCommand:
             0,
             {"created": False, "seq": 0, "reason": "the access log is empty"},
         )
-        entries = audit_log.record(5)
+        audit_log.record(5)
         code, made = audit_log.cli("audit", "checkpoint")
         assert code == 0 and made["created"] is True
         assert (made["seq"], made["entry_hash"], made["kid"]) == (
             5,
-            entries[-1].entry_hash,
+            audit_log.row(5)["entry_hash"],
             audit_log.keyring().current_signing_key(START).kid,
         )
         assert made["signature"].count(".") == 2
@@ -441,6 +442,56 @@ class TestTamperedCheckpoint:
         assert (report["first_bad_seq"], report["checkpoint_seq"]) == (7, 7)
 
 
+class _RequestFailed(Exception):
+    """A failure after the entry was recorded: its transaction rolls back."""
+
+
+# -- the unchained tail ----------------------------------------------------------------------------------------------
+def _unchained(log: AuditLog, entry_id: str) -> None:
+    """An entry committed but not chained, as an append whose own pass found the chain lock busy leaves it."""
+    _insert(
+        log,
+        _forged(1, GENESIS_HASH, log.clock.now())
+        | {"id": entry_id, "seq": None, "prev_hash": None}
+        | {"entry_hash": None},
+    )
+
+
+class TestUnchainedTail:
+    def test_it_is_counted_as_pending_then_chained_by_the_next_append(self, signed_log: AuditLog) -> None:
+        _unchained(signed_log, "left-behind")
+        assert signed_log.verify() == {
+            "ok": True,
+            "entries": SIZE,
+            "checkpoints": 3,
+            "last_seq": SIZE,
+            "last_checkpoint_seq": SIZE,
+            "pending": 1,
+        }
+        signed_log.clock.advance(timedelta(seconds=1))
+        signed_log.record(1)
+        assert (signed_log.row(SIZE + 1)["id"], signed_log.row(SIZE + 2)["citizen_id"]) == ("left-behind", "citizen-1")
+        report = signed_log.verify()
+        assert (report["ok"], report["entries"], "pending" in report) == (True, SIZE + 2, False)
+
+    def test_a_checkpoint_chains_it_first(self, signed_log: AuditLog) -> None:
+        _unchained(signed_log, "left-behind")
+        made = signed_log.checkpoint()
+        assert (made.seq, made.entry_hash) == (SIZE + 1, signed_log.row(SIZE + 1)["entry_hash"])
+        assert signed_log.verify()["last_checkpoint_seq"] == SIZE + 1
+
+    def test_the_service_chains_it_without_any_append(self, wallet: Wallet) -> None:
+        log = _wallet_log(wallet)
+        if log.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite chains each entry in the transaction that records it")
+        _unchained(log, "left-behind")
+        deadline = time.monotonic() + 20
+        while log.last_seq() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert log.row(1)["id"] == "left-behind"
+        assert "pending" not in log.verify()
+
+
 # -- concurrency -----------------------------------------------------------------------------------------------------
 class TestConcurrentAppends:
     def test_threads_appending_at_once_keep_one_chain(self, audit_log: AuditLog) -> None:
@@ -476,33 +527,45 @@ class TestConcurrentAppends:
         report = audit_log.verify()
         assert report["ok"] is True and report["entries"] == threads * each
 
-    def test_an_append_waits_for_the_open_one_before_it(self, audit_log: AuditLog) -> None:
+    def test_an_open_append_holds_up_no_other_and_a_rolled_back_one_leaves_nothing(self, audit_log: AuditLog) -> None:
         audit_log.record(1)
         recorded, release = threading.Event(), threading.Event()
-        seqs: dict[str, int] = {}
+        done: dict[str, float] = {}
 
         def first() -> None:
-            with transaction(audit_log.engine) as session:
-                seqs["first"] = AuditService(session, audit_log.clock).record("a", ACTORS[0], "qr_scan").seq
+            with suppress(_RequestFailed), transaction(audit_log.engine) as session:
+                AuditService(session, audit_log.clock).record("a", ACTORS[0], "qr_scan")
                 recorded.set()
                 release.wait(timeout=30)
+                raise _RequestFailed
 
         def second() -> None:
             recorded.wait(timeout=30)
             with transaction(audit_log.engine) as session:
-                seqs["second"] = AuditService(session, audit_log.clock).record("b", ACTORS[0], "qr_scan").seq
+                AuditService(session, audit_log.clock).record("b", ACTORS[0], "qr_scan")
+            done["second"] = time.monotonic()
 
         threads = [threading.Thread(target=first), threading.Thread(target=second)]
         for thread in threads:
             thread.start()
         recorded.wait(timeout=30)
         time.sleep(0.3)
-        assert "second" not in seqs  # blocked behind the open append
+        released = time.monotonic()
         release.set()
         for thread in threads:
             thread.join(timeout=30)
-        assert seqs == {"first": 2, "second": 3}
-        assert audit_log.verify()["entries"] == 3
+        if audit_log.engine.dialect.name == "postgresql":  # SQLite has one writer at a time, whatever the log does
+            assert done["second"] < released  # committed and chained while the first was still open
+        with audit_log.engine.connect() as connection:
+            rows = connection.execute(text("SELECT citizen_id, seq FROM access_log ORDER BY seq")).all()
+        assert [tuple(row) for row in rows[1:]] == [("b", 2)]  # nothing of the rolled-back one, not even a gap
+        assert audit_log.verify() == {
+            "ok": True,
+            "entries": 2,
+            "checkpoints": 0,
+            "last_seq": 2,
+            "last_checkpoint_seq": 0,
+        }
 
 
 # -- the migration ---------------------------------------------------------------------------------------------------

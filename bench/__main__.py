@@ -20,6 +20,7 @@ from bench import (
     officer_requests,
     officer_scan,
     officer_stats,
+    peers,
     policy,
     qr,
     wallet,
@@ -42,6 +43,7 @@ BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
     ("officer_requests", officer_requests.main),
     ("officer_desk", officer_desk.main),
     ("officer_stats", officer_stats.main),
+    ("peers", peers.main),
 ]
 
 

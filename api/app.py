@@ -129,8 +129,8 @@ async def run_janitor(container: Container, *, interval: float) -> None:
 
 
 async def run_audit_chain(container: Container, *, interval: float) -> None:
-    """Chain the access-log entries that no append was left to chain (PostgreSQL, `audit.appends`: an entry's own
-    pass found the chain lock busy while its holder had already read the tail); a failure is retried next round."""
+    """Chain the access-log entries committed since the last pass, a batch at a time (PostgreSQL: appends take no
+    chain lock, `audit.appends`); a failure is retried next round."""
     if is_sqlite(container.engine):
         return  # entries are chained in the transaction that records them
     while True:

@@ -4,22 +4,22 @@ SQLite: in the transaction that records it. Every writing transaction already ho
 its start (`storage.db`), so reading the head and linking to it costs nothing more.
 
 PostgreSQL: the entry is inserted unchained (no `seq`, `prev_hash` or `entry_hash`) with the request's transaction,
-which takes no chain lock and so never waits for another request's commit. Right after that transaction commits, a
-short transaction of its own takes the chain lock if it is free and chains every committed entry still unchained, in
-(time, id) order; if the lock is busy, its holder or the next one to take it chains the entry instead (every append,
-checkpoint and the service's periodic `chain_committed` do). One lock acquisition therefore chains a whole batch under
-load. Until it is chained an entry is already in the citizen's log (the log is read by citizen and time, not by
-`seq`); a rolled-back transaction leaves nothing to chain. `audit verify` counts the unchained tail as `pending`.
+which takes no chain lock and so never waits for another request's commit: holding one lock from the append to the
+commit capped appends at a few hundred a second. `chain_committed` then chains every committed entry still unchained,
+in (time, id) order, in a short transaction of its own under the chain lock: the service runs it every
+CHAIN_INTERVAL_SECONDS, and a checkpoint and `audit verify` do the same before they read, so one lock acquisition
+chains a whole batch. The lock is only ever held for such a pass, never across a request. An entry is in the
+citizen's log as soon as its transaction commits (the log is read by citizen and time, not by `seq`), and a
+rolled-back transaction leaves nothing to chain; the unchained tail is at most one interval old while the service
+runs, the same kind of window as the entries after the last signed checkpoint.
 """
 
 from __future__ import annotations
 
-import logging
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from audit.chain import ChainHead, entry_hash
@@ -27,11 +27,8 @@ from audit.models import AccessLogEntry
 from audit.repository import AuditRepository
 
 CHAIN_BATCH = 1_000
-CHAIN_INTERVAL_SECONDS = 1.0
-"""How often the service chains a tail that no append was left to chain (`api.app`)."""
-
-_CHAIN_AFTER_COMMIT = "audit.chain_after_commit"
-logger = logging.getLogger(__name__)
+CHAIN_INTERVAL_SECONDS = 0.5
+"""How often the service chains the committed tail (`api.app`)."""
 
 
 def chains_inline(session: Session) -> bool:
@@ -47,30 +44,12 @@ def link_inline(repo: AuditRepository, entry: AccessLogEntry) -> None:
     entry.entry_hash = entry_hash(_chained(entry, head.seq + 1), head.entry_hash)
 
 
-def chain_after_commit(session: Session) -> None:
-    """Have the unchained entries chained as soon as `session`'s transaction commits."""
-    if not session.info.get(_CHAIN_AFTER_COMMIT):
-        session.info[_CHAIN_AFTER_COMMIT] = True
-        event.listen(session, "after_commit", _after_commit)
-
-
-def _after_commit(session: Session) -> None:
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    try:
-        chain_committed(engine)
-    except SQLAlchemyError as exc:  # the request did commit: the next append or the periodic pass chains the entry
-        logger.warning("audit chaining deferred", extra={"error": type(exc).__name__})
-
-
 def chain_committed(engine: Engine) -> int:
-    """Chain every committed entry not chained yet, in a short transaction of its own, unless another transaction
-    holds the chain lock right now (it chains them). Returns how many this call chained."""
+    """Chain every committed entry not chained yet, in a short transaction of its own; returns how many. It waits
+    for the chain lock, which no one holds for longer than such a pass or a checkpoint."""
     with Session(engine) as session:
         repo = AuditRepository(session)
-        if not repo.try_lock_chain():
-            session.rollback()
-            return 0
+        repo.lock_chain()
         chained = link_pending(repo)
         session.commit()
     return chained
@@ -78,8 +57,9 @@ def chain_committed(engine: Engine) -> int:
 
 def link_pending(repo: AuditRepository) -> int:
     """Chain the committed unchained entries after the head; the caller holds the chain lock."""
-    head, total = repo.head(), 0
+    head, total = None, 0
     while rows := repo.unchained(limit=CHAIN_BATCH):
+        head = head or repo.head()  # read only when there is something to chain (a pass often finds nothing)
         links: list[dict[str, Any]] = []
         for row in rows:
             seq = head.seq + 1

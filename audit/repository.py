@@ -79,13 +79,6 @@ class AuditRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
 
-    def try_lock_chain(self) -> bool:
-        """`lock_chain` unless someone holds it now (then False at once: they chain what is committed)."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return True
-        statement = text("SELECT pg_try_advisory_xact_lock(:key)")
-        return bool(self.session.execute(statement, {"key": _CHAIN_LOCK_KEY}).scalar_one())
-
     def head(self) -> ChainHead:
         """The last entry of the chain (by `seq`, through its unique index), or the empty head."""
         query = select(_ENTRY_COLUMNS.seq, _ENTRY_COLUMNS.entry_hash).where(_ENTRY_COLUMNS.seq.is_not(None))

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from audit.appends import chain_after_commit, chains_inline, link_inline
+from audit.appends import chains_inline, link_inline
 from audit.errors import InvalidCursor, InvalidPeriod
 from audit.models import AccessLogEntry, Presence
 from audit.repository import AuditRepository
@@ -61,7 +61,7 @@ class AuditService:
     ) -> AccessLogEntry:
         """Append one entry to the citizen's access log. Never pass document content here.
 
-        The entry joins the hash chain in this transaction on SQLite, right after its commit on PostgreSQL
+        The entry joins the hash chain in this transaction on SQLite, in a batch soon after its commit on PostgreSQL
         (`audit.appends`); either way the citizen sees it once the transaction commits, and never if it rolls back.
         On SQLite the transaction must be a writing one (`BEGIN IMMEDIATE`, not `storage.db.read_only`)."""
         entry = AccessLogEntry(
@@ -78,8 +78,6 @@ class AuditService:
         )
         if chains_inline(self._session):
             link_inline(self._repo, entry)
-        else:
-            chain_after_commit(self._session)
         self._repo.add(entry)
         return entry
 

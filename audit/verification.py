@@ -3,8 +3,9 @@ database, every checkpoint's signature checked and its hash compared with the re
 
 Rows are streamed in batches (a server-side cursor on PostgreSQL), checkpoints merged in as the entries reach their
 `seq`, so memory stays flat whatever the size of the log. Entries committed but not chained yet (`audit.appends`:
-a moment on PostgreSQL) are counted as `pending`, not checked. One snapshot covers all three: a read transaction on
-SQLite, REPEATABLE READ on PostgreSQL, so entries and checkpoints appended meanwhile do not disturb the check.
+PostgreSQL chains them in batches) are chained first by `verify_log`; any left are counted as `pending`, not
+checked. One snapshot covers all three: a read transaction on SQLite, REPEATABLE READ on PostgreSQL, so entries and
+checkpoints appended meanwhile do not disturb the check.
 
 The first failure stops the check and is named by `first_bad_seq`:
 - an entry whose `entry_hash` is not the hash of its content (edited, or moved to another `seq`), or whose
@@ -17,12 +18,15 @@ The first failure stops the check and is named by `first_bad_seq`:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from audit.appends import chain_committed
 from audit.chain import GENESIS_HASH, entry_hash
 from audit.checkpoints import CheckpointError, CheckpointVerifier
 from audit.repository import AuditRepository
@@ -155,7 +159,11 @@ def verify_chain(session: Session, verifier: CheckpointVerifier, *, batch: int =
 
 
 def verify_log(engine: Engine, verifier: CheckpointVerifier, *, batch: int = BATCH) -> ChainReport:
-    """Check the whole log in one read-only snapshot; takes no write lock, so the service keeps appending."""
+    """Chain the committed tail (as the service does every moment), then check the whole log in one read-only
+    snapshot; holds the chain lock only for that first short pass, so the service keeps appending. With a database
+    role that may only read, the tail stays unchained and is reported as `pending`."""
+    with suppress(SQLAlchemyError):
+        chain_committed(engine)
     with Session(read_only(engine)) as session:
         if engine.dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})

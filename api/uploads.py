@@ -24,8 +24,8 @@ T = TypeVar("T")
 FormReader = Callable[[StreamedForm], Any]
 
 
-async def in_wallet(container: Container, work: Callable[[WalletService], T], *, write: bool) -> T:
-    """Run `work(service)` in a thread, in one transaction (read-only unless it writes)."""
+async def _own_transaction(container: Container, work: Callable[[WalletService], T], *, write: bool) -> T:
+    """`work(service)` in a thread, in a transaction of its own (`api.unit.OWN_TRANSACTIONS`: the two phases)."""
     engine = container.engine if write else read_only(container.engine)
 
     def run() -> T:
@@ -47,7 +47,7 @@ async def upload_new(
     """A new paper of the type `type_of(form)` with the fields `fields_of(form)` (a JSON object or its text)."""
     container = container_of(request.app.state)
     holder = await anyio.to_thread.run_sync(container.holder_of, citizen_id)
-    draft = await in_wallet(container, lambda svc: svc.start_new(citizen_id), write=False)
+    draft = await _own_transaction(container, lambda svc: svc.start_new(citizen_id), write=False)
 
     def commit(svc: WalletService, form: StreamedForm) -> DocumentPublic:
         return svc.commit_new(draft, type_code=type_of(form), fields=fields_of(form), holder=holder)
@@ -67,7 +67,7 @@ async def upload_version(
     """The paper's next version; without a file it keeps the current version's scans."""
     container = container_of(request.app.state)
     holder = await anyio.to_thread.run_sync(container.holder_of, citizen_id)
-    draft = await in_wallet(container, lambda svc: svc.start_update(citizen_id, document_id), write=True)
+    draft = await _own_transaction(container, lambda svc: svc.start_update(citizen_id, document_id), write=True)
 
     def commit(svc: WalletService, form: StreamedForm) -> DocumentPublic:
         return svc.commit_update(draft, fields=fields_of(form), holder=holder)
@@ -94,7 +94,7 @@ async def _upload(
             gate=gate,
             limits=multipart_limits(container.settings),
         )
-        return await in_wallet(container, lambda svc: commit(svc, form), write=True)
+        return await _own_transaction(container, lambda svc: commit(svc, form), write=True)
     except BaseException:
         await draft.discard()
         raise

@@ -20,7 +20,7 @@ from api.controllers.issuer import ISSUED_FILE_SCHEMA, read_limited_body
 from api.deps import container_of
 from api.downloads import stream_file
 from api.pagination import CURSOR, LIMIT, page_cursor
-from api.unit import UnitOfWork
+from api.unit import WRITES, UnitOfWork
 from assurance.schemas import StatsWithOfficers
 from assurance.stats import officer_stats
 from forms.agency import AgencyDesk
@@ -35,7 +35,6 @@ from forms.schemas import (
 )
 from forms.stats import Period, StatsService
 from identity.sessions import Principal
-from storage.db import transaction
 from wallet.schemas import VersionPublic
 
 T = TypeVar("T")
@@ -59,15 +58,9 @@ class ResultOperation(Operation):
         self.request_body = RequestBody(required=True, content={"application/json": OpenAPIMediaType(schema=schema)})
 
 
-async def _logged_read(request: Request[Any, Any, State], principal: Principal, work: Callable[[AgencyDesk], T]) -> T:
-    """A read by the agency writes the citizen's access log, so it runs in a writing transaction."""
-    container = container_of(request.app.state)
-
-    def run() -> T:
-        with transaction(container.engine) as session:
-            return work(AgencyDesk(session, container.forms, container.notifier(session), principal))
-
-    return await anyio.to_thread.run_sync(run)
+async def _logged_read(unit: UnitOfWork, principal: Principal, work: Callable[[AgencyDesk], T]) -> T:
+    """A read by the agency writes the citizen's access log: its route's unit writes (`WRITES`)."""
+    return await unit.run(lambda: work(AgencyDesk(unit.session, unit.container.forms, unit.notifier, principal)))
 
 
 class AgencyApplicationsController(Controller):
@@ -100,30 +93,28 @@ class AgencyApplicationsController(Controller):
         )
         return ApplicationPage(items=items, next_cursor=next_cursor)
 
-    @get("/{application_id:str}")
-    async def read(
-        self, request: Request[Any, Any, State], principal: Principal, application_id: str
-    ) -> SubmittedDossier:
+    @get("/{application_id:str}", opt=WRITES)
+    async def read(self, unit: UnitOfWork, principal: Principal, application_id: str) -> SubmittedDossier:
         """The dossier as submitted; the read appears in the citizen's access log."""
-        return await _logged_read(request, principal, lambda desk: desk.read(application_id))
+        return await _logged_read(unit, principal, lambda desk: desk.read(application_id))
 
-    @get("/{application_id:str}/documents/{document_id:str}")
+    @get("/{application_id:str}/documents/{document_id:str}", opt=WRITES)
     async def document(
-        self, request: Request[Any, Any, State], principal: Principal, application_id: str, document_id: str
+        self, unit: UnitOfWork, principal: Principal, application_id: str, document_id: str
     ) -> VersionPublic:
         """An attached paper at the version frozen by the submission."""
-        return await _logged_read(request, principal, lambda desk: desk.document(application_id, document_id))
+        return await _logged_read(unit, principal, lambda desk: desk.document(application_id, document_id))
 
-    @get("/{application_id:str}/documents/{document_id:str}/files/{file_id:str}")
+    @get("/{application_id:str}/documents/{document_id:str}/files/{file_id:str}", opt=WRITES)
     async def file(
         self,
-        request: Request[Any, Any, State],
+        unit: UnitOfWork,
         principal: Principal,
         application_id: str,
         document_id: str,
         file_id: str,
     ) -> Response[Any]:
-        plan = await _logged_read(request, principal, lambda desk: desk.download(application_id, document_id, file_id))
+        plan = await _logged_read(unit, principal, lambda desk: desk.download(application_id, document_id, file_id))
         return await stream_file(plan)
 
     @post("/{application_id:str}/status", status_code=HTTP_200_OK, sync_to_thread=True)

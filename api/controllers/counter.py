@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-from litestar import Controller, Request, post
-from litestar.datastructures import State
+from litestar import Controller, post
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import BEARER
-from api.deps import container_of
+from api.unit import UnitOfWork
 from assurance.counter_desk import CounterDesk
 from forms.schemas import ApplicationSummary
 from identity.sessions import Principal
-from storage.db import transaction
 
 
 class CounterDossierCreate(BaseModel):
@@ -36,19 +33,15 @@ class CounterDossiersController(Controller):
     tags = ("forms-agency",)
 
     @post("", status_code=HTTP_201_CREATED)
-    async def file(
-        self, request: Request[Any, Any, State], principal: Principal, data: CounterDossierCreate
-    ) -> ApplicationSummary:
+    async def file(self, principal: Principal, unit: UnitOfWork, data: CounterDossierCreate) -> ApplicationSummary:
         """File and submit the citizen's dossier at the counter, prefilled from the consented papers, which are
         attached; submitted like the citizen's own (due date, notice), its history naming the officer. Reading the
         papers is in the citizen's access log. 422 `application_incomplete` names what is still missing."""
-        container = container_of(request.app.state)
 
         def run() -> ApplicationSummary:
-            with transaction(container.engine) as session:
-                notifier = container.notifier(session)
-                desk = CounterDesk(session, container.forms, container.consent, notifier, principal)
-                filed = desk.file(desk.sheet(data.consent_id, data.procedure_code), data.fields)
-                return ApplicationSummary.model_validate(filed.model_dump())
+            container = unit.container
+            desk = CounterDesk(unit.session, container.forms, container.consent, unit.notifier, principal)
+            filed = desk.file(desk.sheet(data.consent_id, data.procedure_code), data.fields)
+            return ApplicationSummary.model_validate(filed.model_dump())
 
-        return await anyio.to_thread.run_sync(run)
+        return await unit.run(run)

@@ -115,7 +115,7 @@ class ApplicationsController(Controller):
         """Once per dossier, after submission: `{"score": 1..5, "comment"?}` (the score a JSON integer)."""
         # The framework's decoding is lax ("5" passes for 5): the body is checked again, strictly.
         data = parse_json(RatingCreate, await request.body())
-        return await anyio.to_thread.run_sync(lambda: _service(unit).rate(principal.subject_id, application_id, data))
+        return await unit.run(lambda: _service(unit).rate(principal.subject_id, application_id, data))
 
     @post(
         "/{application_id:str}/documents",

@@ -13,8 +13,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.auth import BEARER
 from api.deps import container_of
+from api.unit import UnitOfWork
 from identity.sessions import Principal
-from storage.db import transaction
 from wallet.errors import FileTooLarge
 from wallet.issuer import IssueRequest, IssuerService, issue
 from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
@@ -66,18 +66,13 @@ class IssuerController(Controller):
         return await issue(container.wallet, container.issuing, parsed)
 
     @post("/{document_id:str}/revoke", status_code=HTTP_200_OK)
-    async def revoke(
-        self, request: Request[Any, Any, State], principal: Principal, document_id: str
-    ) -> RevokedDocument:
-        container = container_of(request.app.state)
-
-        def run() -> RevokedDocument:
-            with transaction(container.engine) as session:
-                return IssuerService(session, container.wallet, container.issuing).revoke(
-                    principal.subject_id, document_id
-                )
-
-        return await anyio.to_thread.run_sync(run)
+    async def revoke(self, principal: Principal, unit: UnitOfWork, document_id: str) -> RevokedDocument:
+        container = unit.container
+        return await unit.run(
+            lambda: IssuerService(unit.session, container.wallet, container.issuing).revoke(
+                principal.subject_id, document_id
+            )
+        )
 
 
 def _parse(agency_code: str, body: bytes) -> IssueRequest:

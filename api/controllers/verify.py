@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
 from api.auth import BEARER
-from api.deps import container_of
+from api.unit import UnitOfWork
 from api.verify_page import PAGE_CSP, render_verification_page
 from identity.sessions import Principal
-from storage.db import read_only, transaction
 from wallet.attestations import document_qr_svg
 from wallet.issuer_schemas import DocumentVerification
 from wallet.service import WalletService
@@ -31,14 +29,13 @@ class VerifyController(Controller):
     tags = ("verification",)
 
     @get("", security=[], responses={200: _HTML_RESPONSE})
-    async def verify_document(self, request: Request[Any, Any, State], token: str | None = None) -> Response[Any]:
-        container = container_of(request.app.state)
-
-        def run() -> DocumentVerification:
-            with transaction(read_only(container.engine)) as session:
-                return DocumentVerifier(session, container.wallet, container.identity.tokens).verify(token)
-
-        result = await anyio.to_thread.run_sync(run)
+    async def verify_document(
+        self, request: Request[Any, Any, State], unit: UnitOfWork, token: str | None = None
+    ) -> Response[Any]:
+        container = unit.container
+        result = await unit.run(
+            lambda: DocumentVerifier(unit.session, container.wallet, container.identity.tokens).verify(token)
+        )
         if request.accept.best_match([MediaType.JSON, MediaType.HTML], default=MediaType.JSON) == MediaType.HTML:
             return Response(
                 render_verification_page(result),
@@ -54,11 +51,6 @@ class DocumentQrController(Controller):
     tags = ("wallet",)
 
     @get("/{document_id:str}/qr", media_type=SVG)
-    async def document_qr(self, request: Request[Any, Any, State], principal: Principal, document_id: str) -> str:
-        container = container_of(request.app.state)
-
-        def run() -> str:
-            with transaction(read_only(container.engine)) as session:
-                return document_qr_svg(WalletService(session, container.wallet).get(principal.subject_id, document_id))
-
-        return await anyio.to_thread.run_sync(run)
+    async def document_qr(self, principal: Principal, unit: UnitOfWork, document_id: str) -> str:
+        wallet = WalletService(unit.session, unit.container.wallet)
+        return await unit.run(lambda: document_qr_svg(wallet.get(principal.subject_id, document_id)))

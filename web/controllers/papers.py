@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio
 import segno
@@ -19,8 +20,8 @@ from litestar.response import Template
 from api.deps import container_of
 from api.downloads import stream_file
 from api.multipart import MalformedMultipart
-from api.unit import UnitOfWork
-from api.uploads import in_wallet, upload_version
+from api.unit import OWN_WRITES, UnitOfWork
+from api.uploads import upload_version
 from identity.errors import ValidationFailed
 from identity.qr import QrCapacityExceeded, qr_svg
 from identity.sessions import Principal
@@ -55,6 +56,7 @@ from web.paper_forms import (
 from web.uploads import UPLOAD_OPT, CsrfGate, csrf_gate, upload_paper
 
 PAGE_SIZE = 100
+T = TypeVar("T")
 SECTION = "/papers"
 FILE_FIELD = "file"
 
@@ -112,7 +114,7 @@ class PapersPages(Controller):
             values = holder_values(holder)
         return _paper_form(unit, citizen, paper, values)
 
-    @post("/add/{type_code:str}", opt=UPLOAD_OPT, request_max_body_size=None)
+    @post("/add/{type_code:str}", opt={**UPLOAD_OPT, **OWN_WRITES}, request_max_body_size=None)
     async def add(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, type_code: str
     ) -> Response[Any]:
@@ -136,7 +138,7 @@ class PapersPages(Controller):
         def read(svc: WalletService) -> tuple[DocumentPublic, list[VersionPublic]]:
             return svc.get(citizen.subject_id, document_id), svc.versions(citizen.subject_id, document_id)
 
-        document, versions = await _wallet(request, read)
+        document, versions = await _wallet(unit, read)
         paper = document_type(document.type)
         verification_qr = _qr_image(document.verification.url) if document.verification else None
         return citizen_page(
@@ -153,27 +155,25 @@ class PapersPages(Controller):
         )
 
     @get("/{document_id:str}/files/{file_id:str}")
-    async def open_file(
-        self, request: Request[Any, Any, State], citizen: Principal, document_id: str, file_id: str
-    ) -> Response[Any]:
-        plan = await _wallet(request, lambda svc: svc.download(citizen.subject_id, document_id, file_id))
+    async def open_file(self, citizen: Principal, unit: UnitOfWork, document_id: str, file_id: str) -> Response[Any]:
+        plan = await _wallet(unit, lambda svc: svc.download(citizen.subject_id, document_id, file_id))
         return await stream_file(plan, inline=True)  # the pages' headers add `Cache-Control: no-store`
 
     @get("/{document_id:str}/update")
     async def update_form(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Template:
-        document = await _wallet(request, lambda svc: svc.get(citizen.subject_id, document_id))
+        document = await _wallet(unit, lambda svc: svc.get(citizen.subject_id, document_id))
         if document.provenance == "issuer_signed":
             return _readonly(unit, citizen, document)
         paper = document_type(document.type)
         return _paper_form(unit, citizen, paper, stored_values(paper, document.fields), document=document)
 
-    @post("/{document_id:str}/update", opt=UPLOAD_OPT, request_max_body_size=None)
+    @post("/{document_id:str}/update", opt={**UPLOAD_OPT, **OWN_WRITES}, request_max_body_size=None)
     async def update(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Response[Any]:
-        document = await _wallet(request, lambda svc: svc.get(citizen.subject_id, document_id))
+        document = await _wallet(unit, lambda svc: svc.get(citizen.subject_id, document_id))
         if document.provenance == "issuer_signed":  # refused before the body is read: nothing would be kept
             return _readonly(unit, citizen, document)
         paper = document_type(document.type)
@@ -199,29 +199,27 @@ class PapersPages(Controller):
     async def confirm_delete(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Template:
-        document = await _wallet(request, lambda svc: svc.get(citizen.subject_id, document_id))
+        document = await _wallet(unit, lambda svc: svc.get(citizen.subject_id, document_id))
         return _delete_page(unit, citizen, document)
 
     @post("/{document_id:str}/delete")
     async def delete(
         self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
     ) -> Response[Any]:
-        container = container_of(request.app.state)
         try:
-            blob_keys = await in_wallet(container, lambda svc: svc.delete(citizen.subject_id, document_id), write=True)
-        except DocumentNotFound as gone:
-            raise NotFoundException() from gone
+            blob_keys = await _wallet(unit, lambda svc: svc.delete(citizen.subject_id, document_id))
         except DocumentInUse as in_use:
-            document = await _wallet(request, lambda svc: svc.get(citizen.subject_id, document_id))
+            document = await _wallet(unit, lambda svc: svc.get(citizen.subject_id, document_id))
             return _delete_page(unit, citizen, document, held_by=in_use.held_by)
-        await container.delete_blobs(blob_keys)  # after the commit, as the API does; the janitor catches a miss
+        # After the commit, as the API does; the janitor catches a miss.
+        unit.after_commit(lambda: unit.container.delete_blobs(blob_keys))
         return see_other(f"{SECTION}?done=deleted")
 
 
-async def _wallet(request: Request[Any, Any, State], work: Any) -> Any:
-    """A read of the citizen's wallet; a paper or file that is not theirs (or not there) is the page not found."""
+async def _wallet(unit: UnitOfWork, work: Callable[[WalletService], T]) -> T:
+    """Work on the citizen's wallet; a paper or file that is not theirs (or not there) is the page not found."""
     try:
-        return await in_wallet(container_of(request.app.state), work, write=False)
+        return await unit.run(lambda: work(WalletService(unit.session, unit.container.wallet)))
     except (DocumentNotFound, FileNotFound) as gone:
         raise NotFoundException() from gone
 

@@ -18,7 +18,7 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.unit import UnitOfWork
+from api.unit import WRITES, UnitOfWork
 from assurance.service import AssuranceService
 from consent.errors import (
     AssuranceRequired,
@@ -36,7 +36,6 @@ from identity.notices import VIETNAM
 from identity.schemas import CitizenProfile
 from identity.service import AuthService
 from identity.sessions import Principal
-from storage.db import transaction
 from wallet.catalog import CATALOG
 from wallet.schemas import DocumentPublic
 from wallet.service import WalletService
@@ -196,16 +195,15 @@ def past_rows(requests: list[ConsentRequestView], consents: list[ConsentView], *
 
 
 async def _consent_work(unit: UnitOfWork, work: Callable[[ConsentService, Session], T]) -> T:
-    """`work` in a worker thread in one writing transaction, as `api/controllers/consent.py` runs it (any step may
-    settle an expiry; a refused code is counted and kept)."""
-    container = unit.container
+    """`work` in the page's unit, which writes as `api/controllers/consent.py`'s does (any step may settle an expiry;
+    a refused code is counted and kept, whatever else the refused step did is undone)."""
+    container, session = unit.container, unit.session
 
     def run() -> T:
-        with transaction(container.engine) as session:
-            auth = AuthService(session, container.identity, container.notifier(session))
-            return work(ConsentService(session, container.consent, check_factor=auth.prove_fresh_factor), session)
+        auth = AuthService(session, container.identity, unit.notifier)
+        return work(ConsentService(session, container.consent, check_factor=auth.prove_fresh_factor), session)
 
-    return await anyio.to_thread.run_sync(run)
+    return await unit.attempt(run)
 
 
 def _board(unit: UnitOfWork, citizen: Principal) -> Callable[[ConsentService, Session], Board]:
@@ -302,6 +300,7 @@ def _chosen(form: Any, request_id: str) -> dict[str, list[str]]:
 
 class SharingPages(Controller):
     path = "/sharing"
+    opt = WRITES  # as the API's consent routes: any step may settle an expiry
 
     @get("")
     async def sharing(

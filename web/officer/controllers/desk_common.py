@@ -1,20 +1,18 @@
-"""What the desk's pages share: running the agency's desk in a transaction of its own (a read by the agency writes
-the citizen's access log, so even a GET page writes, as the API's `_logged_read` does), and the dossier's labels."""
+"""What the desk's pages share: running the agency's desk in the page's unit (a read by the agency writes the
+citizen's access log, so even a GET page's unit writes, as the API's `_logged_read` does), and the dossier's
+labels."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import anyio
-from litestar import Request
 from litestar.exceptions import NotFoundException
 
-from api.deps import container_of
+from api.unit import UnitOfWork
 from forms.agency import AgencyDesk
 from forms.errors import ApplicationNotFound
 from identity.sessions import Principal
-from storage.db import transaction
 from wallet.catalog import document_type
 from wallet.errors import UnknownDocumentType
 from web.i18n import pick
@@ -23,16 +21,14 @@ T = TypeVar("T")
 SECTION = "/officer/dossiers"
 
 
-async def at_desk(request: Request[Any, Any, Any], officer: Principal, work: Callable[[AgencyDesk], T]) -> T:
-    """`work` with the officer's desk, committed on return; a dossier not the agency's is the 404 page."""
-    container = container_of(request.app.state)
+async def at_desk(unit: UnitOfWork, officer: Principal, work: Callable[[AgencyDesk], T]) -> T:
+    """`work` with the officer's desk; a dossier not the agency's is the 404 page."""
 
     def run() -> T:
-        with transaction(container.engine) as session:
-            return work(AgencyDesk(session, container.forms, container.notifier(session), officer))
+        return work(AgencyDesk(unit.session, unit.container.forms, unit.notifier, officer))
 
     try:
-        return await anyio.to_thread.run_sync(run)
+        return await unit.attempt(run)
     except ApplicationNotFound as exc:
         raise NotFoundException() from exc
 

@@ -17,7 +17,7 @@ from litestar.response import Template
 from pydantic import ValidationError
 
 from api.downloads import stream_file
-from api.unit import UnitOfWork
+from api.unit import WRITES, UnitOfWork
 from forms.agency import MOVES, RESULT_FROM, AgencyDesk
 from forms.desk import masked_applicants
 from forms.errors import ApplicationInvalid, ApplicationNotFound, InvalidTransition
@@ -72,17 +72,17 @@ def _open(desk: AgencyDesk, application_id: str) -> Opened:
 
 class DeskDossierPages(Controller):
     path = "/dossiers/{application_id:str}"
+    opt = WRITES  # the agency's reads append to the citizen's access log
 
     @get("")
     async def dossier(
         self,
-        request: Request[Any, Any, State],
         officer: Principal,
         unit: UnitOfWork,
         application_id: str,
         done: str = "",
     ) -> Template:
-        opened = await at_desk(request, officer, lambda desk: _open(desk, application_id))
+        opened = await at_desk(unit, officer, lambda desk: _open(desk, application_id))
         status = opened.dossier.status
         return staff_page(
             unit,
@@ -100,15 +100,12 @@ class DeskDossierPages(Controller):
     @get("/papers/{document_id:str}")
     async def paper(
         self,
-        request: Request[Any, Any, State],
         officer: Principal,
         unit: UnitOfWork,
         application_id: str,
         document_id: str,
     ) -> Template:
-        kind, version = await at_desk(
-            request, officer, lambda desk: desk.document_with_type(application_id, document_id)
-        )
+        kind, version = await at_desk(unit, officer, lambda desk: desk.document_with_type(application_id, document_id))
         paper = document_type(kind)
         return staff_page(
             unit,
@@ -124,15 +121,14 @@ class DeskDossierPages(Controller):
 
     @get("/papers/{document_id:str}/files/{file_id:str}")
     async def file(
-        self, request: Request[Any, Any, State], officer: Principal, application_id: str, document_id: str, file_id: str
+        self, unit: UnitOfWork, officer: Principal, application_id: str, document_id: str, file_id: str
     ) -> Response[Any]:
-        plan = await at_desk(request, officer, lambda desk: desk.download(application_id, document_id, file_id))
+        plan = await at_desk(unit, officer, lambda desk: desk.download(application_id, document_id, file_id))
         return await stream_file(plan, inline=True)
 
     @get("/confirm")
     async def confirm(
         self,
-        request: Request[Any, Any, State],
         officer: Principal,
         unit: UnitOfWork,
         application_id: str,
@@ -140,7 +136,7 @@ class DeskDossierPages(Controller):
     ) -> Response[Any]:
         if action not in ACTIONS:
             raise NotFoundException()
-        summary = await at_desk(request, officer, lambda desk: desk.summary(desk.load(application_id)))
+        summary = await at_desk(unit, officer, lambda desk: desk.summary(desk.load(application_id)))
         if action not in MOVES.get(summary.status, frozenset()):
             return see_other(f"{SECTION}/{application_id}?done=stale")
         return _confirm_page(unit, officer, summary, action, "", errors={})

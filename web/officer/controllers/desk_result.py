@@ -18,7 +18,7 @@ from litestar.response import Template
 
 from api.deps import container_of
 from api.multipart import MalformedMultipart, StreamedForm, read_multipart
-from api.unit import UnitOfWork
+from api.unit import OWN_WRITES, UnitOfWork
 from forms.errors import ApplicationNotFound, InvalidTransition
 from forms.results import ResultOrder, issue_result
 from forms.schemas import ApplicationSummary, ResultCreate
@@ -50,20 +50,20 @@ class DeskResultPages(Controller):
         self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork, application_id: str
     ) -> Response[Any]:
         summary, agency = await at_desk(
-            request, officer, lambda desk: (desk.summary(desk.load(application_id)), desk.caller.name)
+            unit, officer, lambda desk: (desk.summary(desk.load(application_id)), desk.caller.name)
         )
         if summary.status not in ("submitted", "processing"):
             return see_other(f"{SECTION}/{application_id}?done=stale")
         values: dict[str, Value] = {"issued_by": agency, "issue_date": datetime.now(VIETNAM).strftime("%d/%m/%Y")}
         return _form_page(request, unit, officer, summary, values, errors={})
 
-    @post("", opt=UPLOAD_OPT, request_max_body_size=None)
+    @post("", opt={**UPLOAD_OPT, **OWN_WRITES}, request_max_body_size=None)
     async def issue(
         self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork, application_id: str
     ) -> Response[Any]:
         container, paper = container_of(request.app.state), document_type(RESULT_TYPE)
         limit = container.wallet_config.max_file_bytes
-        await at_desk(request, officer, lambda desk: desk.load(application_id))  # another agency's: 404, body unread
+        await at_desk(unit, officer, lambda desk: desk.load(application_id))  # another agency's: 404, body unread
         gate = csrf_gate(request)
 
         async def keep(_name: str, filename: str | None, chunks: AsyncIterator[bytes]) -> tuple[str, bytes] | None:
@@ -111,7 +111,7 @@ class DeskResultPages(Controller):
         form: StreamedForm | None,
         errors: dict[str, str],
     ) -> Response[Any]:
-        summary = await at_desk(request, officer, lambda desk: desk.summary(desk.load(application_id)))
+        summary = await at_desk(unit, officer, lambda desk: desk.summary(desk.load(application_id)))
         values = typed_values(document_type(RESULT_TYPE), form)
         return _form_page(request, unit, officer, summary, values, errors=errors)
 
@@ -120,7 +120,7 @@ class DeskResultPages(Controller):
         self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork, application_id: str
     ) -> Template:
         summary, verification = await at_desk(
-            request,
+            unit,
             officer,
             lambda desk: (desk.summary(desk.load(application_id)), desk.result_verification(application_id)),
         )

@@ -42,7 +42,7 @@ def close_impostor(
     pin: str | None,
 ) -> Closed:
     """Hand the account to `holder`, sealed under `new_key`; flushes, never commits."""
-    old_key = deps.identity.citizen_keys.open(citizen.id)
+    old_key = deps.identity.citizen_keys.open_fresh(citizen.id)
     holders = HolderService(session, deps.identity)
     previous = holders.profile(citizen, old_key)
     papers = HeldPapers(session, deps.wallet).close_impostor_papers(citizen.id, old_key, new_key)

@@ -244,7 +244,7 @@ class _Apply:
         return citizen
 
     def _recover(self, citizen: Citizen, pin: str) -> Citizen:
-        key = self._deps.identity.citizen_keys.open(citizen.id)
+        key = self._deps.identity.citizen_keys.open_fresh(citizen.id)
         previous = self._holders.profile(citizen, key)
         holder = self._holder(previous, email=previous.email)
         self._holders.replace(citizen, key, holder, pin=pin)

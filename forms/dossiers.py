@@ -83,13 +83,18 @@ class Dossiers:
 
     # -- sealing ------------------------------------------------------------------------------------------------
     def new_key(self, citizen_id: str, application_id: str) -> tuple[bytes, bytes]:
-        key = self.deps.wallet.keys.open(citizen_id)
+        key = self.deps.wallet.keys.open_fresh(citizen_id)
         return key.new_data_key(document=key_name(application_id), version=0)
 
     def _data_key(self, application: Application) -> bytes:
+        keys, name = self.deps.wallet.keys, key_name(application.id)
         try:
-            key = self.deps.wallet.keys.open(application.citizen_id)
-            return key.unwrap_data_key(application.wrapped_key, document=key_name(application.id), version=0)
+            return keys.open(application.citizen_id).unwrap_data_key(application.wrapped_key, document=name, version=0)
+        except DecryptionError:
+            pass  # perhaps a key another process replaced since this one cached it: once more, from the store
+        try:
+            key = keys.open_fresh(application.citizen_id)
+            return key.unwrap_data_key(application.wrapped_key, document=name, version=0)
         except DecryptionError as exc:
             raise ApplicationNotFound() from exc
 

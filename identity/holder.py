@@ -64,7 +64,7 @@ class HolderService:
         self._kit = toolkit
 
     def profile(self, citizen: Citizen, key: CitizenKey | None = None) -> HolderProfile:
-        key = key or self._kit.citizen_keys.open(citizen.id)
+        key = key or self._kit.citizen_keys.open_fresh(citizen.id)
         return HolderProfile.from_json(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
 
     def open_account(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from crypto.aead import Context
 from crypto.citizen_keys import CitizenKeys
+from crypto.errors import DecryptionError
 from identity.models import Citizen
 
 Profile = dict[str, str | None]
@@ -17,8 +18,12 @@ def profile_context(citizen_id: str) -> Context:
 
 
 def open_profile(keys: CitizenKeys, citizen: Citizen) -> Profile:
-    key = keys.open(citizen.id)
-    data: Profile = json.loads(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
+    context = profile_context(citizen.id)
+    try:
+        sealed = keys.open(citizen.id).open(citizen.profile_sealed, context=context)
+    except DecryptionError:  # perhaps a key another process replaced since this one cached it
+        sealed = keys.open_fresh(citizen.id).open(citizen.profile_sealed, context=context)
+    data: Profile = json.loads(sealed)
     return data
 
 

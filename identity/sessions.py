@@ -132,6 +132,8 @@ class SessionService:
         if auth is not None and auth.revoked_at is None:
             auth.revoked_at, auth.revoked_reason = self._kit.clock.now(), "logout"
             self._repo.add(auth)
+            if auth.subject_type == "citizen":
+                self._kit.citizen_keys.forget(auth.subject_id)  # signed out: their key leaves this process's cache
 
     def authenticate(self, token: str) -> Principal:
         """Verify an access token and, for user sessions, that the session is still alive."""

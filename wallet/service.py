@@ -186,7 +186,7 @@ class WalletService:
         )
 
     def _draft(self, citizen_id: str, document_id: str, *, version: int, base_version: int) -> Draft:
-        key = self._citizen_key(citizen_id)
+        key = self._citizen_key(citizen_id, fresh=True)
         data_key, wrapped = key.new_data_key(document=document_id, version=version)
         return Draft(self._deps, citizen_id, document_id, version, base_version, data_key, wrapped)
 
@@ -370,15 +370,20 @@ class WalletService:
             raise DocumentNotFound()
         return document
 
-    def _citizen_key(self, citizen_id: str) -> CitizenKey:
+    def _citizen_key(self, citizen_id: str, *, fresh: bool = False) -> CitizenKey:
         try:
-            return self._deps.keys.open(citizen_id)
+            return self._deps.keys.open_fresh(citizen_id) if fresh else self._deps.keys.open(citizen_id)
         except DecryptionError as exc:
             raise DocumentNotFound() from exc
 
     def _data_key(self, key: CitizenKey, document: Document, version: DocumentVersion) -> bytes:
         try:
             return key.unwrap_data_key(version.wrapped_data_key, document=document.id, version=version.version)
+        except DecryptionError:
+            pass  # perhaps a key another process replaced since this one cached it: once more, from the store
+        try:
+            fresh = self._deps.keys.open_fresh(document.citizen_id)
+            return fresh.unwrap_data_key(version.wrapped_data_key, document=document.id, version=version.version)
         except DecryptionError as exc:
             raise DocumentCorrupted() from exc
 

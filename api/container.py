@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from assurance.deps import AssuranceDeps
 from assurance.eid import EidClient, EidConfig
 from assurance.sealing import PlatformSealer
 from assurance.service import AssuranceService
+from audit.models import Presence
+from audit.service import AuditService
 from consent.service import ConsentDeps, ConsentService
 from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
@@ -30,6 +33,7 @@ from forms.dossiers import FormsDeps
 from forms.errors import CatalogInvalid
 from forms.service import ApplicationService
 from identity.models import Agency
+from identity.qr import ScanRecorder
 from identity.schemas import FreshFactor
 from identity.service import AuthService
 from identity.sessions import Principal
@@ -39,6 +43,7 @@ from notify.senders import DevOutboxFileSender, InAppSender, Sender, SmsGatewayS
 from notify.service import Notifier
 from storage.blobs import BlobStore, BlobStoreError, blob_store_from_url
 from storage.db import create_db_engine, read_only, transaction
+from storage.group_commit import GroupCommit
 from storage.keystore import SqlCitizenKeyStore
 from storage.throttle import DatabaseThrottle
 from wallet.catalog import Holder
@@ -166,6 +171,19 @@ class Container:
     wallet_config: WalletConfig
     catalog: ProcedureCatalog
     eid: EidClient | None = None
+    scans: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scans = GroupCommit(self.engine)
+
+    def scan_recorder(self) -> ScanRecorder:
+        """A counter scan's presence record and access-log entry, written in a short transaction of their own,
+        batched with other counters' scans (`api.unit.OWN_TRANSACTIONS`)."""
+
+        def record(write: Callable[[AuditService], Presence]) -> Presence:
+            return self.scans.run(lambda session: write(AuditService(session, self.clock)))
+
+        return record
 
     @property
     def wallet(self) -> WalletDeps:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import threading
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
@@ -24,7 +23,7 @@ from sqlmodel import Session
 from api.container import Container
 from identity.sessions import Principal, SessionService
 from notify.service import Notifier
-from storage.db import is_sqlite, read_only, transaction
+from storage.db import SQLITE_WRITERS, is_sqlite, read_only, transaction
 
 T = TypeVar("T")
 
@@ -36,7 +35,6 @@ WRITES = {"writes": True}
 # reading unit, so it never waits on a lock its own request holds.
 OWN_WRITES = {"writes": False}
 _STATE_KEY = "cds_unit"
-_SQLITE_WRITERS = threading.Lock()
 
 _TWO_PHASE = (
     "two-phase blob writes: a draft row commits before the bytes stream sealed to the store and the paper commits "
@@ -71,6 +69,11 @@ OWN_TRANSACTIONS: dict[str, str] = {
     "web/session.py": (
         "a page's token renewal rotates the refresh token and commits whatever the page then does: its new cookies "
         "go out"
+    ),
+    "storage/group_commit.py": (
+        "the counter scan's presence record and access-log entry (`Container.scan_recorder`): its unit only reads, "
+        "and the two rows go in a short transaction shared with other counters' scans, so scans never queue on the "
+        "write lock for the length of their reads; the scan answers only after that transaction committed"
     ),
     "api/app.py": _OUTSIDE_REQUESTS,
     "api/cli.py": _OUTSIDE_REQUESTS,
@@ -135,16 +138,13 @@ class UnitOfWork:
         return work()
 
     def _enter_queue(self) -> None:
-        # SQLite runs one writing transaction at a time (`BEGIN IMMEDIATE`); queueing this process's writing units
-        # here hands the lock on as soon as it is released, instead of after SQLite's busy-handler back-off (sleeps
-        # of up to 100 ms a retry), which made the tail latency of concurrent writes (p99 ~1 s at 16 connections).
-        # Held from the unit's first work through `run` to its end. PostgreSQL needs none.
+        # `storage.db.SQLITE_WRITERS`, held from the unit's first work to its end.
         # A unit whose transaction already began (its session reached outside `run`) holds SQLite's lock already:
         # it must never wait here for a unit that waits for that lock.
         if self.writes and not self._holds_queue and is_sqlite(self.container.engine):
             if self._session is not None and self._session.in_transaction():
                 return
-            _SQLITE_WRITERS.acquire()
+            SQLITE_WRITERS.acquire()
             self._holds_queue = True
 
     def after_commit(self, work: Callable[[], Any]) -> None:
@@ -170,7 +170,7 @@ class UnitOfWork:
         finally:
             if self._holds_queue:
                 self._holds_queue = False
-                _SQLITE_WRITERS.release()
+                SQLITE_WRITERS.release()
         self.committed = commit
 
     async def settle(self) -> None:

@@ -8,21 +8,22 @@ its signature and expiry offline; only the service can tell who the QR id is, an
 from __future__ import annotations
 
 import io
-import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import segno
 from sqlmodel import Session
 
+from audit.models import Presence
 from audit.service import PRESENCE_TTL, Actor, AuditService
 from crypto.tokens import TokenError
 from identity import qr_render
 from identity.errors import Forbidden, InvalidCredentials
 from identity.models import Agency, Citizen
+from identity.profile import open_profile
 from identity.repository import IdentityRepository
 from identity.schemas import QrCitizen, QrCode, QrInvalid, QrValid, QrVerification
-from identity.service import profile_context
 from identity.sessions import Principal
 from identity.toolkit import IdentityToolkit
 from identity.validation import mask_national_id
@@ -69,9 +70,15 @@ def identity_qr_svg(token: str) -> str:
     return qr_svg(token)
 
 
+# How a scan's two rows are written: by default with the caller's `AuditService`, in the caller's transaction; the
+# API and the counter page pass one that writes them in a short transaction of their own, batched with other
+# counters' scans (`storage.group_commit`), so that a scan reads without holding a write lock.
+ScanRecorder = Callable[[Callable[[AuditService], Presence]], Presence]
+
+
 class QrService:
     """Issues a citizen's QR token and verifies a scanned one for an officer. Each valid scan opens a
-    presence record and is written to the citizen's access log; the caller commits."""
+    presence record and is written to the citizen's access log (by `recorder`); the caller commits."""
 
     def __init__(
         self,
@@ -81,6 +88,7 @@ class QrService:
         *,
         ttl: timedelta = QR_TTL,
         presence_ttl: timedelta = PRESENCE_TTL,
+        recorder: ScanRecorder | None = None,
     ) -> None:
         if not timedelta(0) < ttl <= QR_TTL:
             raise ValueError("a QR token lives at most 5 minutes")
@@ -89,6 +97,7 @@ class QrService:
         self._audit = audit
         self._ttl = ttl
         self._presence_ttl = presence_ttl
+        self._recorder: ScanRecorder = recorder or (lambda write: write(audit))
 
     def issue(self, citizen_id: str) -> QrCode:
         """A fresh QR token of the citizen (`sub` = their QR id), with its SVG."""
@@ -112,10 +121,15 @@ class QrService:
         if citizen is None or citizen.status != "active":
             return QrInvalid(reason="revoked")
         shown = self._citizen_view(citizen)
-        presence = self._audit.open_presence(
-            citizen.id, officer_id=officer.subject_id, agency_code=agency.code, ttl=self._presence_ttl
-        )
-        self._audit.record(citizen.id, Actor("officer", agency.code, agency.name, officer_name), QR_SCAN)
+
+        def write(audit: AuditService) -> Presence:
+            presence = audit.open_presence(
+                citizen.id, officer_id=officer.subject_id, agency_code=agency.code, ttl=self._presence_ttl
+            )
+            audit.record(citizen.id, Actor("officer", agency.code, agency.name, officer_name), QR_SCAN)
+            return presence
+
+        presence = self._recorder(write)
         expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         return QrValid(citizen=shown, expires_at=expires_at, presence_id=presence.id)
 
@@ -129,8 +143,7 @@ class QrService:
 
     def _citizen_view(self, citizen: Citizen) -> QrCitizen:
         """The minimum an officer needs to match the person at the counter; the national ID masked."""
-        key = self._kit.citizen_keys.open(citizen.id)
-        profile = json.loads(key.open(citizen.profile_sealed, context=profile_context(citizen.id)))
+        profile = open_profile(self._kit.citizen_keys, citizen)
         return QrCitizen(
             full_name=str(profile["full_name"]),
             date_of_birth=date.fromisoformat(str(profile["date_of_birth"])),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,12 @@ def _begin_immediate(connection: Any) -> None:
 
 
 _BEGIN_OPTION = "sqlite_begin"
+
+# SQLite runs one writing transaction at a time (`BEGIN IMMEDIATE`); writers of one process that queue here get the
+# lock as soon as it is released, instead of after SQLite's busy-handler back-off (sleeps of up to 100 ms a retry,
+# which made the tail latency of concurrent writes p99 ~1 s at 16 connections). Taken only by a writer that holds no
+# transaction yet, so none waits here while holding SQLite's lock. PostgreSQL needs none.
+SQLITE_WRITERS = threading.Lock()
 
 
 def read_only(engine: Engine) -> Engine:

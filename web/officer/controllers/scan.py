@@ -16,7 +16,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 
-from api.unit import UnitOfWork
+from api.unit import OWN_WRITES, UnitOfWork
 from assurance.counter_scan import CounterScan, ScannedCitizen
 from assurance.errors import AssuranceError, CitizenUnavailable, PresenceNotFound
 from assurance.service import AssuranceService
@@ -58,7 +58,7 @@ class ScanPages(Controller):
             return Response(content=None, status_code=204, headers={"HX-Redirect": SECTION})
         return _scan_page(unit, officer)
 
-    @post("", media_type=MediaType.HTML)
+    @post("", media_type=MediaType.HTML, opt=OWN_WRITES)  # the scan's rows: `_verified`
     async def check_token(self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork) -> Any:
         form = await request.form()
         token = form_value(form, TOKEN_FIELD)
@@ -66,7 +66,7 @@ class ScanPages(Controller):
             return _scan_page(unit, officer, {TOKEN_FIELD: _("Enter the QR code, or scan it with the camera")})
         return await _verified(unit, officer, token)
 
-    @post("/photo", opt=UPLOAD_OPT, request_max_body_size=None, media_type=MediaType.HTML)
+    @post("/photo", opt={**UPLOAD_OPT, **OWN_WRITES}, request_max_body_size=None, media_type=MediaType.HTML)
     async def check_photo(self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork) -> Any:
         try:
             token = await qr_text_of_photo(request)
@@ -118,9 +118,12 @@ def _scan_page(unit: UnitOfWork, officer: Principal, errors: dict[str, str] | No
 
 
 async def _verified(unit: UnitOfWork, officer: Principal, token: str) -> Any:
-    """`POST /verify/qr`'s call; a valid scan goes to its presence's page (POST/redirect/GET)."""
-    service = QrService(unit.session, unit.container.identity, AuditService(unit.session, unit.container.clock))
-    answer: QrVerification = await anyio.to_thread.run_sync(service.verify, token, officer)
+    """`POST /verify/qr`'s call, as it makes it (reads in the page's unit, the scan's rows batched in a short
+    transaction of their own); a valid scan goes to its presence's page (POST/redirect/GET)."""
+    container = unit.container
+    audit = AuditService(unit.session, container.clock)
+    service = QrService(unit.session, container.identity, audit, recorder=container.scan_recorder())
+    answer: QrVerification = await unit.run(lambda: service.verify(token, officer))
     if isinstance(answer, QrInvalid):
         reason = _(REASONS[answer.reason])
         return staff_page(unit, officer, "officer/scan/invalid.html", section=SECTION, reason=reason)

@@ -1,0 +1,81 @@
+"""Group commit: concurrent small writes share transactions, each caller returns after its own write committed, and
+a failing write fails alone."""
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from threading import Barrier
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from storage.db import create_db_engine
+from storage.group_commit import GroupCommit
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE scan (id INTEGER PRIMARY KEY, n INTEGER UNIQUE NOT NULL)"))
+    yield engine
+    engine.dispose()
+
+
+def insert(n: int) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        session.execute(text("INSERT INTO scan (n) VALUES (:n)"), {"n": n})
+        return n
+
+    return work
+
+
+def stored(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return sorted(row[0] for row in connection.execute(text("SELECT n FROM scan")))
+
+
+def test_a_lone_write_commits_before_its_caller_returns(engine: Engine) -> None:
+    group = GroupCommit(engine)
+    assert group.run(insert(1)) == 1
+    assert stored(engine) == [1]
+    assert group.batches == 1
+
+
+def test_concurrent_writes_share_transactions_and_all_commit(engine: Engine) -> None:
+    group, count = GroupCommit(engine), 64
+    start = Barrier(16)
+
+    def one(n: int) -> int:
+        if n < 16:
+            start.wait()
+        result = group.run(insert(n))
+        assert n in stored(engine)  # committed by the time it returns
+        return result
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(count)))
+    assert results == list(range(count))
+    assert stored(engine) == list(range(count))
+    assert group.batches < count  # some shared a transaction
+
+
+def test_a_failing_write_fails_alone(engine: Engine) -> None:
+    group = GroupCommit(engine)
+    group.run(insert(7))
+    start = Barrier(8)
+
+    def one(n: int) -> str:
+        start.wait()
+        try:
+            group.run(insert(n))
+        except Exception as exc:
+            return type(exc).__name__
+        return "ok"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, [7, 1, 2, 3, 4, 5, 6, 8]))  # 7 is already there: a unique violation
+    assert outcomes[0] == "IntegrityError"
+    assert outcomes[1:] == ["ok"] * 7
+    assert stored(engine) == [1, 2, 3, 4, 5, 6, 7, 8]

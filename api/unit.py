@@ -153,6 +153,11 @@ class UnitOfWork:
         a coroutine, awaited on the event loop; skipped when the unit rolls back."""
         self._after_commit.append(work)
 
+    @property
+    def ends_instantly(self) -> bool:
+        """Nothing to end, or a read on SQLite (ending it releases an in-process read snapshot): no I/O to wait for."""
+        return self._session is None or (not self.writes and is_sqlite(self.container.engine))
+
     def finish(self, *, commit: bool) -> None:
         if self.finished:
             return
@@ -234,10 +239,9 @@ async def provide_unit(request: Any) -> AsyncGenerator[UnitOfWork, None]:
         yield unit
     except Exception as exc:
         # Counted failures (a wrong OTP, a reused refresh token) must persist although the request fails.
-        keep = bool(getattr(exc, "keeps_changes", False))
-        await anyio.to_thread.run_sync(lambda: unit.finish(commit=keep))
+        await _finish(unit, commit=bool(getattr(exc, "keeps_changes", False)))
         raise
-    await anyio.to_thread.run_sync(lambda: unit.finish(commit=True))
+    await _finish(unit, commit=True)
     await unit.settle()
 
 
@@ -247,5 +251,12 @@ async def close_unit(scope: Any) -> None:
     state = scope.get("state") or {}
     unit = state.get(_STATE_KEY)
     if isinstance(unit, UnitOfWork) and not unit.finished:
-        await anyio.to_thread.run_sync(lambda: unit.finish(commit=not unit.writes))
+        await _finish(unit, commit=not unit.writes)
         await unit.settle()
+
+
+async def _finish(unit: UnitOfWork, *, commit: bool) -> None:
+    if unit.ends_instantly:
+        unit.finish(commit=commit)  # a thread hop would cost more than the work
+    else:
+        await anyio.to_thread.run_sync(lambda: unit.finish(commit=commit))

@@ -7,7 +7,7 @@ UV := $(BIN)/uv
 PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: serve test lint typecheck pytest bench profile fuzz deps system-deps test-node-deps i18n clean
+.PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +97,11 @@ $(LIGHTHOUSE): bench/lighthouse/package-lock.json
 
 bench: deps system-deps $(LIGHTHOUSE)
 	$(BIN)/python -m bench
+
+# The same benchmarks on an older commit (BASE) and on this tree, one after the other, side by side in
+# bench/compare.md (bench/compare.py says how); BENCH_MODULES narrows both runs to some modules.
+bench-compare: deps system-deps $(LIGHTHOUSE)
+	$(BIN)/python -m bench.compare $(BASE) $(BENCH_MODULES)
 
 # Flame graphs (py-spy) of the hot paths under load, in profiles/ (git-ignored): PROFILE_SECONDS of load per path
 # (default 10), PROFILE_AUDIT_ENTRIES in the chain `audit verify` reads (default 100000). bench/README.md says more.

@@ -6,6 +6,7 @@ its traceback and a non-zero exit status, and the figures recorded before it sta
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -47,10 +48,16 @@ BENCHMARKS: list[tuple[str, Callable[[], None]]] = [
 ]
 
 
-def main() -> None:
+def main(only: list[str] | None = None) -> None:
+    """Every benchmark, or only those named (`python -m bench qr audit`)."""
+    unknown = set(only or ()) - {name for name, _run in BENCHMARKS}
+    if unknown:
+        raise SystemExit(f"no such benchmark: {', '.join(sorted(unknown))}")
     RESULTS_PATH.unlink(missing_ok=True)  # one run's figures only: ratios hold within a run, not across runs
     started = time.perf_counter()
     for name, run in BENCHMARKS:
+        if only and name not in only:
+            continue
         print(f"== {name}", flush=True)
         module_started = time.perf_counter()
         run()
@@ -59,4 +66,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,30 +10,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import anyio
-from sqlmodel import SQLModel
+from typing import TYPE_CHECKING, Any
 
 from api.cli_audit import add_audit_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
-from api.container import Container, build_container
-from api.limits import server_head_bound
 from api.logging import configure_logging
-from api.metrics_listener import start_metrics_listener
 from api.settings import Settings
-from crypto.keyring import load_keyring, save_keyring
-from identity.accounts import AccountService
-from identity.errors import IdentityError
-from identity.scopes import KNOWN_SCOPES, SCOPES
-from identity.service import rewrap_totp_secrets, totp_kids_in_use
 from storage.db import create_db_engine, transaction
-from storage.migrate import Chain, upgrade
-from wallet.janitor import Janitor
+
+# The service (web framework, domain services, storage clients) is imported by the commands that use it, not here:
+# `congdanso audit verify` must run in little memory beside a live service, and loading all of it costs ~40 MB.
+if TYPE_CHECKING:
+    from api.container import Container
+    from identity.accounts import AccountService
+    from storage.migrate import Chain
 
 
 def _models_metadata() -> Any:
     # Import every table so Alembic can compare the models with the migrations.
+    from sqlmodel import SQLModel
+
     import assurance.models  # noqa: F401
     import audit.models  # noqa: F401
     import consent.models  # noqa: F401
@@ -46,6 +42,8 @@ def _models_metadata() -> Any:
 
 def migrate(settings: Settings) -> None:
     """Upgrade the three migration chains, each in its own database (or one shared database)."""
+    from storage.migrate import upgrade
+
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     targets: list[tuple[Chain, str]] = [
         ("main", settings.resolved_database_url),
@@ -62,6 +60,10 @@ def migrate(settings: Settings) -> None:
 
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
+
+    from api.container import build_container
+    from api.limits import server_head_bound
+    from api.metrics_listener import start_metrics_listener
 
     migrate(settings)
     build_container(settings).engine.dispose()  # fail fast (keys, prod checks) before forking workers
@@ -89,6 +91,9 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _with_accounts(settings: Settings, action: Callable[[AccountService], Any]) -> Any:
+    from api.container import build_container
+    from identity.accounts import AccountService
+
     container: Container = build_container(settings)
     try:
         with transaction(container.engine) as session:
@@ -111,6 +116,8 @@ def _agency_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _scopes_hint(code: str, held: list[str]) -> str:
+    from identity.scopes import KNOWN_SCOPES, SCOPES
+
     lines = [f"agency {code} holds the scopes: {' '.join(held) or '(none)'}"]
     if missing := sorted(KNOWN_SCOPES - set(held)):
         lines.append(f"add with: congdanso agency scopes --code {code} --add SCOPE...")
@@ -145,6 +152,11 @@ def _officer_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _storage_gc(settings: Settings, args: argparse.Namespace) -> int:
+    import anyio
+
+    from api.container import build_container
+    from wallet.janitor import Janitor
+
     container = build_container(settings)
     try:
         if args.grace_seconds is not None:
@@ -160,6 +172,12 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     """New master key; every citizen key and authenticator secret re-wrapped; no blob rewritten."""
     if args.signing:
         return rotate_signing(settings, args)
+    import anyio
+
+    from api.container import build_container
+    from crypto.keyring import load_keyring, save_keyring
+    from identity.service import rewrap_totp_secrets
+
     path = settings.resolved_keyring_file
     ring = load_keyring(path)
     if not args.remove_retired:
@@ -183,6 +201,9 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _remove_retired(container: Container, path: Path) -> list[str]:
     """Drop master keys nothing is wrapped under any more."""
+    from crypto.keyring import load_keyring, save_keyring
+    from identity.service import totp_kids_in_use
+
     with transaction(container.engine) as session:
         in_use = container.citizen_keys.kids_in_use() | totp_kids_in_use(session, container.keys)
     ring = load_keyring(path)
@@ -246,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, json=settings.log_json)
     if args.command not in {"serve", "migrate"}:
         migrate(settings)
+    from identity.errors import IdentityError
+
     try:
         code: int = args.run(settings, args)
     except IdentityError as exc:

@@ -129,7 +129,6 @@ class PapersPages(Controller):
     @get("/{document_id:str}")
     async def show(
         self,
-        request: Request[Any, Any, State],
         citizen: Principal,
         unit: UnitOfWork,
         document_id: str,
@@ -160,9 +159,7 @@ class PapersPages(Controller):
         return await stream_file(plan, inline=True)  # the pages' headers add `Cache-Control: no-store`
 
     @get("/{document_id:str}/update")
-    async def update_form(
-        self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
-    ) -> Template:
+    async def update_form(self, citizen: Principal, unit: UnitOfWork, document_id: str) -> Template:
         document = await _wallet(unit, lambda svc: svc.get(citizen.subject_id, document_id))
         if document.provenance == "issuer_signed":
             return _readonly(unit, citizen, document)
@@ -196,16 +193,12 @@ class PapersPages(Controller):
         return see_other(f"{SECTION}/{document_id}?done=updated")
 
     @get("/{document_id:str}/delete")
-    async def confirm_delete(
-        self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
-    ) -> Template:
+    async def confirm_delete(self, citizen: Principal, unit: UnitOfWork, document_id: str) -> Template:
         document = await _wallet(unit, lambda svc: svc.get(citizen.subject_id, document_id))
         return _delete_page(unit, citizen, document)
 
     @post("/{document_id:str}/delete")
-    async def delete(
-        self, request: Request[Any, Any, State], citizen: Principal, unit: UnitOfWork, document_id: str
-    ) -> Response[Any]:
+    async def delete(self, citizen: Principal, unit: UnitOfWork, document_id: str) -> Response[Any]:
         try:
             blob_keys = await _wallet(unit, lambda svc: svc.delete(citizen.subject_id, document_id))
         except DocumentInUse as in_use:

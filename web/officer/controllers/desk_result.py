@@ -116,9 +116,7 @@ class DeskResultPages(Controller):
         return _form_page(request, unit, officer, summary, values, errors=errors)
 
     @get("/issued")
-    async def issued(
-        self, request: Request[Any, Any, State], officer: Principal, unit: UnitOfWork, application_id: str
-    ) -> Template:
+    async def issued(self, officer: Principal, unit: UnitOfWork, application_id: str) -> Template:
         summary, verification = await at_desk(
             unit,
             officer,

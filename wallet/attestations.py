@@ -20,15 +20,19 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import segno
 from segno import encoder
+from sqlalchemy import select as sql_select  # sqlmodel's takes at most four columns
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from identity.models import Agency
 from wallet.errors import VerificationNotFound
-from wallet.models import Attestation
+from wallet.models import Attestation, Document
 from wallet.schemas import DocumentPublic, VerificationPublic
 
 ATTESTATION_TYP = "attestation"
@@ -92,6 +96,14 @@ def document_qr_svg(document: DocumentPublic) -> str:
     return qr_svg(document.verification.url, title="Mã QR xác thực giấy tờ")
 
 
+@dataclass(frozen=True)
+class Standing:
+    attestation: Attestation
+    document_revoked: bool
+    latest_version: int
+    issuer_name: str
+
+
 class AttestationRepository:
     """Every query on attestations."""
 
@@ -112,6 +124,35 @@ class AttestationRepository:
     def of_version(self, document_id: str, version: int) -> Attestation | None:
         query = select(Attestation).where(Attestation.document_id == document_id, Attestation.version == version)
         return self.session.exec(query).first()
+
+    def standing(self, attestation_id: str) -> Standing | None:
+        """The attestation and what its verdict needs besides, in one query: whether its paper was revoked, the
+        paper's latest version (of its attestations and of the paper itself; the paper may be deleted) and the
+        issuing agency's name (its code when the agency is gone)."""
+        newer = aliased(Attestation)
+        latest = select(func.coalesce(func.max(newer.version), 0)).where(newer.document_id == Attestation.document_id)
+        query = (
+            sql_select(
+                Attestation,
+                col(Document.revoked_at),
+                col(Document.current_version),
+                col(Agency.name),
+                latest.scalar_subquery(),
+            )
+            .outerjoin(Document, col(Document.id) == col(Attestation.document_id))
+            .outerjoin(Agency, col(Agency.code) == col(Attestation.issuer_code))
+            .where(col(Attestation.id) == attestation_id)
+        )
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        attestation, revoked_at, current_version, agency_name, latest_attested = row
+        return Standing(
+            attestation,
+            document_revoked=revoked_at is not None,
+            latest_version=max(int(latest_attested), current_version or 0),
+            issuer_name=agency_name or attestation.issuer_code,
+        )
 
     def latest_version(self, document_id: str) -> int:
         query = select(func.coalesce(func.max(Attestation.version), 0)).where(Attestation.document_id == document_id)

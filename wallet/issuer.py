@@ -9,12 +9,14 @@ read transaction), the file streamed into the blob store through the pending-rec
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import anyio
 import jwt
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from audit.service import Actor, AuditService
@@ -22,7 +24,7 @@ from crypto.derive import BlindIndex
 from crypto.tokens import IssuedToken, TokenSigner
 from identity.models import Citizen
 from identity.repository import IdentityRepository
-from storage.db import read_only, transaction
+from storage.db import SQLITE_WRITERS, is_sqlite, read_only, transaction
 from wallet.attestations import (
     ATTESTATION_TYP,
     ELLIPSIS,
@@ -92,6 +94,7 @@ class PreparedIssue:
     procedure_code: str | None
     valid_until: date | None
     draft: Draft
+    issuer_name: str  # the agency's name, for the citizen's access log
     held: bool = False  # the citizen is below identity level 2: the paper waits, out of sight
     outbox_ids: list[str] = field(default_factory=list)
 
@@ -124,6 +127,7 @@ class IssuerService:
             procedure_code=_procedure_code(request, clean),
             valid_until=until,
             draft=WalletService(self._session, self._deps).start_new(citizen_id),
+            issuer_name=self._agency_name(request.agency_code),
             held=citizen.assurance < LEVEL_TO_RECEIVE,
         )
 
@@ -155,7 +159,7 @@ class IssuerService:
         )
         # The agency wrote into the citizen's data: the citizen sees it in their access log. A held paper is logged
         # without its id, so a level-1 holder learns only that something waits, never what.
-        issuer = Actor("agency", request.agency_code, self._deps.issuer_name(request.agency_code), request.person)
+        issuer = Actor("agency", request.agency_code, prepared.issuer_name, request.person)
         action, logged_id = ("issuer_push_held", None) if prepared.held else ("issuer_push", draft.document_id)
         AuditService(self._session, self._deps.clock).record(prepared.citizen_id, issuer, action, document_id=logged_id)
         if prepared.held and self._issuing.on_held is not None:
@@ -179,6 +183,13 @@ class IssuerService:
             self._session.add(document)
         self._session.flush()
         return RevokedDocument(id=document_id)
+
+    def _agency_name(self, code: str) -> str:
+        # Read here, in the transaction that prepares: the writing one must never wait for a second connection
+        # (`WalletDeps.issuer_name` opens one) while it holds SQLite's write lock, or every writer queued behind it
+        # can hold the rest of the pool and wait for that lock until the busy timeout.
+        agency = IdentityRepository(self._session).agency(code)
+        return agency.name if agency is not None else code
 
     def _citizen(self, national_id: str) -> Citizen:
         citizen = IdentityRepository(self._session).citizen_by_national_id(self._issuing.citizen_index(national_id))
@@ -256,7 +267,9 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
             return IssuerService(session, deps, issuing).prepare(request)
 
     def commit(prepared: PreparedIssue) -> IssuedDocument:
-        with transaction(deps.engine) as session:
+        # Queued with the process's other SQLite writers (`storage.db.SQLITE_WRITERS`): the lock goes to the next
+        # one as soon as it is free, not after SQLite's busy-handler back-off. This thread holds no unit.
+        with _writers_queue(deps.engine), transaction(deps.engine) as session:
             return IssuerService(session, deps, issuing).commit(prepared)
 
     prepared = await anyio.to_thread.run_sync(prepare)
@@ -269,6 +282,10 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
     if prepared.outbox_ids and issuing.dispatch is not None:
         await issuing.dispatch(prepared.outbox_ids)
     return issued
+
+
+def _writers_queue(engine: Engine) -> AbstractContextManager[object]:
+    return SQLITE_WRITERS if is_sqlite(engine) else nullcontext()
 
 
 async def upload_file(prepared: PreparedIssue) -> None:

@@ -9,10 +9,9 @@ import jwt
 from sqlmodel import Session
 
 from crypto.tokens import TokenError, TokenSigner
-from wallet.attestations import ATTESTATION_TYP, VERIFY_AUDIENCE, AttestationRepository
+from wallet.attestations import ATTESTATION_TYP, VERIFY_AUDIENCE, AttestationRepository, Standing
 from wallet.errors import FieldsInvalid
 from wallet.issuer_schemas import AttestedDocument, DocumentVerification, VerificationReason, VerificationStatus
-from wallet.models import Attestation, Document
 from wallet.schemas import IssuerPublic
 from wallet.service import WalletDeps
 
@@ -47,43 +46,43 @@ class DocumentVerifier:
             # Only reported once signature, algorithm, issuer and audience have been checked.
             claims = jwt.decode(token, options={"verify_signature": False})
             expired = True
-        attestation = self._repo.get(str(claims.get("jti", "")))
-        if attestation is None or not hmac.compare_digest(attestation.token.encode(), token.encode()):
+        record = self._repo.standing(str(claims.get("jti", "")))
+        if record is None or not hmac.compare_digest(record.attestation.token.encode(), token.encode()):
             return _invalid("unknown")  # signed by us, but not an attestation we recorded
-        status = self._status(attestation, expired=expired)
+        status = self._status(record, expired=expired)
         return DocumentVerification(
             valid=status == "active",
             status=status,
             reason=None if status == "active" else status,
-            document=self._attested(attestation),
+            document=_attested(record),
         )
 
-    def _status(self, attestation: Attestation, *, expired: bool) -> VerificationStatus:
-        document = self._session.get(Document, attestation.document_id)
-        if attestation.revoked_at is not None or (document is not None and document.revoked_at is not None):
+    def _status(self, record: Standing, *, expired: bool) -> VerificationStatus:
+        attestation = record.attestation
+        if attestation.revoked_at is not None or record.document_revoked:
             return "revoked"
-        latest = max(self._repo.latest_version(attestation.document_id), document.current_version if document else 0)
-        if latest > attestation.version:
+        if record.latest_version > attestation.version:
             return "superseded"
         today = self._deps.clock.now().date()
         if expired or (attestation.valid_until is not None and attestation.valid_until < today):
             return "expired"
         return "active"
 
-    def _attested(self, attestation: Attestation) -> AttestedDocument:
-        code = attestation.issuer_code
-        return AttestedDocument(
-            type=attestation.type,
-            issuer=IssuerPublic(code=code, name=self._deps.issuer_name(code)),
-            issued_at=attestation.issued_at,
-            dossier_code=attestation.dossier_code,
-            procedure_code=attestation.procedure_code,
-            document_name=attestation.document_name,
-            issuing_system=f"congdanso:{code}",
-            valid_until=attestation.valid_until,
-            requester_hash=attestation.requester_hash,
-            version=attestation.version,
-        )
+
+def _attested(record: Standing) -> AttestedDocument:
+    attestation, code = record.attestation, record.attestation.issuer_code
+    return AttestedDocument(
+        type=attestation.type,
+        issuer=IssuerPublic(code=code, name=record.issuer_name),
+        issued_at=attestation.issued_at,
+        dossier_code=attestation.dossier_code,
+        procedure_code=attestation.procedure_code,
+        document_name=attestation.document_name,
+        issuing_system=f"congdanso:{code}",
+        valid_until=attestation.valid_until,
+        requester_hash=attestation.requester_hash,
+        version=attestation.version,
+    )
 
 
 def _invalid(reason: VerificationReason) -> DocumentVerification:

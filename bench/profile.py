@@ -152,12 +152,43 @@ def profile_download(counter: Counter, run: Run) -> None:
     counter.under_load(run, "download", url, DOWNLOAD_CONCURRENCY, headers=api.auth)
 
 
+def profile_upload(counter: Counter, run: Run) -> None:
+    """`DOWNLOAD_CONCURRENCY` clients each uploading a 10 MiB scan and deleting its paper, in turn (the deletes keep
+    the citizen under the storage quota; they are a small share of the samples)."""
+    api = counter.citizen
+    data = pdf_bytes(FILE_BYTES, random.Random("profile-upload"))
+    form = Form.diploma(1, filename="scan.pdf")
+    body = form.head + data + form.tail
+
+    def uploading(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        with httpx.Client(timeout=120.0, trust_env=False) as client:
+            mine = Api(client, api.base, api.token)
+            while time.monotonic() < deadline:
+                document_id, _ = mine.upload(form, body, len(data))
+                mine.delete(document_id)
+
+    def under_load(seconds: float) -> None:
+        threads = [threading.Thread(target=uploading, args=(seconds,)) for _ in range(DOWNLOAD_CONCURRENCY)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    under_load(WARMUP)
+    started = time.perf_counter()
+    with flames.recording(counter.wallet.server.pid, run.svg("upload"), run.seconds, rate=run.rate):
+        under_load(run.seconds + SLACK)
+    print(f"upload: {DOWNLOAD_CONCURRENCY} clients for {time.perf_counter() - started:.1f} s", flush=True)
+
+
 HTTP_PATHS: dict[str, Callable[[Counter, Run], None]] = {
     "me": profile_me,
     "documents": profile_documents,
     "verify_qr": profile_verify_qr,
     "me_qr": profile_me_qr,
     "download": profile_download,
+    "upload": profile_upload,
 }
 
 

@@ -18,6 +18,9 @@ from identity.errors import ValidationFailed
 
 T = TypeVar("T")
 _MAX_PART_HEADER_LINES = 16  # a browser sends two (Content-Disposition, Content-Type)
+# Chunks of a file part (each one ASGI message, ~64 KiB) held for its consumer: about one of its batches
+# (`wallet.files`), so the request keeps being read while the consumer seals the batch before.
+_FILE_BUFFER_CHUNKS = 16
 FileConsumer = Callable[[str, str | None, AsyncIterator[bytes]], Awaitable[T]]
 # Sees the form as read before its first file part (all of it when none is a file); raising refuses the form before
 # any file is handed over (the pages check their CSRF token so, from a part placed first).
@@ -276,7 +279,7 @@ class _ParseState:
             part.filename = options[b"filename"].decode("utf-8", "replace")
             if len(self.results) >= self.max_files:
                 raise ValidationFailed({"file": [f"at most {self.max_files} files"]})
-            send, receive = anyio.create_memory_object_stream[bytes](4)
+            send, receive = anyio.create_memory_object_stream[bytes](_FILE_BUFFER_CHUNKS)
             part.sink = send
             if self.tasks is None:
                 raise RuntimeError("parts arrive only inside read_multipart")

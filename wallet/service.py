@@ -414,27 +414,26 @@ class WalletService:
         return list(content["file_ids"])
 
     def _views(self, documents: Sequence[Document], key: CitizenKey) -> list[DocumentPublic]:
-        ids = [d.id for d in documents]
-        versions = self._repo.versions_of(ids)
-        files = self._repo.files_of_documents(ids)
-        data_keys: dict[tuple[str, int], bytes] = {}
+        by_id = {d.id: d for d in documents}
+        versions = self._repo.versions_of(list(by_id))
+        files = self._repo.files_of_documents(list(by_id))
+        data_keys: dict[str, dict[int, bytes]] = {doc_id: {} for doc_id in by_id}
         for (doc_id, number), version in versions.items():
-            document = next(d for d in documents if d.id == doc_id)
-            data_keys[(doc_id, number)] = self._data_key(key, document, version)
-        return [self._view(d, versions, files, data_keys) for d in documents]
+            data_keys[doc_id][number] = self._data_key(key, by_id[doc_id], version)
+        return [self._view(d, versions, files, data_keys[d.id]) for d in documents]
 
     def _view(
         self,
         document: Document,
         versions: dict[tuple[str, int], DocumentVersion],
         files: dict[str, DocumentFile],
-        data_keys: dict[tuple[str, int], bytes],
+        by_version: dict[int, bytes],
     ) -> DocumentPublic:
+        """`by_version`: the data key of each of the document's versions."""
         current = versions.get((document.id, document.current_version))
         if current is None:
             raise DocumentCorrupted()
-        content = self._open_version(document, current, data_keys[(document.id, current.version)])
-        by_version = {n: k for (doc_id, n), k in data_keys.items() if doc_id == document.id}
+        content = self._open_version(document, current, by_version[current.version])
         fields = content["fields"]
         return DocumentPublic(
             id=document.id,

@@ -281,7 +281,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     keyring = load_keys(settings, clock)
     keys = ReloadingKeyProvider(keyring)
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     throttle_url = settings.resolved_throttle_url
     throttle_engine = engine if throttle_url == settings.resolved_database_url else create_db_engine(throttle_url)
     pins = PinHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)

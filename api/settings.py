@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_documents: int = Field(default=2000, ge=1, description="papers one citizen may hold")
     max_drafts: int = Field(default=20, ge=1, description="applications one citizen may hold in draft")
     max_pending_consents: int = Field(default=50, ge=1, description="pending consent requests to one citizen")
+    # Each request holds one connection for its unit of work; a worker runs at most 40 of them at once (anyio's
+    # default thread limit), so 20 kept open (and 20 more opened under bursts) serves it without reconnecting.
+    db_pool_size: int = Field(default=20, ge=1, le=200, description="database connections a worker keeps open")
     metrics_host: str = Field(default="127.0.0.1", description="listener of /metrics, apart from the API")
     metrics_port: int | None = Field(default=None, ge=1, le=65535, description="unset: no metrics listener")
     cors_origins: Annotated[list[str], NoDecode] = Field(

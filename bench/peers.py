@@ -2,10 +2,12 @@
 Foundation's `sd-jwt` library with key binding, both measured on this kind of machine.
 
 `python -m bench.peers` (also run by `python -m bench`; about a minute). One wallet server, 1 uvicorn worker, over a
-temporary data directory: citizens sign up through the real register → outbox → OTP flow, an agency with the scope
-`documents:issue` is made with the `congdanso` CLI and takes its token from `POST /oauth/token`. ACA-Py's figures are
-constants measured on this kind of machine (it is not installed here); the `sd-jwt` library is, and runs in this
-process in the same run as the service's verifier.
+temporary data directory: citizens sign up through the real register → outbox → OTP flow and are raised to identity
+level 2 at a counter (an officer made with the CLI scans their QR), as citizens who receive agencies' papers are (below
+it a paper is held and the citizen told by SMS); an agency with the scope `documents:issue` is made with the
+`congdanso` CLI and takes its token from `POST /oauth/token`. ACA-Py's figures are constants measured on this kind of
+machine (it is not installed here); the `sd-jwt` library is, and runs in this process in the same run as the
+service's verifier.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sd_jwt.verifier import SDJWTVerifier
 from api.settings import Settings
 from bench.foundation import Citizen, Wallet, wallet_server
 from bench.harness import LoadResult, load, record
-from bench.qr import _congdanso, _expect
+from bench.qr import _congdanso, _expect, officer_token, proof_at_counter
 from crypto.clock import SystemClock
 from crypto.keyring import load_keyring
 from crypto.tokens import TokenSigner
@@ -218,8 +220,10 @@ def main() -> None:
         extra = {"WALLET_MAX_DOCUMENTS": "1000000"}  # the load issues thousands of papers: measure, not the cap
         with wallet_server(extra, data_dir=data_dir) as wallet, httpx.Client(timeout=30.0, trust_env=False) as client:
             citizens = [Citizen(500 + n) for n in range(CITIZENS)]
+            officer = officer_token(wallet, client, data_dir)
             for citizen in citizens:
-                wallet.sign_up(client, citizen)
+                # at identity level 2, as a citizen who receives an agency's papers is (below it they are held)
+                proof_at_counter(wallet, client, officer, wallet.sign_up(client, citizen))
             agency = issuer_token(wallet, client, data_dir)
             print(f"peers: {CONCURRENCY} connections, {DURATION:g} s (+{WARMUP:g} s warm-up), 1 worker")
             token = issue_and_verify_load(wallet, client, agency, [c.national_id for c in citizens])

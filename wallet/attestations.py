@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import segno
 from segno import encoder
+from sqlalchemy import bindparam
 from sqlalchemy import select as sql_select  # sqlmodel's takes at most four columns
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -104,6 +105,29 @@ class Standing:
     issuer_name: str
 
 
+def _standing_query() -> Any:
+    """An attestation by id with whether its paper was revoked, the paper's latest version (of its attestations and
+    of the paper itself; the paper may be deleted) and the issuing agency's name (its code when the agency is gone).
+    Built once: public verification runs it for every scan."""
+    newer = aliased(Attestation)
+    latest = select(func.coalesce(func.max(newer.version), 0)).where(newer.document_id == Attestation.document_id)
+    return (
+        sql_select(
+            Attestation,
+            col(Document.revoked_at),
+            col(Document.current_version),
+            col(Agency.name),
+            latest.scalar_subquery(),
+        )
+        .outerjoin(Document, col(Document.id) == col(Attestation.document_id))
+        .outerjoin(Agency, col(Agency.code) == col(Attestation.issuer_code))
+        .where(col(Attestation.id) == bindparam("attestation_id"))
+    )
+
+
+_STANDING = _standing_query()
+
+
 class AttestationRepository:
     """Every query on attestations."""
 
@@ -126,24 +150,8 @@ class AttestationRepository:
         return self.session.exec(query).first()
 
     def standing(self, attestation_id: str) -> Standing | None:
-        """The attestation and what its verdict needs besides, in one query: whether its paper was revoked, the
-        paper's latest version (of its attestations and of the paper itself; the paper may be deleted) and the
-        issuing agency's name (its code when the agency is gone)."""
-        newer = aliased(Attestation)
-        latest = select(func.coalesce(func.max(newer.version), 0)).where(newer.document_id == Attestation.document_id)
-        query = (
-            sql_select(
-                Attestation,
-                col(Document.revoked_at),
-                col(Document.current_version),
-                col(Agency.name),
-                latest.scalar_subquery(),
-            )
-            .outerjoin(Document, col(Document.id) == col(Attestation.document_id))
-            .outerjoin(Agency, col(Agency.code) == col(Attestation.issuer_code))
-            .where(col(Attestation.id) == attestation_id)
-        )
-        row = self.session.execute(query).first()
+        """The attestation and what its verdict needs besides, in one query (`_STANDING`)."""
+        row = self.session.execute(_STANDING, {"attestation_id": attestation_id}).first()
         if row is None:
             return None
         attestation, revoked_at, current_version, agency_name, latest_attested = row

@@ -97,6 +97,7 @@ class PreparedIssue:
     issuer_name: str  # the agency's name, for the citizen's access log
     held: bool = False  # the citizen is below identity level 2: the paper waits, out of sight
     outbox_ids: list[str] = field(default_factory=list)
+    signed: tuple[IssuedToken, str] | None = None  # the attestation and the requester's hash, once signed
 
 
 class IssuerService:
@@ -198,33 +199,41 @@ class IssuerService:
         return citizen
 
     def _sign(self, prepared: PreparedIssue) -> tuple[IssuedToken, str]:
-        """The attestation token, its paper's name shortened only if the URL would not fit the QR."""
-        request, draft = prepared.request, prepared.draft
-        requester = requester_hash(self._issuing.requester_index(request.national_id))
-        claims: dict[str, Any] = {
-            "ver": draft.version,
-            "fh": fields_hash(prepared.clean),
-            "sys": f"congdanso:{request.agency_code}",
-        }
-        if draft.stored:
-            claims["sha"] = file_hash(draft.stored[0].sha256)
-        optional = {"dossier": request.dossier_code, "proc": prepared.procedure_code, "vu": prepared.valid_until}
-        claims |= {key: str(value) for key, value in optional.items() if value is not None}
-        ttl = self._ttl(prepared.valid_until)
+        if prepared.signed is None:
+            prepared.signed = sign_attestation(self._deps, self._issuing, prepared)
+        return prepared.signed
 
-        def sign(name: str) -> IssuedToken:
-            signed = claims | {"name": name}
-            return self._issuing.signer.issue(
-                typ=ATTESTATION_TYP, audience=VERIFY_AUDIENCE, subject=requester, ttl=ttl, claims=signed
-            )
 
-        return fit_to_qr(prepared.document_name, sign, self._deps.verify_url), requester
+def sign_attestation(deps: WalletDeps, issuing: IssuingDeps, prepared: PreparedIssue) -> tuple[IssuedToken, str]:
+    """The attestation token and the requester's hash; the paper's name shortened only if the URL would not fit
+    the QR. Needs no database: `issue` signs before its writing transaction, which then holds SQLite's lock less."""
+    request, draft = prepared.request, prepared.draft
+    requester = requester_hash(issuing.requester_index(request.national_id))
+    claims: dict[str, Any] = {
+        "ver": draft.version,
+        "fh": fields_hash(prepared.clean),
+        "sys": f"congdanso:{request.agency_code}",
+    }
+    if draft.stored:
+        claims["sha"] = file_hash(draft.stored[0].sha256)
+    optional = {"dossier": request.dossier_code, "proc": prepared.procedure_code, "vu": prepared.valid_until}
+    claims |= {key: str(value) for key, value in optional.items() if value is not None}
+    ttl = _ttl(deps, issuing, prepared.valid_until)
 
-    def _ttl(self, until: date | None) -> timedelta:
-        now = self._deps.clock.now()
-        if until is None:
-            return self._issuing.horizon
-        return datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC) - now
+    def sign(name: str) -> IssuedToken:
+        signed = claims | {"name": name}
+        return issuing.signer.issue(
+            typ=ATTESTATION_TYP, audience=VERIFY_AUDIENCE, subject=requester, ttl=ttl, claims=signed
+        )
+
+    return fit_to_qr(prepared.document_name, sign, deps.verify_url), requester
+
+
+def _ttl(deps: WalletDeps, issuing: IssuingDeps, until: date | None) -> timedelta:
+    now = deps.clock.now()
+    if until is None:
+        return issuing.horizon
+    return datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC) - now
 
 
 def _procedure_code(request: IssueRequest, clean: Mapping[str, object]) -> str | None:
@@ -267,6 +276,7 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
             return IssuerService(session, deps, issuing).prepare(request)
 
     def commit(prepared: PreparedIssue) -> IssuedDocument:
+        prepared.signed = sign_attestation(deps, issuing, prepared)
         # Queued with the process's other SQLite writers (`storage.db.SQLITE_WRITERS`): the lock goes to the next
         # one as soon as it is free, not after SQLite's busy-handler back-off. This thread holds no unit.
         with _writers_queue(deps.engine), transaction(deps.engine) as session:

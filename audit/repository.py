@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, text, update
+from sqlalchemy import DateTime, Row, bindparam, text, type_coerce, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, and_, col, func, or_, select
 
-from audit.chain import EMPTY_HEAD, ChainHead
+from audit.chain import EMPTY_HEAD, ROW_COLUMNS, ChainHead
 from audit.models import AccessLogEntry, AuditCheckpoint, Presence
 
 # Key of the PostgreSQL advisory lock that serialises chaining (any constant, unique in this database).
@@ -107,9 +108,14 @@ class AuditRepository:
     def checkpoint(self, seq: int) -> AuditCheckpoint | None:
         return self.session.get(AuditCheckpoint, seq)
 
-    def entries_in_order(self, *, batch: int) -> Iterator[Row[Any]]:
-        """Every chained entry in `seq` order, streamed (a server-side cursor on PostgreSQL) `batch` rows at a time."""
-        query = select(*_ENTRY_COLUMNS).where(_ENTRY_COLUMNS.seq.is_not(None)).order_by(_ENTRY_COLUMNS.seq)
+    def entries_in_order(self, *, batch: int) -> Iterator[Sequence[Any]]:
+        """Every chained entry in `seq` order, streamed (a server-side cursor on PostgreSQL) `batch` rows at a time:
+        plain rows of the columns `ROW_COLUMNS` then `prev_hash` and `entry_hash`. `at` comes as the driver gives
+        it, without the zone on SQLite (the column holds UTC): one Python call less per row over millions."""
+        columns = [_ENTRY_COLUMNS[name] for name in ROW_COLUMNS]
+        columns[ROW_COLUMNS.index("at")] = type_coerce(_ENTRY_COLUMNS.at, DateTime(timezone=True)).label("at")
+        query = core_select(*columns, _ENTRY_COLUMNS.prev_hash, _ENTRY_COLUMNS.entry_hash)
+        query = query.where(_ENTRY_COLUMNS.seq.is_not(None)).order_by(_ENTRY_COLUMNS.seq)
         yield from self.session.connection().execute(query.execution_options(yield_per=batch))
 
     def checkpoints_in_order(self, *, batch: int) -> Iterator[Row[Any]]:

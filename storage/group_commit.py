@@ -38,7 +38,7 @@ class GroupCommit:
     """Writes callables `work(session)` in shared transactions; call from worker threads, never the event loop."""
 
     def __init__(self, engine: Engine, *, max_batch: int = 256) -> None:
-        self._engine = engine
+        self.engine = engine
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[_Write[Any]] = []
@@ -71,9 +71,9 @@ class GroupCommit:
         return self._outcome(write)
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
-        queue = SQLITE_WRITERS if is_sqlite(self._engine) else nullcontext()
+        queue = SQLITE_WRITERS if is_sqlite(self.engine) else nullcontext()
         try:
-            with queue, transaction(self._engine) as session:
+            with queue, transaction(self.engine) as session:
                 for write in batch:
                     self._attempt(session, write)
             self.batches += 1

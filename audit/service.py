@@ -78,7 +78,7 @@ class AuditService:
         )
         if chains_inline(self._session):
             link_inline(self._repo, entry)
-        self._repo.add(entry)
+        self._repo.append(entry)
         return entry
 
     def access_log(

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto.tokens import IssuedToken
@@ -46,6 +46,19 @@ class TestQrVersion:
     def test_the_version_is_the_one_the_drawing_has(self, token: str) -> None:
         url = verification_url(BASE, token)
         assert qr_version(url) == render_qr(url).version
+
+    @settings(max_examples=60)
+    @given(
+        st.one_of(
+            st.text(min_size=1, max_size=400),
+            st.text(alphabet="0123456789", min_size=1, max_size=400),
+            st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 $%*+-./:", min_size=1, max_size=400),
+            st.text(alphabet="漢字日本語の証明書", min_size=1, max_size=200),
+        )
+    )
+    def test_any_content_gets_the_drawings_version(self, content: str) -> None:
+        # whichever mode segno picks (numeric, alphanumeric, kanji, bytes in ISO-8859-1 or UTF-8)
+        assert qr_version(content) == render_qr(content).version
 
 
 OVERHEAD = 700  # the token's other claims, header and signature

@@ -21,10 +21,9 @@ PROMPT_S = 10.0
 
 @contextmanager
 def pool_all_but_one(engine: Engine) -> Iterator[None]:
-    """Hold every connection of the engine's pool but one (`create_db_engine` allows `pool_size` more on overflow),
-    as requests queued on the write lock would."""
+    """Hold every connection of the engine's pool but one, as requests queued on the write lock would."""
     pool = engine.pool
-    capacity = 2 * pool.size()  # type: ignore[attr-defined]
+    capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]  # QueuePool's bound, no public getter
     with ExitStack() as held:
         for _ in range(capacity - 1):
             held.enter_context(engine.connect())

@@ -32,7 +32,6 @@ from forms.catalog import ProcedureCatalog
 from forms.dossiers import FormsDeps
 from forms.errors import CatalogInvalid
 from forms.service import ApplicationService
-from identity.models import Agency
 from identity.qr import ScanRecorder
 from identity.schemas import FreshFactor
 from identity.service import AuthService
@@ -196,7 +195,6 @@ class Container:
             self.blobs,
             self.clock,
             self.wallet_config,
-            self.agency_name,
             verify_url,
             holds=dossiers_holding,
         )
@@ -233,11 +231,6 @@ class Container:
     @property
     def forms(self) -> FormsDeps:
         return FormsDeps(self.catalog, self.wallet, self.issuing, self.identity, max_drafts=self.settings.max_drafts)
-
-    def agency_name(self, code: str) -> str:
-        with transaction(read_only(self.engine)) as session:
-            agency = session.get(Agency, code)
-            return agency.name if agency else code
 
     def holder_of(self, citizen_id: str) -> Holder:
         """The citizen's identity as the wallet's validation needs it (their own CCCD must match)."""

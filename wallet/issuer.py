@@ -187,8 +187,8 @@ class IssuerService:
 
     def _agency_name(self, code: str) -> str:
         # Read here, in the transaction that prepares: the writing one must never wait for a second connection
-        # (`WalletDeps.issuer_name` opens one) while it holds SQLite's write lock, or every writer queued behind it
-        # can hold the rest of the pool and wait for that lock until the busy timeout.
+        # while it holds SQLite's write lock, or every writer queued behind it can hold the rest of the pool and
+        # wait for that lock until the busy timeout.
         agency = IdentityRepository(self._session).agency(code)
         return agency.name if agency is not None else code
 

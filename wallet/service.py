@@ -19,6 +19,7 @@ from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock
 from crypto.envelope import CitizenKey
 from crypto.errors import DecryptionError
+from identity.repository import IdentityRepository
 from storage.blobs import BlobStore
 from storage.db import transaction
 from storage.types import new_id
@@ -63,7 +64,6 @@ class WalletDeps:
     blobs: BlobStore
     clock: Clock
     config: WalletConfig
-    issuer_name: Callable[[str], str] = lambda code: code
     verify_url: str = "/api/v1/verify/documents"  # where an attestation's token is checked (printed in QRs)
     # What still relies on a paper (e.g. dossiers an agency is deciding): (session, document id) -> their names.
     holds: Callable[[Session, str], list[str]] = lambda _session, _document_id: []
@@ -459,7 +459,10 @@ class WalletService:
     def _issuer(self, document: Document) -> IssuerPublic | None:
         if document.issuer_code is None:
             return None
-        return IssuerPublic(code=document.issuer_code, name=self._deps.issuer_name(document.issuer_code))
+        # Read in this request's transaction: a lookup in one of its own would take a second connection while
+        # this one is held, which a full pool never gives back.
+        agency = IdentityRepository(self._repo.session).agency(document.issuer_code)
+        return IssuerPublic(code=document.issuer_code, name=agency.name if agency is not None else document.issuer_code)
 
     def _file_views(
         self, document: Document, file_ids: list[str], files: dict[str, DocumentFile], data_keys: dict[int, bytes]

@@ -46,8 +46,8 @@ _KEY_REPLACEMENT = (
     "the records under it commit; and a one-time login state or ticket is used up (committed) whatever follows"
 )
 _OUTSIDE_REQUESTS = "not a request: a command, a background loop or a job, each step its own transaction"
-# Every module that opens a transaction of its own (`storage.db.transaction`), and why; `tests/unit/test_architecture`
-# fails on any other. A request's work goes through its unit.
+# Every module that opens a transaction of its own (`storage.db.transaction`), and why;
+# `tests/unit/test_own_transactions.py` fails on any other. A request's work goes through its unit.
 OWN_TRANSACTIONS: dict[str, str] = {
     "api/uploads.py": _TWO_PHASE,
     "wallet/service.py": _TWO_PHASE,

@@ -36,7 +36,7 @@ from audit.checkpoints import CheckpointVerifier, sign_checkpoint
 from audit.models import AccessLogEntry, AuditCheckpoint
 from audit.service import Actor, AuditService
 from audit.verification import verify_log
-from bench.harness import record
+from bench.harness import CLI, REPO_ROOT, record
 from crypto.clock import SystemClock
 from crypto.keyring import load_or_create_keyring
 from storage.db import create_db_engine, transaction
@@ -272,15 +272,14 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 def run_verify(data_dir: Path) -> VerifyRun:
     """`congdanso audit verify` as a child process: wall time, peak RSS (`wait4`) and its JSON report."""
-    cli = Path(sys.executable).with_name("congdanso")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "WALLET_DATA_DIR": str(data_dir),
         "WALLET_LOG_LEVEL": "warning",
     }
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile() as usage:
-        command = [sys.executable, "-c", _LAUNCHER, usage.name, str(cli), "audit", "verify"]
-        process = subprocess.run(command, env=env, stdout=out, stderr=err, check=False)
+        command = [sys.executable, "-c", _LAUNCHER, usage.name, *CLI, "audit", "verify"]
+        process = subprocess.run(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err, check=False)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()

@@ -30,6 +30,9 @@ import httptools
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The operator's CLI of this tree (whatever the environment has installed as `congdanso`): run it with
+# `cwd=REPO_ROOT`, so `make bench-compare` measures an older commit with that commit's own commands.
+CLI = [sys.executable, "-m", "api.cli"]
 RESULTS_PATH = Path(__file__).resolve().parent / "results.json"
 
 RequestFactory = Callable[[int], httpx.Request]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from sqlalchemy import insert, select
 from api.cli import migrate
 from api.settings import Settings
 from bench.foundation import PIN, Citizen, OutboxReader, Wallet, _service_env, check_environment
-from bench.harness import ServerProcess, percentile, record
+from bench.harness import CLI, REPO_ROOT, ServerProcess, percentile, record
 from forms.models import Application
 from identity.models import Citizen as CitizenRow
 from storage.db import create_db_engine
@@ -51,9 +50,8 @@ PAGES = {
 
 
 def _cli(env: dict[str, str], *args: str) -> dict[str, Any]:
-    cli = Path(sys.executable).with_name("congdanso")
     done = subprocess.run(
-        [str(cli), *args, "--json"], env=env, capture_output=True, text=True, timeout=120, check=False
+        [*CLI, *args, "--json"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"congdanso {' '.join(args)}: {done.stderr}")

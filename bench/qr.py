@@ -16,7 +16,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bench.foundation import PIN, Citizen, Wallet, wallet_server
-from bench.harness import LoadResult, load, record
+from bench.harness import CLI, REPO_ROOT, LoadResult, load, record
 from identity import qr as identity_qr
 
 try:  # the service's own compact-JWS verifier; absent from earlier commits, whose run records pyjwt and raw only
@@ -74,14 +73,15 @@ def _b64url(text: str) -> bytes:
 
 def _congdanso(data_dir: Path, *args: str) -> dict[str, Any]:
     """The operator's CLI on the benchmark's data directory; returns its JSON answer."""
-    cli = Path(sys.executable).with_name("congdanso")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "WALLET_ENV": "dev",
         "WALLET_DATA_DIR": str(data_dir),
         "WALLET_LOG_LEVEL": "warning",
     }
-    done = subprocess.run([str(cli), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [*CLI, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"congdanso {' '.join(args)} failed: {done.stderr}")
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -37,8 +37,8 @@ def chains_inline(session: Session) -> bool:
 
 
 def link_inline(repo: AuditRepository, entry: AccessLogEntry) -> None:
-    """Chain `entry` now (SQLite: the transaction holds the write lock). Nothing on SQLite records an entry
-    unchained, so there is no tail to chain first (`audit verify` would chain and report one anyway)."""
+    """Chain `entry` now, after any unchained entry left before it (SQLite: the transaction holds the write lock)."""
+    link_pending(repo)
     head = repo.head()
     entry.seq, entry.prev_hash = head.seq + 1, head.entry_hash
     entry.entry_hash = entry_hash(_chained(entry, head.seq + 1), head.entry_hash)

@@ -88,7 +88,6 @@ class Download:
     blob_key: str
     data_key: bytes = field(repr=False)
     context: Context
-    sha256: str
 
     async def open(self) -> AsyncIterator[bytes]:
         """The file's bytes, decrypted once as they stream (`wallet.files.open_download` says what a
@@ -361,7 +360,7 @@ class WalletService:
         meta = self._file_meta(document, row, data_key)
         public = FilePublic(id=row.id, filename=meta["filename"], content_type=meta["content_type"], size=meta["size"])
         context = file_context(citizen_id, document.id, row.version, row.id)
-        return Download(public, self._deps.blobs, row.blob_key, data_key, context, meta["sha256"])
+        return Download(public, self._deps.blobs, row.blob_key, data_key, context)
 
     # -- helpers ------------------------------------------------------------------------------
     def _owned(self, citizen_id: str, document_id: str) -> Document:

@@ -67,8 +67,8 @@ class AssuranceService:
     # -- reading -------------------------------------------------------------------------------------------
     def profile(self, citizen_id: str) -> CitizenProfile:
         """`GET /me` of a citizen: the profile with its level, latest proofing and held papers."""
-        profile = AuthService(self._session, self._deps.identity, self._notifier).citizen_profile(citizen_id)
         citizen = self._ids.citizen(citizen_id)
+        profile = AuthService(self._session, self._deps.identity, self._notifier).profile_of(citizen)
         level = citizen.assurance if citizen is not None else 1
         return profile.model_copy(
             update={

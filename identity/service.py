@@ -160,7 +160,10 @@ class AuthService:
         return open_profile(self._kit.citizen_keys, citizen)
 
     def citizen_profile(self, citizen_id: str) -> CitizenProfile:
-        citizen = self._repo.citizen(citizen_id)
+        return self.profile_of(self._repo.citizen(citizen_id))
+
+    def profile_of(self, citizen: Citizen | None) -> CitizenProfile:
+        """`citizen_profile` of a row already read."""
         if citizen is None or citizen.status != "active":
             raise InvalidCredentials()
         data = self._profile_of(citizen)

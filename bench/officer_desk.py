@@ -69,7 +69,9 @@ def _desk_server(data_dir: Path, database_url: str | None) -> Iterator[tuple[Wal
 
 
 def _officer_cookie(wallet: Wallet, env: dict[str, str], client: httpx.Client) -> str:
-    _cli(env, "agency", "create", "--code", AGENCY, "--name", "Phòng Quản lý xuất nhập cảnh")
+    # The desk's pages need the scope of processing dossiers (the route policy answers 403 without it).
+    name = "Phòng Quản lý xuất nhập cảnh"
+    _cli(env, "agency", "create", "--code", AGENCY, "--name", name, "--scopes", "applications:process")
     _cli(
         env, "officer", "create", "--phone", OFFICER_PHONE, "--name", "Trần Thị Bích", "--agency", AGENCY, "--pin", PIN
     )

@@ -90,7 +90,7 @@ def _seed(settings: Settings, phone: str) -> float:
     try:
         with transaction(container.engine) as session:
             accounts = AccountService(session, container.identity)
-            accounts.create_agency(AGENCY, "Phòng Quản lý xuất nhập cảnh", ["applications:process"])
+            accounts.create_agency(AGENCY, "Phòng Quản lý xuất nhập cảnh", ["applications:process", "stats:read"])
             accounts.create_officer(phone=phone, name="Cán bộ thống kê", agency_code=AGENCY, pin=PIN)
             now = datetime.now(UTC)
             citizen = Citizen(

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from api.container import Container
 from identity.sessions import Principal, SessionService
 from notify.service import Notifier
-from storage.db import SQLITE_WRITERS, is_sqlite, read_only, transaction
+from storage.db import SQLITE_QUEUE_TIMEOUT, SQLITE_WRITERS, is_sqlite, read_only, transaction
 
 T = TypeVar("T")
 
@@ -144,8 +144,7 @@ class UnitOfWork:
         if self.writes and not self._holds_queue and is_sqlite(self.container.engine):
             if self._session is not None and self._session.in_transaction():
                 return
-            SQLITE_WRITERS.acquire()
-            self._holds_queue = True
+            self._holds_queue = SQLITE_WRITERS.acquire(timeout=SQLITE_QUEUE_TIMEOUT)
 
     def after_commit(self, work: Callable[[], Any]) -> None:
         """Work that needs the request's changes committed first, in its own transaction (`OWN_TRANSACTIONS`) or

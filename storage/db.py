@@ -64,6 +64,20 @@ _BEGIN_OPTION = "sqlite_begin"
 # which made the tail latency of concurrent writes p99 ~1 s at 16 connections). Taken only by a writer that holds no
 # transaction yet, so none waits here while holding SQLite's lock. PostgreSQL needs none.
 SQLITE_WRITERS = threading.Lock()
+# A writer that cannot get its turn in this long goes on without it (SQLite's own busy handler then decides), so a
+# mistake that made one thread wait for a turn it holds itself would cost this delay, never a hang.
+SQLITE_QUEUE_TIMEOUT = 30.0
+
+
+@contextmanager
+def queued_writer(engine: Engine) -> Iterator[None]:
+    """The process's SQLite writers' queue (`SQLITE_WRITERS`) around a writing transaction; nothing on PostgreSQL."""
+    got = is_sqlite(engine) and SQLITE_WRITERS.acquire(timeout=SQLITE_QUEUE_TIMEOUT)
+    try:
+        yield
+    finally:
+        if got:
+            SQLITE_WRITERS.release()
 
 
 def read_only(engine: Engine) -> Engine:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from storage.db import SQLITE_WRITERS, is_sqlite, transaction
+from storage.db import queued_writer, transaction
 
 T = TypeVar("T")
 
@@ -71,9 +70,8 @@ class GroupCommit:
         return self._outcome(write)
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
-        queue = SQLITE_WRITERS if is_sqlite(self.engine) else nullcontext()
         try:
-            with queue, transaction(self.engine) as session:
+            with queued_writer(self.engine), transaction(self.engine) as session:
                 for write in batch:
                     self._attempt(session, write)
             self.batches += 1

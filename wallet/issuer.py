@@ -9,14 +9,12 @@ read transaction), the file streamed into the blob store through the pending-rec
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import anyio
 import jwt
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from audit.service import Actor, AuditService
@@ -24,7 +22,7 @@ from crypto.derive import BlindIndex
 from crypto.tokens import IssuedToken, TokenSigner
 from identity.models import Citizen
 from identity.repository import IdentityRepository
-from storage.db import SQLITE_WRITERS, is_sqlite, read_only, transaction
+from storage.db import queued_writer, read_only, transaction
 from wallet.attestations import (
     ATTESTATION_TYP,
     ELLIPSIS,
@@ -279,7 +277,7 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
         prepared.signed = sign_attestation(deps, issuing, prepared)
         # Queued with the process's other SQLite writers (`storage.db.SQLITE_WRITERS`): the lock goes to the next
         # one as soon as it is free, not after SQLite's busy-handler back-off. This thread holds no unit.
-        with _writers_queue(deps.engine), transaction(deps.engine) as session:
+        with queued_writer(deps.engine), transaction(deps.engine) as session:
             return IssuerService(session, deps, issuing).commit(prepared)
 
     prepared = await anyio.to_thread.run_sync(prepare)
@@ -292,10 +290,6 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
     if prepared.outbox_ids and issuing.dispatch is not None:
         await issuing.dispatch(prepared.outbox_ids)
     return issued
-
-
-def _writers_queue(engine: Engine) -> AbstractContextManager[object]:
-    return SQLITE_WRITERS if is_sqlite(engine) else nullcontext()
 
 
 async def upload_file(prepared: PreparedIssue) -> None:

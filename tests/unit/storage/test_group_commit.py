@@ -1,6 +1,7 @@
 """Group commit: concurrent small writes share transactions, each caller returns after its own write committed, and
 a failing write fails alone."""
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from storage import db
 from storage.db import create_db_engine
 from storage.group_commit import GroupCommit
 
@@ -79,3 +81,13 @@ def test_a_failing_write_fails_alone(engine: Engine) -> None:
     assert outcomes[0] == "IntegrityError"
     assert outcomes[1:] == ["ok"] * 7
     assert stored(engine) == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_a_writer_whose_turn_never_comes_goes_on_without_it(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "SQLITE_QUEUE_TIMEOUT", 0.2)
+    with db.queued_writer(engine):  # this thread holds the turn: a second writer of it would wait for itself
+        started = time.perf_counter()
+        with db.queued_writer(engine):
+            waited = time.perf_counter() - started
+    assert 0.2 <= waited < 5
+    assert not db.SQLITE_WRITERS.locked()  # released once, by the writer that got it

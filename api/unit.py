@@ -23,7 +23,7 @@ from sqlmodel import Session
 from api.container import Container
 from identity.sessions import Principal, SessionService
 from notify.service import Notifier
-from storage.db import SQLITE_QUEUE_TIMEOUT, SQLITE_WRITERS, is_sqlite, read_only, transaction
+from storage.db import SQLITE_QUEUE_TIMEOUT, SQLITE_WRITERS, in_savepoint, is_sqlite, read_only, transaction
 
 T = TypeVar("T")
 
@@ -118,20 +118,9 @@ class UnitOfWork:
     async def attempt(self, work: Callable[[], T]) -> T:
         """As `run`, for a page that answers a refusal itself (an error summary) and lets the unit commit: a failing
         `work` leaves nothing of its own behind, except what a counted failure (`keeps_changes`) must keep."""
-        return await anyio.to_thread.run_sync(lambda: self._queued(lambda: self._in_savepoint(work)))
-
-    def _in_savepoint(self, work: Callable[[], T]) -> T:
-        savepoint = self.session.begin_nested()
-        try:
-            done = work()
-        except BaseException as exc:
-            if getattr(exc, "keeps_changes", False):
-                savepoint.commit()
-            else:
-                savepoint.rollback()
-            raise
-        savepoint.commit()
-        return done
+        return await anyio.to_thread.run_sync(
+            lambda: self._queued(lambda: in_savepoint(self.session, work, keep_counted=True))
+        )
 
     def _queued(self, work: Callable[[], T]) -> T:
         self._enter_queue()

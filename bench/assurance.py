@@ -51,8 +51,9 @@ def _p50_ms(values: list[float]) -> float:
 # -- (1) login → level-2 proofing → the held paper visible -----------------------------------------------------------
 
 
-def issuer_token(wallet: Wallet, client: httpx.Client, data_dir: Path) -> str:
-    args = ["agency", "create", "--code", ISSUER, "--name", "Sở Tư pháp (bench)", "--scopes", "documents:issue"]
+def issuer_token(wallet: Wallet, client: httpx.Client, data_dir: Path, code: str = ISSUER) -> str:
+    """A new issuing agency (`documents:issue`) made with the CLI, and its client-credentials token."""
+    args = ["agency", "create", "--code", code, "--name", "Sở Tư pháp (bench)", "--scopes", "documents:issue"]
     creds = _congdanso(data_dir, *args, "--json")
     form = {
         "grant_type": "client_credentials",

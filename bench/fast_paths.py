@@ -33,6 +33,7 @@ from litestar.serialization import encode_json, get_serializer
 from bench import baseline_jwt
 from bench.foundation import PIN, Citizen, Wallet, check_environment, wallet_server
 from bench.harness import REPO_ROOT, LoadResult, RequestFactory, ServerProcess, load, record
+from bench.qr import _expect
 from bench.wallet import Form
 
 CONCURRENCY = 16
@@ -48,15 +49,6 @@ INPROCESS_ROUNDS = 7  # batches, after one warm-up batch
 AGENCY = "BENCH-FAST"
 OFFICER_PHONE = "0981234500"
 OFFICER_E164 = "+84981234500"
-
-
-def _expect(response: httpx.Response, status: int) -> Any:
-    if response.status_code != status:
-        request = response.request
-        raise RuntimeError(
-            f"{request.method} {request.url.path} answered {response.status_code}, not {status}: {response.text}"
-        )
-    return response.json()
 
 
 def _measured(name: str, target: str | RequestFactory, **request: Any) -> LoadResult:

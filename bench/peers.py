@@ -30,9 +30,10 @@ from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
 from api.settings import Settings
+from bench.assurance import issuer_token
 from bench.foundation import Citizen, Wallet, wallet_server
 from bench.harness import LoadResult, load, record
-from bench.qr import _congdanso, _expect, officer_token, proof_at_counter
+from bench.qr import _expect, officer_token, proof_at_counter
 from crypto.clock import SystemClock
 from crypto.keyring import load_keyring
 from crypto.tokens import TokenSigner
@@ -65,18 +66,6 @@ FIELDS = {
     "issued_by": "UBND quận Hải Châu",
     "summary": "Cấp giấy chứng nhận đăng ký hộ kinh doanh",
 }
-
-
-def issuer_token(wallet: Wallet, client: httpx.Client, data_dir: Path) -> str:
-    args = ["agency", "create", "--code", AGENCY, "--name", "Sở Tư pháp (bench)", "--scopes", "documents:issue"]
-    creds = _congdanso(data_dir, *args, "--json")
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": creds["client_id"],
-        "client_secret": creds["client_secret"],
-    }
-    token: str = _expect(client.post(f"{wallet.api}/oauth/token", data=form), 200)["access_token"]
-    return token
 
 
 def _issue_request(wallet: Wallet, agency: str, national_id: str) -> httpx.Request:
@@ -224,7 +213,7 @@ def main() -> None:
             for citizen in citizens:
                 # at identity level 2, as a citizen who receives an agency's papers is (below it they are held)
                 proof_at_counter(wallet, client, officer, wallet.sign_up(client, citizen))
-            agency = issuer_token(wallet, client, data_dir)
+            agency = issuer_token(wallet, client, data_dir, code=AGENCY)
             print(f"peers: {CONCURRENCY} connections, {DURATION:g} s (+{WARMUP:g} s warm-up), 1 worker")
             token = issue_and_verify_load(wallet, client, agency, [c.national_id for c in citizens])
             jwks = _expect(client.get(f"{wallet.server.base_url}/.well-known/jwks.json"), 200)

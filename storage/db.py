@@ -127,13 +127,17 @@ def advisory_key(namespace: str, key: str) -> int:
 T = TypeVar("T")
 
 
-def in_savepoint(session: Session, work: Callable[[], T]) -> T:
-    """Run `work` in a savepoint: a failure undoes only what it did (the enclosing transaction stays usable)."""
+def in_savepoint(session: Session, work: Callable[[], T], *, keep_counted: bool = False) -> T:
+    """Run `work` in a savepoint: a failure undoes only what it did (the enclosing transaction stays usable); with
+    `keep_counted`, a failure that `keeps_changes` (a counted wrong code) keeps what it did."""
     savepoint = session.begin_nested()
     try:
         done = work()
-    except BaseException:
-        savepoint.rollback()
+    except BaseException as exc:
+        if keep_counted and getattr(exc, "keeps_changes", False):
+            savepoint.commit()
+        else:
+            savepoint.rollback()
         raise
     savepoint.commit()
     return done

@@ -36,7 +36,7 @@ _DIR_MODE = 0o700
 # Small chunks are gathered into one write so a stream of 4 KiB chunks does not cost a thread hop each.
 _WRITE_BATCH = 1 << 20
 # A concurrent delete may prune a freshly made empty folder before our rename lands in it.
-_INSTALL_ATTEMPTS = 3
+_INSTALL_ATTEMPTS = 5
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -200,8 +200,9 @@ def _install(file: BinaryIO, tmp: Path, target: Path, root: Path) -> None:
 
 def _rename(tmp: Path, target: Path, root: Path) -> None:
     for attempt in range(_INSTALL_ATTEMPTS):
-        _make_dirs(root, target.parent)
         try:
+            # A delete in the same folder may prune it, or its parent, while it is made or before the rename lands.
+            _make_dirs(root, target.parent)
             tmp.replace(target)
         except FileNotFoundError:
             if attempt + 1 == _INSTALL_ATTEMPTS:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.blobs import BlobStoreUnavailable, LocalBlobStore
+from storage.blobs import BlobStoreUnavailable, LocalBlobStore, local
 
 pytestmark = pytest.mark.anyio
 
@@ -84,4 +84,30 @@ class TestFailedFsync:
         with pytest.raises(BlobStoreUnavailable):
             await store.put("c/one/first", chunks(b"never durable"))
         assert (tmp_path / "c" / "one" / "first").read_bytes() == b"folders made"
+        assert list((tmp_path / ".tmp").iterdir()) == []
+
+
+class TestConcurrentPrune:
+    """A delete of the folder's last object prunes the folders it leaves empty, a put's freshly made ones included."""
+
+    async def test_a_put_whose_new_folders_are_pruned_while_it_makes_them_makes_them_again(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store = LocalBlobStore(tmp_path)
+        await store.put("bench/seed", chunks(b"the root exists"))
+        real = local._fsync_dir
+        pruned: list[Path] = []
+
+        def fsync_dir_after_a_prune(directory: Path) -> None:
+            made = directory / "two"
+            if not pruned and made.is_dir():
+                made.rmdir()  # what a concurrent delete does to an empty folder...
+                directory.rmdir()  # ...and to its parent, left empty too
+                pruned.append(made)
+            real(directory)
+
+        monkeypatch.setattr(local, "_fsync_dir", fsync_dir_after_a_prune)
+        assert await store.put("c/two/file", chunks(b"kept")) == 4
+        assert pruned == [tmp_path / "c" / "two"]
+        assert (tmp_path / "c" / "two" / "file").read_bytes() == b"kept"
         assert list((tmp_path / ".tmp").iterdir()) == []

@@ -125,7 +125,16 @@ def read_only(engine: Engine) -> Engine:
     so readers run in parallel under WAL. A write inside one may fail under contention."""
     if engine.dialect.name != "sqlite":
         return engine
-    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+    # Made once per engine and kept on it (a cycle the collector frees with the engine): making one costs as much
+    # as a small query, and every read request asks for it.
+    reader: Engine | None = getattr(engine, _READER_ATTRIBUTE, None)
+    if reader is None:
+        reader = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        setattr(engine, _READER_ATTRIBUTE, reader)
+    return reader
+
+
+_READER_ATTRIBUTE = "_cds_read_only"
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -21,6 +21,9 @@ from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDo
 
 # Room for the fields and the JSON around a file whose base64 takes 4/3 of its size.
 BODY_SLACK = 1024 * 1024
+# A body up to this size is parsed on the event loop: a paper's fields take about 5 µs, 16 KiB about 50 µs, less than
+# the hop to a worker thread and back (about 140 µs of CPU here) that a body of megabytes needs.
+INLINE_PARSE_BYTES = 16 * 1024
 
 
 ISSUED_FILE_SCHEMA = Schema(
@@ -61,8 +64,10 @@ class IssuerController(Controller):
     async def issue_document(self, request: Request[Any, Any, State], principal: Principal) -> IssuedDocument:
         container = container_of(request.app.state)
         body = await read_limited_body(request)
-        # Parsing and base64-decoding up to tens of megabytes: off the event loop.
-        parsed = await anyio.to_thread.run_sync(_parse, principal.subject_id, body)
+        if len(body) <= INLINE_PARSE_BYTES:
+            parsed = _parse(principal.subject_id, body)
+        else:  # parsing and base64-decoding up to tens of megabytes: off the event loop
+            parsed = await anyio.to_thread.run_sync(_parse, principal.subject_id, body)
         return await issue(container.wallet, container.issuing, parsed)
 
     @post("/{document_id:str}/revoke", status_code=HTTP_200_OK)

@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from audit.chain import ChainHead, entry_hash
-from audit.models import AccessLogEntry
 from audit.repository import AuditRepository
 
 CHAIN_BATCH = 1_000
@@ -36,12 +35,13 @@ def chains_inline(session: Session) -> bool:
     return session.get_bind().dialect.name != "postgresql"
 
 
-def link_inline(repo: AuditRepository, entry: AccessLogEntry) -> None:
-    """Chain `entry` now, after any unchained entry left before it (SQLite: the transaction holds the write lock)."""
+def link_inline(repo: AuditRepository, values: dict[str, Any]) -> None:
+    """Chain the entry of `values` (its columns) now, after any unchained entry left before it: sets its `seq`,
+    `prev_hash` and `entry_hash` (SQLite: the transaction holds the write lock)."""
     link_pending(repo)
     head = repo.head()
-    entry.seq, entry.prev_hash = head.seq + 1, head.entry_hash
-    entry.entry_hash = entry_hash(_chained(entry, head.seq + 1), head.entry_hash)
+    digest = entry_hash(_chained(SimpleNamespace(**values), head.seq + 1), head.entry_hash)
+    values.update(seq=head.seq + 1, prev_hash=head.entry_hash, entry_hash=digest)
 
 
 def chain_committed(engine: Engine) -> int:

@@ -4,6 +4,7 @@ Entries form a hash chain (`audit.chain`), pinned by signed checkpoints (`audit.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, Text, text
 from sqlmodel import Field, SQLModel
@@ -40,6 +41,20 @@ class AccessLogEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, sa_type=BigInteger, unique=True, index=True)  # 1, 2, 3, … no gap
     prev_hash: str | None = Field(default=None, max_length=64)  # entry_hash of entry seq - 1 (64 zeros for entry 1)
     entry_hash: str | None = Field(default=None, max_length=64)  # SHA-256 of the canonical encoding
+
+
+def recorded_entry(values: dict[str, Any]) -> AccessLogEntry:
+    """The entry of `values` (every column) as an `AccessLogEntry`, transient as the constructor makes it, but built as
+    the ORM builds a loaded row: the values go straight into the instance's dict, without the attribute events the
+    constructor fires for each column (about 110 µs an entry, a fifth of an append's CPU on PostgreSQL)."""
+    entry: AccessLogEntry = _ENTRY_CLASS.new_instance()
+    entry.__dict__.update(values)
+    # SQLModel's `__new__` gave it pydantic's state, as to a loaded row; only which fields were given is left.
+    object.__setattr__(entry, "__pydantic_fields_set__", set(values))
+    return entry
+
+
+_ENTRY_CLASS = AccessLogEntry._sa_class_manager  # type: ignore[attr-defined]
 
 
 class AuditCheckpoint(SQLModel, table=True):

@@ -7,15 +7,17 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from audit.appends import chains_inline, link_inline
 from audit.errors import InvalidCursor, InvalidPeriod
-from audit.models import AccessLogEntry, Presence
+from audit.models import AccessLogEntry, Presence, recorded_entry
 from audit.repository import AuditRepository
 from audit.schemas import AccessLogEntryPublic, ActorPublic, ActorType
 from crypto.clock import Clock
+from storage.types import new_id
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
@@ -64,22 +66,26 @@ class AuditService:
         The entry joins the hash chain in this transaction on SQLite, in a batch soon after its commit on PostgreSQL
         (`audit.appends`); either way the citizen sees it once the transaction commits, and never if it rolls back.
         On SQLite the transaction must be a writing one (`BEGIN IMMEDIATE`, not `storage.db.read_only`)."""
-        entry = AccessLogEntry(
-            citizen_id=citizen_id,
-            at=self._clock.now(),
-            actor_type=actor.type,
-            actor_code=actor.code,
-            actor_name=actor.name,
-            actor_person=actor.person,
-            action=action,
-            document_id=document_id,
-            consent_id=consent_id,
-            purpose=purpose,
-        )
+        values: dict[str, Any] = {
+            "id": new_id(),
+            "citizen_id": citizen_id,
+            "at": self._clock.now(),
+            "actor_type": actor.type,
+            "actor_code": actor.code,
+            "actor_name": actor.name,
+            "actor_person": actor.person,
+            "action": action,
+            "document_id": document_id,
+            "consent_id": consent_id,
+            "purpose": purpose,
+            "seq": None,
+            "prev_hash": None,
+            "entry_hash": None,
+        }
         if chains_inline(self._session):
-            link_inline(self._repo, entry)
-        self._repo.append(entry)
-        return entry
+            link_inline(self._repo, values)
+        self._repo.append(values)
+        return recorded_entry(values)
 
     def access_log(
         self,

@@ -19,10 +19,10 @@ from sqlmodel import Session
 
 from audit.service import Actor, AuditService
 from crypto.derive import BlindIndex
+from crypto.errors import DecryptionError
 from crypto.tokens import IssuedToken, TokenSigner
-from identity.models import Citizen
-from identity.repository import IdentityRepository
 from storage.db import queued_writer, read_only, transaction
+from storage.types import new_id
 from wallet.attestations import (
     ATTESTATION_TYP,
     ELLIPSIS,
@@ -36,7 +36,8 @@ from wallet.attestations import (
     verification_url,
 )
 from wallet.catalog import Holder, document_type, valid_until, validate_fields
-from wallet.errors import CitizenNotFound, DocumentNotFound, FieldsInvalid
+from wallet.errors import CitizenNotFound, DocumentNotFound, FieldsInvalid, TooManyDocuments
+from wallet.issued_rows import recipient
 from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
 from wallet.models import Attestation, Document
 from wallet.schemas import VerificationPublic
@@ -109,25 +110,31 @@ class IssuerService:
 
     def prepare(self, request: IssueRequest) -> PreparedIssue:
         """Find the citizen, check the paper, open a draft; writes nothing."""
-        citizen = self._citizen(request.national_id)
-        citizen_id = citizen.id
+        # The agency's name is read here, in the transaction that prepares: the writing one must never wait for a
+        # second connection while it holds SQLite's write lock, or every writer queued behind it can hold the rest
+        # of the pool and wait for that lock until the busy timeout.
+        found = recipient(self._session, self._issuing.citizen_index(request.national_id), request.agency_code)
+        if found is None:
+            raise CitizenNotFound()
         doc_type = document_type(request.type)
-        holder = self._issuing.holder_of(citizen_id) if doc_type.code == "cccd" else None
+        holder = self._issuing.holder_of(found.citizen_id) if doc_type.code == "cccd" else None
         clean = validate_fields(doc_type.code, request.fields, holder=holder)
         until = valid_until(doc_type.code, clean)
         if until is not None and until < self._deps.clock.now().date():
             raise FieldsInvalid({doc_type.expiry_field or "valid_until": ["the paper has already expired"]})
+        if found.documents >= self._deps.config.max_documents:
+            raise TooManyDocuments()  # refused before any byte streams in
         title = clean.get("title")
         return PreparedIssue(
             request=request,
-            citizen_id=citizen_id,
+            citizen_id=found.citizen_id,
             clean=clean,
             document_name=title if isinstance(title, str) and title else doc_type.name_vi,
             procedure_code=_procedure_code(request, clean),
             valid_until=until,
-            draft=WalletService(self._session, self._deps).start_new(citizen_id),
-            issuer_name=self._agency_name(request.agency_code),
-            held=citizen.assurance < LEVEL_TO_RECEIVE,
+            draft=self._draft(found.citizen_id),
+            issuer_name=found.issuer_name or request.agency_code,
+            held=found.assurance < LEVEL_TO_RECEIVE,
         )
 
     def commit(self, prepared: PreparedIssue) -> IssuedDocument:
@@ -183,18 +190,16 @@ class IssuerService:
         self._session.flush()
         return RevokedDocument(id=document_id)
 
-    def _agency_name(self, code: str) -> str:
-        # Read here, in the transaction that prepares: the writing one must never wait for a second connection
-        # while it holds SQLite's write lock, or every writer queued behind it can hold the rest of the pool and
-        # wait for that lock until the busy timeout.
-        agency = IdentityRepository(self._session).agency(code)
-        return agency.name if agency is not None else code
-
-    def _citizen(self, national_id: str) -> Citizen:
-        citizen = IdentityRepository(self._session).citizen_by_national_id(self._issuing.citizen_index(national_id))
-        if citizen is None or citizen.status != "active":
-            raise CitizenNotFound()
-        return citizen
+    def _draft(self, citizen_id: str) -> Draft:
+        """A new paper's draft, its data key wrapped under the citizen's key as the key store holds it now (never a
+        cached one, as for any paper sealed)."""
+        try:
+            key = self._deps.keys.open_fresh(citizen_id)
+        except DecryptionError as exc:
+            raise DocumentNotFound() from exc
+        document_id = new_id()
+        data_key, wrapped = key.new_data_key(document=document_id, version=1)
+        return Draft(self._deps, citizen_id, document_id, 1, 0, data_key, wrapped)
 
     def _sign(self, prepared: PreparedIssue) -> tuple[IssuedToken, str]:
         if prepared.signed is None:

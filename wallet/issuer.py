@@ -37,11 +37,11 @@ from wallet.attestations import (
 )
 from wallet.catalog import Holder, document_type, valid_until, validate_fields
 from wallet.errors import CitizenNotFound, DocumentNotFound, FieldsInvalid, TooManyDocuments
-from wallet.issued_rows import recipient
+from wallet.issued_rows import insert, paper_rows, recipient
 from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
 from wallet.models import Attestation, Document
 from wallet.schemas import VerificationPublic
-from wallet.service import Draft, WalletDeps, WalletService
+from wallet.service import Draft, WalletDeps
 
 # Receiving issuer-signed papers needs identity level 2 (below it they are held).
 LEVEL_TO_RECEIVE = 2
@@ -140,29 +140,16 @@ class IssuerService:
     def commit(self, prepared: PreparedIssue) -> IssuedDocument:
         """Store the document and its signed attestation."""
         request, draft = prepared.request, prepared.draft
-        WalletService(self._session, self._deps).commit_issued(
-            draft, type_code=request.type, clean=prepared.clean, issuer_code=request.agency_code, held=prepared.held
+        rows = paper_rows(
+            draft,
+            type_code=request.type,
+            clean=prepared.clean,
+            issuer_code=request.agency_code,
+            held=prepared.held,
+            now=self._deps.clock.now(),
         )
         issued, requester = self._sign(prepared)
-        claims = jwt.decode(issued.token, options={"verify_signature": False})  # just signed: its own iat
-        self._attestations.add(
-            Attestation(
-                id=issued.jti,
-                document_id=draft.document_id,
-                version=draft.version,
-                citizen_id=prepared.citizen_id,
-                type=request.type,
-                issuer_code=request.agency_code,
-                kid=str(jwt.get_unverified_header(issued.token)["kid"]),
-                procedure_code=prepared.procedure_code,
-                dossier_code=request.dossier_code,
-                document_name=prepared.document_name,
-                requester_hash=requester,
-                issued_at=datetime.fromtimestamp(int(claims["iat"]), tz=UTC),
-                valid_until=prepared.valid_until,
-                token=issued.token,
-            )
-        )
+        insert(self._session, [*rows, _attestation(prepared, issued, requester)])
         # The agency wrote into the citizen's data: the citizen sees it in their access log. A held paper is logged
         # without its id, so a level-1 holder learns only that something waits, never what.
         issuer = Actor("agency", request.agency_code, prepared.issuer_name, request.person)
@@ -230,6 +217,27 @@ def sign_attestation(deps: WalletDeps, issuing: IssuingDeps, prepared: PreparedI
         )
 
     return fit_to_qr(prepared.document_name, sign, deps.verify_url), requester
+
+
+def _attestation(prepared: PreparedIssue, issued: IssuedToken, requester: str) -> Attestation:
+    request, draft = prepared.request, prepared.draft
+    signed = jwt.api_jwt.decode_complete(issued.token, options={"verify_signature": False})  # signed just now
+    return Attestation(
+        id=issued.jti,
+        document_id=draft.document_id,
+        version=draft.version,
+        citizen_id=prepared.citizen_id,
+        type=request.type,
+        issuer_code=request.agency_code,
+        kid=str(signed["header"]["kid"]),
+        procedure_code=prepared.procedure_code,
+        dossier_code=request.dossier_code,
+        document_name=prepared.document_name,
+        requester_hash=requester,
+        issued_at=datetime.fromtimestamp(int(signed["payload"]["iat"]), tz=UTC),
+        valid_until=prepared.valid_until,
+        token=issued.token,
+    )
 
 
 def _ttl(deps: WalletDeps, issuing: IssuingDeps, until: date | None) -> timedelta:

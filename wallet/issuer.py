@@ -293,16 +293,30 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
         with queued_writer(deps.engine), transaction(deps.engine) as session:
             return IssuerService(session, deps, issuing).commit(prepared)
 
-    prepared = await anyio.to_thread.run_sync(prepare)
-    try:
-        await upload_file(prepared)
-        issued = await anyio.to_thread.run_sync(commit, prepared)
-    except BaseException:
-        await prepared.draft.discard()
-        raise
+    def prepare_and_commit() -> tuple[PreparedIssue, IssuedDocument]:
+        prepared = prepare()
+        return prepared, commit(prepared)
+
+    if request.file is None:
+        # Nothing streams between the two transactions and no blob is left to undo: one hop to a worker thread.
+        prepared, issued = await anyio.to_thread.run_sync(prepare_and_commit)
+    else:
+        prepared = await anyio.to_thread.run_sync(prepare)
+        issued = await _upload_then_commit(prepared, commit)
     if prepared.outbox_ids and issuing.dispatch is not None:
         await issuing.dispatch(prepared.outbox_ids)
     return issued
+
+
+async def _upload_then_commit(
+    prepared: PreparedIssue, commit: Callable[[PreparedIssue], IssuedDocument]
+) -> IssuedDocument:
+    try:
+        await upload_file(prepared)
+        return await anyio.to_thread.run_sync(commit, prepared)
+    except BaseException:
+        await prepared.draft.discard()
+        raise
 
 
 async def upload_file(prepared: PreparedIssue) -> None:

@@ -19,7 +19,7 @@ from wallet.filetypes import SNIFF_BYTES, FileType, safe_filename, sniff
 FILE_PURPOSE = "file"
 # An upload is sealed, claimed against the quota and written in batches that start at 1 MiB and double up to 4 MiB:
 # a small file costs one batch, a 10 MiB one four quota claims (a short write transaction each) instead of ten,
-# and what one upload holds in memory stays bounded by the largest batch.
+# and what one upload holds in memory stays bounded by two of the largest batches (`seal_upload`).
 _FIRST_BATCH = 1024 * 1024
 _LARGEST_BATCH = 4 * 1024 * 1024
 
@@ -101,38 +101,81 @@ async def seal_upload(
 ) -> tuple[FileType, int, str, int]:
     """Stream `chunks` through size/type checks, SHA-256 and STREAM encryption into the store.
     Returns (type, plaintext size, sha256 hex, stored size). Any refusal aborts the put, which
-    leaves no object behind. `reserve(n)` claims quota for each batch before it is written (`QuotaExceeded`)."""
+    leaves no object behind. `reserve(n)` claims quota for each batch before it is written (`QuotaExceeded`).
+
+    Two tasks make a pipeline: one reads the next batch and seals it in a worker thread while the other claims the
+    quota for the batch before and hands it to the store, so the request is read on while the database and the
+    store work. What one upload holds is about two batches (`_LARGEST_BATCH` each, plaintext and sealed) and what
+    the store buffers."""
     progress = _Progress(max_bytes=max_bytes)
     sealer = _Sealer(StreamEncryptor(data_key, context=context))
+    # No buffer: the sealer hands a batch over only when the writer takes it, so at most two are in flight.
+    send, receive = anyio.create_memory_object_stream[_Sealed](0)
 
-    async def sealed() -> AsyncIterator[bytes]:
+    async def seal_batches() -> None:
         # One thread hop to seal a batch, one quota claim and one store write (a thread hop or a network call)
         # for each batch, not for each of the ~64 KiB pieces the request arrives in.
-        head = sealer.encryptor.header()
-        batch: list[bytes] = []
-        batch_size, batch_limit = 0, _FIRST_BATCH
-        async for chunk in chunks:
-            progress.take(chunk)  # size and type are refused at the chunk that crosses the line
-            batch.append(chunk)
-            batch_size += len(chunk)
-            if batch_size >= batch_limit:
-                pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head))
-                head, batch, batch_size = b"", [], 0
-                batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
-                await reserve(sum(map(len, pieces)))
-                for piece in pieces:
+        async with send:
+            head = sealer.encryptor.header()
+            batch: list[bytes] = []
+            batch_size, batch_limit = 0, _FIRST_BATCH
+            async for chunk in chunks:
+                progress.take(chunk)  # size and type are refused at the chunk that crosses the line
+                batch.append(chunk)
+                batch_size += len(chunk)
+                if batch_size >= batch_limit:
+                    pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head))
+                    await send.send(_Sealed(pieces))
+                    head, batch, batch_size = b"", [], 0
+                    batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
+            progress.finish()
+            pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=True))
+            await send.send(_Sealed(pieces, last=True))
+
+    async def sealed() -> AsyncIterator[bytes]:
+        async with receive:
+            async for batch in receive:
+                await reserve(sum(map(len, batch.pieces)))
+                for piece in batch.pieces:
                     yield piece
-        progress.finish()
-        pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=True))
-        await reserve(sum(map(len, pieces)))
-        for piece in pieces:
-            yield piece
+                if batch.last:
+                    return
+        raise _SealingStopped  # the sealer failed: the put must not keep a blob cut short
 
     try:
-        stored = await store.put(blob_key, sealed())
-    except BlobStoreUnavailable as exc:
-        raise StorageUnavailable() from exc
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(seal_batches)
+            stored = await store.put(blob_key, sealed())
+    except BaseExceptionGroup as group:
+        error = _first_cause(group)
+        if isinstance(error, BlobStoreUnavailable):
+            raise StorageUnavailable() from error
+        raise error from error.__cause__
     return progress.finish(), progress.size, sealer.digest.hexdigest(), stored
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    pieces: list[bytes]
+    last: bool = False
+
+
+class _SealingStopped(Exception):
+    """The sealed stream ended before its last batch: the sealing task's own error says why."""
+
+
+def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error that stopped the upload, not the cancellation or the cut stream it caused in the other task."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(reversed(error.exceptions))
+        else:
+            leaves.append(error)
+    causes = [e for e in leaves if not isinstance(e, _SealingStopped | anyio.get_cancelled_exc_class())]
+    return (causes or leaves)[0]
 
 
 def ingested(file_id: str, blob_key: str, filename: str | None, result: tuple[FileType, int, str, int]) -> IngestedFile:

@@ -1,0 +1,126 @@
+"""An upload's pipeline (`wallet.files.seal_upload`): one task seals the next batch while another claims the quota
+for the one before and writes it. Every batch is claimed before the store gets a byte of it, and a failure on
+either side, or in the store, leaves no object behind and is the error the caller sees."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from crypto.aead import Context
+from storage.blobs import BlobStoreUnavailable, LocalBlobStore
+from wallet.errors import FileTooLarge, QuotaExceeded, StorageUnavailable
+from wallet.files import open_download, seal_upload
+from wallet.filetypes import PDF, FileType
+
+pytestmark = pytest.mark.anyio
+
+MIB = 1024 * 1024
+KEY = b"k" * 32
+CONTEXT = Context("file", citizen="c-1", document="d-1", version=1, file="f-1")
+BLOB = "c/c-1/f-1"
+
+
+def scan(size: int) -> bytes:
+    return b"%PDF-1.7\n" + os.urandom(size - 9)
+
+
+async def arriving(data: bytes, *, fail_after: int | None = None) -> AsyncIterator[bytes]:
+    """The file in the ~64 KiB pieces a request body arrives in; a client that goes away after `fail_after` bytes."""
+    for start in range(0, len(data), 65_000):
+        if fail_after is not None and start >= fail_after:
+            raise ConnectionResetError("the client went away")
+        yield data[start : start + 65_000]
+
+
+class WatchedStore(LocalBlobStore):
+    """A local store that records, at every chunk it is handed, how many bytes it had then been given in all."""
+
+    def __init__(self, root: Path, *, fail_after: int | None = None) -> None:
+        super().__init__(root)
+        self.received = 0
+        self.fail_after = fail_after
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "") -> int:
+        async def watched() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                self.received += len(chunk)
+                if self.fail_after is not None and self.received > self.fail_after:
+                    raise BlobStoreUnavailable("the disk went away")
+                yield chunk
+
+        return await super().put(key, watched())
+
+
+class Quota:
+    def __init__(self, *, refuse_at: int | None = None) -> None:
+        self.claims: list[int] = []
+        self.refuse_at = refuse_at
+        self.store: WatchedStore | None = None
+        self.unclaimed_writes = 0
+
+    async def reserve(self, amount: int) -> None:
+        # Whatever the store holds by now was claimed before: claims only ever run ahead of the writes.
+        if self.store is not None and self.store.received > sum(self.claims):
+            self.unclaimed_writes += 1
+        if self.refuse_at is not None and len(self.claims) == self.refuse_at:
+            raise QuotaExceeded()
+        self.claims.append(amount)
+
+
+async def upload(
+    store: WatchedStore, chunks: AsyncIterator[bytes], quota: Quota, max_bytes: int = 50 * MIB
+) -> tuple[FileType, int, str, int]:
+    quota.store = store
+    return await seal_upload(
+        store, chunks, blob_key=BLOB, data_key=KEY, context=CONTEXT, max_bytes=max_bytes, reserve=quota.reserve
+    )
+
+
+def nothing_stored(root: Path) -> bool:
+    return [p for p in root.rglob("*") if p.is_file()] == []
+
+
+async def test_a_file_comes_back_whole_and_every_byte_stored_was_claimed_first(tmp_path: Path) -> None:
+    data = scan(10 * MIB + 12_345)
+    store, quota = WatchedStore(tmp_path), Quota()
+    file_type, size, _sha256, stored = await upload(store, arriving(data), quota)
+    assert (file_type, size) == (PDF, len(data))
+    assert sum(quota.claims) == stored == store.received
+    assert len(quota.claims) == 4  # 1, 2, 4 MiB, then the rest with the last segment
+    assert quota.unclaimed_writes == 0
+    opened = await open_download(store, blob_key=BLOB, data_key=KEY, context=CONTEXT, size=len(data))
+    assert b"".join([chunk async for chunk in opened]) == data
+
+
+async def test_a_client_that_leaves_half_way_leaves_no_blob(tmp_path: Path) -> None:
+    store = WatchedStore(tmp_path)
+    with pytest.raises(ConnectionResetError):
+        await upload(store, arriving(scan(10 * MIB), fail_after=6 * MIB), Quota())
+    assert nothing_stored(tmp_path)
+
+
+async def test_a_file_over_the_limit_is_refused_and_leaves_no_blob(tmp_path: Path) -> None:
+    store = WatchedStore(tmp_path)
+    with pytest.raises(FileTooLarge):
+        await upload(store, arriving(scan(10 * MIB)), Quota(), max_bytes=5 * MIB)
+    assert nothing_stored(tmp_path)
+
+
+async def test_a_refused_claim_half_way_stops_the_upload_and_leaves_no_blob(tmp_path: Path) -> None:
+    store, quota = WatchedStore(tmp_path), Quota(refuse_at=2)
+    with pytest.raises(QuotaExceeded):
+        await upload(store, arriving(scan(10 * MIB)), quota)
+    assert store.received == sum(quota.claims)  # nothing past the last granted claim reached the store
+    assert nothing_stored(tmp_path)
+
+
+async def test_a_store_that_fails_half_way_is_storage_unavailable_and_leaves_no_blob(tmp_path: Path) -> None:
+    store = WatchedStore(tmp_path, fail_after=4 * MIB)
+    with pytest.raises(StorageUnavailable) as caught:
+        await upload(store, arriving(scan(10 * MIB)), Quota())
+    assert isinstance(caught.value.__cause__, BlobStoreUnavailable)
+    assert nothing_stored(tmp_path)

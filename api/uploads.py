@@ -16,6 +16,7 @@ from api.deps import container_of
 from api.limits import multipart_limits
 from api.multipart import FileConsumer, Gate, StreamedForm, read_multipart
 from storage.db import read_only, transaction
+from wallet.catalog import Holder
 from wallet.files import IngestedFile
 from wallet.schemas import DocumentPublic
 from wallet.service import Draft, WalletService
@@ -26,13 +27,24 @@ FormReader = Callable[[StreamedForm], Any]
 
 async def _own_transaction(container: Container, work: Callable[[WalletService], T], *, write: bool) -> T:
     """`work(service)` in a thread, in a transaction of its own (`api.unit.OWN_TRANSACTIONS`: the two phases)."""
-    engine = container.engine if write else read_only(container.engine)
+    return await anyio.to_thread.run_sync(_in_transaction, container, work, write)
 
-    def run() -> T:
-        with transaction(engine) as session:
-            return work(WalletService(session, container.wallet))
+
+async def _holder_and_draft(
+    container: Container, citizen_id: str, start: Callable[[WalletService], Draft], *, write: bool
+) -> tuple[Holder, Draft]:
+    """The citizen's identity and the new version's draft (in a transaction of its own) in one thread hop: the
+    request's body waits for both, and each hop waits for a worker and for the GIL."""
+
+    def run() -> tuple[Holder, Draft]:
+        return container.holder_of(citizen_id), _in_transaction(container, start, write)
 
     return await anyio.to_thread.run_sync(run)
+
+
+def _in_transaction(container: Container, work: Callable[[WalletService], T], write: bool) -> T:
+    with transaction(container.engine if write else read_only(container.engine)) as session:
+        return work(WalletService(session, container.wallet))
 
 
 async def upload_new(
@@ -46,8 +58,7 @@ async def upload_new(
 ) -> DocumentPublic:
     """A new paper of the type `type_of(form)` with the fields `fields_of(form)` (a JSON object or its text)."""
     container = container_of(request.app.state)
-    holder = await anyio.to_thread.run_sync(container.holder_of, citizen_id)
-    draft = await _own_transaction(container, lambda svc: svc.start_new(citizen_id), write=False)
+    holder, draft = await _holder_and_draft(container, citizen_id, lambda svc: svc.start_new(citizen_id), write=False)
 
     def commit(svc: WalletService, form: StreamedForm) -> DocumentPublic:
         return svc.commit_new(draft, type_code=type_of(form), fields=fields_of(form), holder=holder)
@@ -66,8 +77,9 @@ async def upload_version(
 ) -> DocumentPublic:
     """The paper's next version; without a file it keeps the current version's scans."""
     container = container_of(request.app.state)
-    holder = await anyio.to_thread.run_sync(container.holder_of, citizen_id)
-    draft = await _own_transaction(container, lambda svc: svc.start_update(citizen_id, document_id), write=True)
+    holder, draft = await _holder_and_draft(
+        container, citizen_id, lambda svc: svc.start_update(citizen_id, document_id), write=True
+    )
 
     def commit(svc: WalletService, form: StreamedForm) -> DocumentPublic:
         return svc.commit_update(draft, fields=fields_of(form), holder=holder)

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col
 
 from crypto.aead import Context, seal
 from identity.models import Agency, Citizen
+from storage.types import new_id
 from wallet.models import Attestation, Document, DocumentFile, DocumentVersion
 from wallet.repository import WalletRepository
 from wallet.service import Draft, fields_context, file_meta_context
@@ -27,6 +28,24 @@ _TABLES: dict[type[SQLModel], Table] = {
     model: model.__table__  # type: ignore[union-attr]
     for model in (Document, DocumentVersion, DocumentFile, Attestation)
 }
+_INSERTS = {model: table.insert() for model, table in _TABLES.items()}
+_COLUMNS = {model: frozenset(column.name for column in table.columns) for model, table in _TABLES.items()}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row to insert: its model and the value of every column. Plain values, not a model instance: building
+    the instance cost about 50 µs a row, the dict about one."""
+
+    model: type[SQLModel]
+    values: dict[str, object]
+
+
+def row(model: type[SQLModel], **values: object) -> Row:
+    """A row naming every column of `model`'s table, no more: no model default can fill a column left out."""
+    if values.keys() != _COLUMNS[model]:
+        raise TypeError(f"{model.__name__} needs the columns {sorted(_COLUMNS[model])}, not {sorted(values)}")
+    return Row(model, values)
 
 
 @dataclass(frozen=True)
@@ -61,23 +80,27 @@ def recipient(session: Session, national_id_index: str, agency_code: str) -> Rec
 
 def paper_rows(
     draft: Draft, *, type_code: str, clean: dict[str, object], issuer_code: str, held: bool, now: datetime
-) -> list[SQLModel]:
+) -> list[Row]:
     """The rows of a new issued paper, read-only to the citizen; `held` keeps it out of sight until the account
     reaches identity level 2 (`wallet.holding`)."""
-    document = Document(
+    document = row(
+        Document,
         id=draft.document_id,
         citizen_id=draft.citizen_id,
         type=type_code,
         source="issuer",
         provenance="issuer_signed",
         issuer_code=issuer_code,
+        revoked_at=None,
         held_at=now if held else None,
         current_version=draft.version,
         created_at=now,
         updated_at=now,
     )
     payload = {"fields": clean, "file_ids": [upload.file_id for upload in draft.stored]}
-    version = DocumentVersion(
+    version = row(
+        DocumentVersion,
+        id=new_id(),
         document_id=draft.document_id,
         version=draft.version,
         wrapped_data_key=draft.wrapped_data_key,
@@ -87,14 +110,15 @@ def paper_rows(
     return [document, version, *_file_rows(draft, now)]
 
 
-def _file_rows(draft: Draft, now: datetime) -> list[SQLModel]:
-    rows: list[SQLModel] = []
+def _file_rows(draft: Draft, now: datetime) -> list[Row]:
+    rows: list[Row] = []
     for upload in draft.stored:
         meta = {"filename": upload.filename, "content_type": upload.content_type, "size": upload.size}
         meta["sha256"] = upload.sha256
         context = file_meta_context(draft.citizen_id, draft.document_id, draft.version, upload.file_id)
         rows.append(
-            DocumentFile(
+            row(
+                DocumentFile,
                 id=upload.file_id,
                 document_id=draft.document_id,
                 citizen_id=draft.citizen_id,
@@ -112,11 +136,11 @@ def _sealed(draft: Draft, content: Mapping[str, object], context: Context) -> by
     return seal(draft.data_key, json.dumps(content, ensure_ascii=False).encode(), context=context)
 
 
-def insert(session: Session, rows: list[SQLModel]) -> None:
-    """Insert `rows` in order, one INSERT of its columns each, in the session's transaction; the scans' pending
-    records go with them (their blobs now have metadata), as when the wallet commits a version."""
+def insert(session: Session, rows: list[Row]) -> None:
+    """Insert `rows` in order, one INSERT each, in the session's transaction; the scans' pending records go with
+    them (their blobs now have metadata), as when the wallet commits a version."""
     connection = session.connection()
-    for row in rows:
-        table = _TABLES[type(row)]
-        connection.execute(table.insert(), {column.name: getattr(row, column.name) for column in table.columns})
-    WalletRepository(session).clear_pending([row.blob_key for row in rows if isinstance(row, DocumentFile)])
+    for each in rows:
+        connection.execute(_INSERTS[each.model], each.values)
+    blob_keys = [str(each.values["blob_key"]) for each in rows if each.model is DocumentFile]
+    WalletRepository(session).clear_pending(blob_keys)

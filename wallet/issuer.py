@@ -37,7 +37,7 @@ from wallet.attestations import (
 )
 from wallet.catalog import Holder, document_type, valid_until, validate_fields
 from wallet.errors import CitizenNotFound, DocumentNotFound, FieldsInvalid, TooManyDocuments
-from wallet.issued_rows import insert, paper_rows, recipient
+from wallet.issued_rows import Row, insert, paper_rows, recipient, row
 from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
 from wallet.models import Attestation, Document
 from wallet.schemas import VerificationPublic
@@ -219,10 +219,11 @@ def sign_attestation(deps: WalletDeps, issuing: IssuingDeps, prepared: PreparedI
     return fit_to_qr(prepared.document_name, sign, deps.verify_url), requester
 
 
-def _attestation(prepared: PreparedIssue, issued: IssuedToken, requester: str) -> Attestation:
+def _attestation(prepared: PreparedIssue, issued: IssuedToken, requester: str) -> Row:
     request, draft = prepared.request, prepared.draft
     signed = jwt.api_jwt.decode_complete(issued.token, options={"verify_signature": False})  # signed just now
-    return Attestation(
+    return row(
+        Attestation,
         id=issued.jti,
         document_id=draft.document_id,
         version=draft.version,
@@ -236,6 +237,7 @@ def _attestation(prepared: PreparedIssue, issued: IssuedToken, requester: str) -
         requester_hash=requester,
         issued_at=datetime.fromtimestamp(int(signed["payload"]["iat"]), tz=UTC),
         valid_until=prepared.valid_until,
+        revoked_at=None,
         token=issued.token,
     )
 

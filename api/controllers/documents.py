@@ -85,7 +85,8 @@ class DocumentsController(Controller):
 
 
 async def _wallet(unit: UnitOfWork, work: Callable[[WalletService], T]) -> T:
-    return await unit.run(lambda: work(WalletService(unit.session, unit.container.wallet)))
+    """The wallet's work, which reads or writes the database and the key store only (files stream afterwards)."""
+    return await unit.read(lambda: work(WalletService(unit.session, unit.container.wallet)))
 
 
 def _required(form: StreamedForm, name: str) -> str:

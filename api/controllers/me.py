@@ -25,14 +25,16 @@ class MeController(Controller):
     security = BEARER
     tags = ("me",)
 
-    @get("", sync_to_thread=True)
-    def me(
-        self, principal: Principal, unit: UnitOfWork, account_service: AccountService
-    ) -> CitizenProfile | OfficerProfile:
+    @get("")
+    async def me(self, principal: Principal, unit: UnitOfWork) -> CitizenProfile | OfficerProfile:
         """A citizen's profile with their identity level (`assurance`), latest `proofing` and `held_papers`."""
-        if principal.role == "officer":
-            return account_service.officer_profile(principal.subject_id)
-        return AssuranceService(unit.session, unit.container.assurance, unit.notifier).profile(principal.subject_id)
+
+        def read() -> CitizenProfile | OfficerProfile:
+            if principal.role == "officer":
+                return AccountService(unit.session, unit.container.identity).officer_profile(principal.subject_id)
+            return AssuranceService(unit.session, unit.container.assurance, unit.notifier).profile(principal.subject_id)
+
+        return await unit.read(read)
 
     @delete("", status_code=HTTP_204_NO_CONTENT)
     async def erase(self, request: Request[Any, Any, State], principal: Principal, data: FreshFactor) -> None:

@@ -42,10 +42,10 @@ class QrController(Controller):
         "qr_service": Provide(provide_qr_service, sync_to_thread=False),
     }
 
-    @get("/me/qr", sync_to_thread=True)
-    def my_qr(self, principal: Principal, qr_service: QrService) -> QrCode:
+    @get("/me/qr")
+    async def my_qr(self, principal: Principal, unit: UnitOfWork, qr_service: QrService) -> QrCode:
         """A fresh QR token (valid 5 minutes) and its SVG."""
-        return qr_service.issue(principal.subject_id)
+        return await unit.read(lambda: qr_service.issue(principal.subject_id))
 
     # Its unit only reads: the scan's two rows go in a short transaction of their own, batched with other counters'
     # scans (`Container.scan_recorder`), so scans never queue on a write lock for their reads.

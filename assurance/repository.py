@@ -4,11 +4,84 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
+import sqlalchemy
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, func, select
 
 from assurance.models import EidLogin, EidTicket, Proofing, Recovery
-from identity.models import Officer
+from identity.models import Agency, Citizen, Officer
+from identity.repository import totp_enabled_clause
+from wallet.repository import held_count_of
+
+
+class ProofingRow(NamedTuple):
+    """A proofing with the names of who did it, read in the same statement."""
+
+    method: str
+    at: datetime
+    officer_id: str | None
+    officer_name: str | None
+    agency_code: str | None
+    agency_name: str | None
+
+
+class ProfileRow(NamedTuple):
+    """Everything `GET /me` shows of a citizen, read in one statement."""
+
+    id: str
+    status: str
+    created_at: datetime
+    profile_sealed: bytes
+    assurance: int
+    totp_enabled: bool
+    held_papers: int
+    proofing: ProofingRow | None
+
+
+def _latest_proofing_id(citizen_id: SQLCoreOperations[str]) -> sqlalchemy.ScalarSelect[str]:
+    # Its own alias: the statements around it join `identity_proofing` too, which must not correlate into it.
+    inner = aliased(Proofing)
+    newest_first = (col(inner.at).desc(), col(inner.id).desc())
+    return select(inner.id).where(inner.citizen_id == citizen_id).order_by(*newest_first).limit(1).scalar_subquery()
+
+
+_PROOFING_COLUMNS = tuple(
+    col(column)
+    for column in (Proofing.method, Proofing.at, Proofing.officer_id, Officer.full_name, Agency.code, Agency.name)
+)
+_WITH_NAMES = (
+    (Officer, col(Officer.id) == Proofing.officer_id),
+    (Agency, col(Agency.code) == Proofing.agency_code),
+)
+_LATEST_PROOFING = (
+    sqlalchemy.select(*_PROOFING_COLUMNS)
+    .outerjoin(*_WITH_NAMES[0])
+    .outerjoin(*_WITH_NAMES[1])
+    .where(col(Proofing.id) == _latest_proofing_id(sqlalchemy.bindparam("id")))
+)
+_CITIZEN = col(Citizen.id)
+# Built once (every `GET /me` runs it): the citizen, their authenticator, held papers and latest proofing with who
+# proofed, in one indexed read instead of five.
+_PROFILE = (
+    sqlalchemy.select(
+        _CITIZEN,
+        col(Citizen.status),
+        col(Citizen.created_at),
+        col(Citizen.profile_sealed),
+        col(Citizen.assurance),
+        totp_enabled_clause("citizen", _CITIZEN),
+        held_count_of(_CITIZEN),
+        *_PROOFING_COLUMNS,
+    )
+    .select_from(Citizen)
+    .outerjoin(Proofing, col(Proofing.id) == _latest_proofing_id(_CITIZEN))
+    .outerjoin(*_WITH_NAMES[0])
+    .outerjoin(*_WITH_NAMES[1])
+    .where(sqlalchemy.bindparam("id") == _CITIZEN)
+)
 
 
 class AssuranceRepository:
@@ -19,9 +92,17 @@ class AssuranceRepository:
         self.session.add_all(rows)
         self.session.flush()
 
-    def latest_proofing(self, citizen_id: str) -> Proofing | None:
-        query = select(Proofing).where(Proofing.citizen_id == citizen_id)
-        return self.session.exec(query.order_by(col(Proofing.at).desc(), col(Proofing.id).desc())).first()
+    def profile_row(self, citizen_id: str) -> ProfileRow | None:
+        row = self.session.connection().execute(_PROFILE, {"id": citizen_id}).first()
+        if row is None:
+            return None
+        values: tuple[Any, ...] = tuple(row)
+        proofing = ProofingRow(*values[7:])
+        return ProfileRow._make((*values[:7], proofing if proofing.method is not None else None))
+
+    def latest_proofing(self, citizen_id: str) -> ProofingRow | None:
+        row = self.session.connection().execute(_LATEST_PROOFING, {"id": citizen_id}).first()
+        return ProofingRow._make(row) if row is not None else None
 
     def recovery_by_challenge(self, challenge_id: str) -> Recovery | None:
         query = select(Recovery).where(Recovery.challenge_id == challenge_id).with_for_update()

@@ -11,7 +11,7 @@ from assurance import notices
 from assurance.deps import AssuranceDeps
 from assurance.errors import CitizenUnavailable, PresenceNotFound
 from assurance.models import Proofing
-from assurance.repository import AssuranceRepository
+from assurance.repository import AssuranceRepository, ProofingRow
 from assurance.schemas import ProofingDone
 from audit.service import Actor, AuditService
 from identity.errors import Forbidden
@@ -66,15 +66,16 @@ class AssuranceService:
 
     # -- reading -------------------------------------------------------------------------------------------
     def profile(self, citizen_id: str) -> CitizenProfile:
-        """`GET /me` of a citizen: the profile with its level, latest proofing and held papers."""
-        citizen = self._ids.citizen(citizen_id)
-        profile = AuthService(self._session, self._deps.identity, self._notifier).profile_of(citizen)
-        level = citizen.assurance if citizen is not None else 1
+        """`GET /me` of a citizen: the profile with its level, latest proofing and held papers (one read)."""
+        row = self._repo.profile_row(citizen_id)
+        auth = AuthService(self._session, self._deps.identity, self._notifier)
+        profile = auth.profile_of(row, totp_enabled=row.totp_enabled if row is not None else None)
+        level = row.assurance if row is not None else 1
         return profile.model_copy(
             update={
                 "assurance": LEVEL_TWO if level >= LEVEL_TWO else 1,
-                "proofing": self.latest(citizen_id),
-                "held_papers": HeldPapers(self._session, self._deps.wallet).count(citizen_id),
+                "proofing": self._public(row.proofing) if row is not None and row.proofing is not None else None,
+                "held_papers": row.held_papers if row is not None else 0,
             }
         )
 
@@ -82,17 +83,15 @@ class AssuranceService:
         proofing = self._repo.latest_proofing(citizen_id)
         return self._public(proofing) if proofing is not None else None
 
-    def _public(self, proofing: Proofing) -> ProofingPublic:
+    def _public(self, proofing: ProofingRow) -> ProofingPublic:
         method = "counter" if proofing.method == "counter" else "eid"
         if proofing.officer_id is None:
             by = ProofingBy(name=self._deps.eid_name)
         else:
-            officer = self._ids.officer(proofing.officer_id)
-            agency = self._ids.agency(proofing.agency_code or "")
-            by = ProofingBy(
-                name=officer.full_name if officer else "",
-                agency=ProofingAgency(code=agency.code, name=agency.name) if agency else None,
-            )
+            agency = None
+            if proofing.agency_code is not None and proofing.agency_name is not None:
+                agency = ProofingAgency(code=proofing.agency_code, name=proofing.agency_name)
+            by = ProofingBy(name=proofing.officer_name or "", agency=agency)
         return ProofingPublic(method=method, at=proofing.at, by=by)
 
     # -- counter proofing -----------------------------------------------------------------------------------
@@ -110,7 +109,16 @@ class AssuranceService:
             if latest is not None:
                 return ProofingDone(proofing=latest, released_papers=0)  # already proofed: nothing recorded twice
         proofing, released = self.raise_to_level_two(citizen, proofer, kind="proofing")
-        return ProofingDone(proofing=self._public(proofing), released_papers=released)
+        officer, agency = proofer.officer, proofer.agency
+        done = ProofingRow(
+            proofing.method,
+            proofing.at,
+            proofing.officer_id,
+            officer.full_name,
+            agency.code if agency is not None else None,
+            agency.name if agency is not None else None,
+        )
+        return ProofingDone(proofing=self._public(done), released_papers=released)
 
     def counter_proofer(self, principal: Principal) -> Proofer:
         principal.require("officer")

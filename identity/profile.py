@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from crypto.aead import Context
 from crypto.citizen_keys import CitizenKeys
@@ -13,11 +15,31 @@ from identity.models import Citizen
 Profile = dict[str, str | None]
 
 
+class SealedProfile(Protocol):
+    """A citizen's row, or what a single-statement read took of it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def profile_sealed(self) -> bytes: ...
+
+
+class CitizenRecord(SealedProfile, Protocol):
+    """What a profile answer needs of the citizen's row."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
 def profile_context(citizen_id: str) -> Context:
     return Context(purpose="profile", citizen=citizen_id)
 
 
-def open_profile(keys: CitizenKeys, citizen: Citizen) -> Profile:
+def open_profile(keys: CitizenKeys, citizen: SealedProfile) -> Profile:
     context = profile_context(citizen.id)
     try:
         sealed = keys.open(citizen.id).open(citizen.profile_sealed, context=context)

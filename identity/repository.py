@@ -3,10 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
+import sqlalchemy
+from sqlalchemy import ColumnElement
+from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, delete, select, update
 
 from identity.models import Agency, AuthSession, Citizen, Officer, OtpChallenge, RefreshToken, TotpCredential
+
+
+class SessionState(NamedTuple):
+    """What a request's check needs of its login (`auth_session`), read without loading the ORM row."""
+
+    id: str
+    subject_type: str
+    subject_id: str
+    auth_time: datetime
+    started_at: datetime | None
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def totp_enabled_clause(subject_type: str, subject_id: SQLCoreOperations[str]) -> ColumnElement[bool]:
+    """`SecondFactor.totp_enabled` in SQL: the subject has an authenticator whose secret is confirmed."""
+    return sqlalchemy.exists().where(
+        col(TotpCredential.subject_type) == subject_type,
+        col(TotpCredential.subject_id) == subject_id,
+        col(TotpCredential.secret_sealed).is_not(None),
+    )
+
+
+# Built once: every authenticated request runs it, and building a statement costs about as much as running it.
+_SESSION_STATE = sqlalchemy.select(*(getattr(AuthSession, name) for name in SessionState._fields)).where(
+    col(AuthSession.id) == sqlalchemy.bindparam("id")
+)
 
 
 class IdentityRepository:
@@ -33,6 +65,12 @@ class IdentityRepository:
 
     def officer(self, officer_id: str) -> Officer | None:
         return self.session.get(Officer, officer_id)
+
+    def officer_with_agency(self, officer_id: str) -> tuple[Officer | None, Agency | None]:
+        """Both rows in one statement; later `officer` and `agency` reads of the request find them loaded."""
+        query = select(Officer, Agency).outerjoin(Agency, col(Agency.code) == Officer.agency_code)
+        row = self.session.exec(query.where(Officer.id == officer_id)).first()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     def officer_by_phone(self, phone: str) -> Officer | None:
         return self.session.exec(select(Officer).where(Officer.phone == phone)).first()
@@ -71,6 +109,10 @@ class IdentityRepository:
 
     def auth_session(self, session_id: str) -> AuthSession | None:
         return self.session.get(AuthSession, session_id)
+
+    def session_state(self, session_id: str) -> SessionState | None:
+        row = self.session.connection().execute(_SESSION_STATE, {"id": session_id}).first()
+        return SessionState(*row) if row is not None else None
 
     def refresh_token(self, token_hash: str) -> RefreshToken | None:
         query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()

@@ -34,6 +34,7 @@ class SecondFactor:
         self._kit = toolkit
 
     def totp_enabled(self, subject_type: str, subject_id: str) -> bool:
+        # The same rule for reads in one statement: `identity.repository.totp_enabled_clause`.
         credential = self._repo.totp(subject_type, subject_id)
         return credential is not None and credential.secret_sealed is not None
 

@@ -11,7 +11,7 @@ from identity.authenticator import Authenticators
 from identity.challenges import Challenges, Subject, SubjectType
 from identity.errors import InvalidCredentials, OtpInvalid, RateLimited, ValidationFailed
 from identity.models import Citizen, Officer, TotpCredential
-from identity.profile import Profile, open_profile, profile_context
+from identity.profile import CitizenRecord, Profile, open_profile, profile_context
 from identity.registration import Registration
 from identity.repository import IdentityRepository
 from identity.schemas import (
@@ -162,11 +162,11 @@ class AuthService:
     def citizen_profile(self, citizen_id: str) -> CitizenProfile:
         return self.profile_of(self._repo.citizen(citizen_id))
 
-    def profile_of(self, citizen: Citizen | None) -> CitizenProfile:
-        """`citizen_profile` of a row already read."""
+    def profile_of(self, citizen: CitizenRecord | None, *, totp_enabled: bool | None = None) -> CitizenProfile:
+        """`citizen_profile` of a row already read (and whether an authenticator is on, when read with it)."""
         if citizen is None or citizen.status != "active":
             raise InvalidCredentials()
-        data = self._profile_of(citizen)
+        data = open_profile(self._kit.citizen_keys, citizen)
         return CitizenProfile(
             id=citizen.id,
             national_id=str(data["national_id"]),
@@ -175,7 +175,7 @@ class AuthService:
             sex="nu" if data["sex"] == "nu" else "nam",
             phone=data.get("phone"),
             email=data.get("email"),
-            totp_enabled=self.totp_enabled("citizen", citizen.id),
+            totp_enabled=self.totp_enabled("citizen", citizen.id) if totp_enabled is None else totp_enabled,
             created_at=citizen.created_at,
         )
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from crypto.tokens import TokenError
 from identity.errors import Forbidden, InvalidToken, RefreshTokenReused, SessionExpired
 from identity.models import Agency, AuthSession, RefreshToken
-from identity.repository import IdentityRepository
+from identity.repository import IdentityRepository, SessionState
 from identity.schemas import TokenPair
 from identity.toolkit import IdentityToolkit
 
@@ -120,7 +120,7 @@ class SessionService:
             return {"agency": officer.agency_code}
         return {}
 
-    def _check_alive(self, auth: AuthSession, now: datetime) -> None:
+    def _check_alive(self, auth: AuthSession | SessionState, now: datetime) -> None:
         config = self._kit.config
         idle = config.staff_idle_timeout if auth.subject_type == "officer" else config.idle_timeout
         idle_limit = auth.last_seen_at + idle
@@ -153,7 +153,7 @@ class SessionService:
             return self._agency_principal(claims), False
         if role not in ("citizen", "officer"):
             raise InvalidToken()
-        auth = self._repo.auth_session(str(claims.get("sid")))
+        auth = self._repo.session_state(str(claims.get("sid")))
         if auth is None or auth.subject_id != claims["sub"]:
             raise InvalidToken()
         now = self._kit.clock.now()
@@ -189,10 +189,9 @@ class SessionService:
 
     def _officer_scopes(self, officer_id: str) -> frozenset[str]:
         """An officer acts with their agency's scopes as they are now; a suspended officer's session is over."""
-        officer = self._repo.officer(officer_id)
+        officer, agency = self._repo.officer_with_agency(officer_id)
         if officer is None or officer.status != "active":
             raise SessionExpired()
-        agency = self._repo.agency(officer.agency_code)
         if agency is None or agency.status != "active":
             return frozenset()
         return frozenset(agency.scopes.split())

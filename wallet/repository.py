@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy
+from sqlalchemy import ScalarSelect
+from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, delete, func, select
 
 from storage.db import lock_key
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.quota import Usage
+
+
+def held_count_of(citizen_id: SQLCoreOperations[str] | str) -> ScalarSelect[int]:
+    """How many papers wait for the citizen's identity level 2 (`Document.held_at`), as a scalar subquery."""
+    held = sqlalchemy.select(func.count()).where(
+        col(Document.citizen_id) == citizen_id, col(Document.held_at).is_not(None)
+    )
+    return held.scalar_subquery()
 
 
 class WalletRepository:
@@ -119,8 +130,7 @@ class WalletRepository:
         return int(self.session.exec(query).one())
 
     def held_count(self, citizen_id: str) -> int:
-        query = select(func.count()).where(Document.citizen_id == citizen_id, col(Document.held_at).is_not(None))
-        return int(self.session.exec(query).one())
+        return int(self.session.execute(sqlalchemy.select(held_count_of(citizen_id))).scalar_one())
 
     def clear_pending(self, blob_keys: Sequence[str]) -> None:
         if blob_keys:

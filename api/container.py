@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import structlog
@@ -23,7 +23,7 @@ from consent.service import ConsentDeps, ConsentService
 from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
 from crypto.derive import BlindIndex, derive_key
-from crypto.keyring import KeyringFile, load_or_create_keyring
+from crypto.keyring import Keyring, KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
@@ -152,6 +152,9 @@ def identity_config(settings: Settings) -> IdentityConfig:
     )
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -171,6 +174,9 @@ class Container:
     catalog: ProcedureCatalog
     eid: EidClient | None = None
     scans: GroupCommit = field(init=False)
+    # Dependencies holding keys derived from the keyring, made once per keyring (HKDF per request cost more than the
+    # query it served); a rotation loads a new keyring, and they are made again from it.
+    _per_keyring: dict[str, tuple[object, Any]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # A connection of its own: the scans waiting for their batch each hold their unit's connection, so a batch
@@ -199,16 +205,26 @@ class Container:
             holds=dossiers_holding,
         )
 
+    def _keyed(self, name: str, make: Callable[[Keyring], T]) -> T:
+        ring = self.keyring()
+        made = self._per_keyring.get(name)
+        if made is None or made[0] is not ring:
+            made = self._per_keyring[name] = (ring, make(ring))
+        value: T = made[1]
+        return value
+
     @property
     def issuing(self) -> IssuingDeps:
-        requester_index = BlindIndex(self.keyring().index_key, "requester")
-        return IssuingDeps(
-            self.identity.tokens,
-            requester_index,
-            self.identity.national_id_index,
-            self.holder_of,
-            on_held=self._paper_held,
-            dispatch=self.dispatcher.dispatch,
+        return self._keyed(
+            "issuing",
+            lambda ring: IssuingDeps(
+                self.identity.tokens,
+                BlindIndex(ring.index_key, "requester"),
+                self.identity.national_id_index,
+                self.holder_of,
+                on_held=self._paper_held,
+                dispatch=self.dispatcher.dispatch,
+            ),
         )
 
     @property
@@ -217,11 +233,14 @@ class Container:
 
     @property
     def assurance(self) -> AssuranceDeps:
-        sealer = PlatformSealer(derive_key(self.keyring().index_key, "assurance"))
-        name = self.settings.eid_display_name
-        return AssuranceDeps(
-            self.identity, self.wallet, self.consent, self.forms, sealer, self.notifier, self.eid, eid_name=name
-        )
+        def make(ring: Keyring) -> AssuranceDeps:
+            sealer = PlatformSealer(derive_key(ring.index_key, "assurance"))
+            name = self.settings.eid_display_name
+            return AssuranceDeps(
+                self.identity, self.wallet, self.consent, self.forms, sealer, self.notifier, self.eid, eid_name=name
+            )
+
+        return self._keyed("assurance", make)
 
     def _paper_held(self, session: Session, citizen_id: str) -> list[str]:
         notifier = self.notifier(session)

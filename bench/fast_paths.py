@@ -1,5 +1,8 @@
 """The hot paths against their floors: `GET /me`, `GET /documents?limit=50`, `POST /verify/qr` and `GET /me/qr` on
 SQLite and on PostgreSQL, with 1 and 2 uvicorn workers, each against a baseline measured in the same run.
+The wallet's own floor is measured beside them: `GET /.well-known/jwks.json`, a public route with no database work
+through the wallet's whole middleware stack (access log, limits, metrics, JSON guard, compression, CSRF) and guard,
+so the gap between the bare app and an authenticated read splits into what every route pays and what the read adds.
 
 `python -m bench.fast_paths` (also run by `python -m bench`, about 3 minutes). Baselines: the bare Litestar app of
 `bench/baseline_app.py` (`GET /plain`, and `POST /jwt`, one EdDSA JWT verified with pyjwt) with as many workers as the
@@ -188,6 +191,7 @@ def wallet_loads(
     """The four paths on one server; ratios against the bare app with as many workers and the in-process page."""
     prefix, w = f"fast.{kind}.{workers}w", f"{workers}w"
     me_auth = people.auth(people.citizen)
+    floor = _measured(f"{prefix} GET /.well-known/jwks.json", f"{wallet.server.base_url}/.well-known/jwks.json")
     me = _measured(f"{prefix} GET /me", f"{wallet.api}/me", headers=me_auth)
     people.documents(wallet)
     documents = _measured(
@@ -201,6 +205,9 @@ def wallet_loads(
     people.check_scan(wallet, tokens[-1])  # still valid at the end: the load measured real verifications
     me_qr = _measured(f"{prefix} GET /me/qr", f"{wallet.api}/me/qr", headers=me_auth)
     return {
+        f"{prefix}.wallet_floor_rps": floor.rps,
+        f"{prefix}.wallet_floor_vs_bare": floor.rps / bare[f"fast.bare_get_rps_{w}"],
+        f"{prefix}.me_vs_wallet_floor": me.rps / floor.rps,
         f"{prefix}.me_rps": me.rps,
         f"{prefix}.me_p50_ms": me.p50_ms,
         f"{prefix}.me_p99_ms": me.p99_ms,

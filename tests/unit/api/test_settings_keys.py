@@ -185,3 +185,21 @@ class TestEnvironment:
         config = Settings()
         assert config.resolved_storage_url == f"file://{(tmp_path / 'd').resolve()}/blobs"
         assert config.resolved_database_url == f"sqlite:///{(tmp_path / 'd').resolve()}/wallet.db"
+
+
+class TestKeyDerivedDependencies:
+    def test_are_made_once_per_keyring_and_again_after_a_rotation(self, tmp_path: Path, build: Any) -> None:
+        config = settings(tmp_path / "data")
+        container = build(config)
+        assurance, issuing = container.assurance, container.issuing
+        assert container.assurance is assurance and container.issuing is issuing  # not made per request
+
+        path = config.resolved_keyring_file
+        rotated = load_keyring(path).with_new_master_key(now=NOW)
+        save_keyring(rotated, path)
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+        container.keyring.reload_if_changed()
+
+        assert container.assurance is not assurance
+        assert container.issuing is not issuing
+        assert container.assurance is container.assurance  # and kept again for the new keyring

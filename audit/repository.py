@@ -109,7 +109,7 @@ class AuditRepository:
         rows of the columns `ROW_COLUMNS` (`seq` empty), as `ChainHasher.row_hash` reads them."""
         query = select(*(_ENTRY_COLUMNS[name] for name in ROW_COLUMNS)).where(_ENTRY_COLUMNS.seq.is_(None))
         query = query.order_by(_ENTRY_COLUMNS.at, _ENTRY_COLUMNS.id).limit(limit)
-        return list(self.session.connection().execute(query))
+        return list(self.session.connection().execute(query).all())
 
     def link(self, links: list[dict[str, Any]]) -> None:
         """Give each unchained entry `row_id` its `seq`, `prev_hash` and `entry_hash` (keys of each dict).

@@ -107,6 +107,11 @@ class StreamEncryptor:
 
     def update(self, data: bytes) -> bytes:
         """Zero or more complete sealed segments; fewer than `segment_size` bytes stay buffered."""
+        return b"".join(self.update_segments(data))
+
+    def update_segments(self, data: bytes) -> list[bytes]:
+        """As `update`, each sealed segment its own object: a caller that writes them one by one skips copying every
+        sealed byte into one object first (a request's chunks often complete several segments each)."""
         self._check_not_finalized()
         view = memoryview(data)
         sealed: list[bytes] = []
@@ -117,7 +122,7 @@ class StreamEncryptor:
             sealed.append(self._seal(view[:size], last=False))
             view = view[size:]
         self._buffer += view
-        return b"".join(sealed)
+        return sealed
 
     def finalize(self) -> bytes:
         """The last segment (the buffered rest, possibly empty), flagged last: it marks the true end."""

@@ -82,8 +82,7 @@ class _Sealer:
         pieces = [head] if head else []
         for chunk in batch:
             self.digest.update(chunk)
-            if piece := self.encryptor.update(chunk):
-                pieces.append(piece)
+            pieces += self.encryptor.update_segments(chunk)
         if last:
             pieces.append(self.encryptor.finalize())
         return pieces

@@ -112,6 +112,18 @@ class TestRoundTrip:
         assert len(encryptor.update(bytes(2 * SEG + 3))) == 2 * (SEG + TAG)
         assert len(encryptor.finalize()) == 3 + TAG
 
+    @settings(max_examples=60, deadline=None)
+    @given(size=boundary_sizes, sizes=chunk_sizes, data=st.data())
+    def test_segments_one_by_one_are_the_same_stream(self, size: int, sizes: list[int], data: st.DataObject) -> None:
+        plaintext = data.draw(st.binary(min_size=size, max_size=size), label="plaintext")
+        key = create_key()
+        encryptor = StreamEncryptor(key, context=CONTEXT, segment_size=SEG)
+        pieces = [segment for chunk in chunked(plaintext, sizes) for segment in encryptor.update_segments(chunk)]
+        assert [len(piece) for piece in pieces] == [SEG + TAG] * (size // SEG)
+        sealed = encryptor.header() + b"".join(pieces) + encryptor.finalize()
+        assert open_stream(key, sealed) == plaintext
+        assert segments(sealed)[:-1] == pieces
+
     def test_decryptor_releases_each_segment_as_soon_as_it_is_verified(self) -> None:
         key = create_key()
         plaintext = os.urandom(3 * SEG)

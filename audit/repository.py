@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Row, bindparam, text, type_coerce, update
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, and_, col, func, or_, select
 
 from audit.chain import EMPTY_HEAD, ROW_COLUMNS, ChainHead
@@ -32,6 +34,12 @@ _LINK_BATCH = (
 )
 
 
+@functools.cache
+def _compiled_insert(dialect: Dialect) -> str:
+    """The INSERT of every column of an entry as SQLAlchemy writes it for `dialect`, once."""
+    return str(_INSERT.compile(dialect=dialect))
+
+
 class AuditRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -43,8 +51,16 @@ class AuditRepository:
     def append(self, values: dict[str, Any]) -> None:
         """Insert an access-log entry (`values`: every column) with one INSERT, outside the session's unit of work:
         an entry is written once and never updated through the session, and the unit of work's flush cost more than
-        the insert itself on the hottest write path there is."""
-        self.session.connection().execute(_INSERT, values)
+        the insert itself on the hottest write path there is. PostgreSQL: the statement as psycopg takes it, without
+        SQLAlchemy's compilation and bind processing (about 25 µs of an append's 250): the values are texts or None
+        but `at`, an aware time sent as such (what the column's type would check is checked here)."""
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql":
+            connection.execute(_INSERT, values)
+            return
+        if values["at"].tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        connection.exec_driver_sql(_compiled_insert(connection.dialect), values)
 
     def page(
         self,

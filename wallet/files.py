@@ -124,9 +124,9 @@ async def seal_upload(
                 batch_size += len(chunk)
                 if batch_size >= batch_limit:
                     pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head))
-                    await send.send(_Sealed(pieces))
-                    head, batch, batch_size = b"", [], 0
+                    head, batch, batch_size = b"", [], 0  # the plaintext goes before the wait for the writer
                     batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
+                    await send.send(_Sealed(pieces))
             progress.finish()
             pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=True))
             await send.send(_Sealed(pieces, last=True))

@@ -4,7 +4,9 @@ either side, or in the store, leaves no object behind and is the error the calle
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tracemalloc
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
@@ -124,3 +126,32 @@ async def test_a_store_that_fails_half_way_is_storage_unavailable_and_leaves_no_
         await upload(store, arriving(scan(10 * MIB)), Quota())
     assert isinstance(caught.value.__cause__, BlobStoreUnavailable)
     assert nothing_stored(tmp_path)
+
+
+async def test_a_large_file_goes_up_and_down_in_flat_memory(tmp_path: Path) -> None:
+    """48 MiB up and down: an upload holds about two 4 MiB batches (plaintext and sealed), a download the 4 MiB it
+    checks before sending and a chunk; neither grows with the file."""
+    size, block = 48 * MIB, os.urandom(65_000)
+    sent, received = hashlib.sha256(), hashlib.sha256()
+
+    async def made_as_sent() -> AsyncIterator[bytes]:
+        for n in range(size // len(block)):
+            chunk = (b"%PDF-1.7\n" if n == 0 else n.to_bytes(9, "big")) + block[9:]
+            sent.update(chunk)
+            yield chunk
+
+    store = WatchedStore(tmp_path)
+    tracemalloc.start()
+    try:
+        _, stored_size, _, _ = await upload(store, made_as_sent(), Quota(), max_bytes=64 * MIB)
+        upload_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        opened = await open_download(store, blob_key=BLOB, data_key=KEY, context=CONTEXT, size=stored_size)
+        async for chunk in opened:
+            received.update(chunk)
+        download_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert received.digest() == sent.digest()
+    assert upload_peak < 20 * MIB, upload_peak
+    assert download_peak < 10 * MIB, download_peak

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import select
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -95,12 +94,10 @@ def _begin_immediate(connection: Any) -> None:
     # Writers take the write lock from the start, avoiding the upgrade deadlock of concurrent
     # read-then-write transactions; read-only work asks for a deferred BEGIN (see `read_only`).
     # Sent to the driver directly: through `exec_driver_sql` the BEGIN cost as much as a small query (SQLAlchemy's
-    # execution path, its cursor and result), none of which it needs; its errors are wrapped as SQLAlchemy's would be.
-    statement = f"BEGIN {connection.get_execution_options().get(_BEGIN_OPTION, 'IMMEDIATE')}"
-    try:
-        connection.connection.driver_connection.execute(statement)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, sqlite3.Error, hide_parameters=True) from exc
+    # execution path, its cursor and result), none of which it needs. A driver error raised here is wrapped by
+    # SQLAlchemy's `begin` as any other (an OperationalError when the lock stays taken: tested).
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    connection.connection.driver_connection.execute(f"BEGIN {mode}")
 
 
 _BEGIN_OPTION = "sqlite_begin"

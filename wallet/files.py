@@ -164,7 +164,8 @@ class _SealingStopped(Exception):
 
 
 def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error that stopped the upload, not the cancellation or the cut stream it caused in the other task."""
+    """The error that stopped the upload, not what it caused in the other task: a cancellation, a cut stream, or a
+    sealer that found the writer gone."""
     leaves: list[BaseException] = []
     pending: list[BaseException] = [group]
     while pending:
@@ -173,7 +174,8 @@ def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
             pending.extend(reversed(error.exceptions))
         else:
             leaves.append(error)
-    causes = [e for e in leaves if not isinstance(e, _SealingStopped | anyio.get_cancelled_exc_class())]
+    effects = (_SealingStopped, anyio.BrokenResourceError, anyio.get_cancelled_exc_class())
+    causes = [e for e in leaves if not isinstance(e, effects)]
     return (causes or leaves)[0]
 
 

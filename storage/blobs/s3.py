@@ -161,7 +161,7 @@ class S3BlobStore:
         response = await _call(self._client.get_object, self._bucket, key, key=key)
         ahead = _ReadAhead(response, chunk_size)  # the next chunks arrive while the caller works on this one
         try:
-            while (chunk := await _call(ahead.next, key=key)) != b"":
+            while (chunk := await _next_chunk(ahead, key)) != b"":
                 yield chunk
         finally:
             with anyio.CancelScope(shield=True):
@@ -275,7 +275,17 @@ class _ReadAhead:
 
     def next(self) -> bytes:
         """The next chunk, b"" at the end; raises what the read raised."""
-        item = self._queue.get()
+        return self._taken(self._queue.get())
+
+    def next_ready(self) -> bytes | None:
+        """The next chunk if the thread has read it already, else None (without waiting)."""
+        try:
+            return self._taken(self._queue.get_nowait())
+        except queue.Empty:
+            return None
+
+    @staticmethod
+    def _taken(item: bytes | BaseException) -> bytes:
         if isinstance(item, BaseException):
             raise item
         return item
@@ -305,6 +315,13 @@ class _ReadAhead:
                 continue
             return True
         return False
+
+
+async def _next_chunk(ahead: _ReadAhead, key: str) -> bytes:
+    """A chunk the read-ahead thread holds already is taken at once: a worker thread is needed only to wait for one."""
+    with _translate_errors(key):
+        chunk = ahead.next_ready()
+    return chunk if chunk is not None else await _call(ahead.next, key=key)
 
 
 async def _call(func: Callable[[*Ts], T], *args: *Ts, key: str | None = None) -> T:

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import storage.blobs.s3 as s3_module
 from storage.blobs import (
     BlobInfo,
     BlobNotFound,
@@ -327,6 +328,30 @@ class TestS3StorageDown:
         assert not await s3_store.exists("mid")
         await s3_store.put("new", chunked(b"after", 5))
         assert await listing(s3_store) == {"kept": 17, "new": 5}
+
+
+@pytest.mark.s3
+class TestS3ReadAhead:
+    async def test_chunks_read_ahead_are_taken_without_waiting_in_a_worker_thread(
+        self, s3_store: BlobStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = random.Random("ahead").randbytes(2 * MiB)
+        await s3_store.put("ahead", chunked(data, MiB))
+        waits = 0
+        blocking_next = s3_module._ReadAhead.next
+
+        def counted(ahead: s3_module._ReadAhead) -> bytes:
+            nonlocal waits
+            waits += 1
+            return blocking_next(ahead)
+
+        monkeypatch.setattr(s3_module._ReadAhead, "next", counted)
+        received = []
+        async for chunk in s3_store.get("ahead", chunk_size=64 * 1024):
+            received.append(chunk)
+            await anyio.sleep(0.005)  # a caller slower than the read-ahead: its next chunks are waiting for it
+        assert b"".join(received) == data
+        assert waits < len(received) // 2
 
 
 @pytest.mark.s3

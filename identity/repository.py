@@ -35,6 +35,20 @@ def totp_enabled_clause(subject_type: str, subject_id: SQLCoreOperations[str]) -
     )
 
 
+class AgencyState(NamedTuple):
+    """What an agency's request check needs of its row, read without loading the ORM row."""
+
+    code: str
+    status: str
+    scopes: str
+    scopes_revoked_at: datetime | None
+
+
+_AGENCY_STATE = sqlalchemy.select(*(getattr(Agency, name) for name in AgencyState._fields)).where(
+    col(Agency.code) == sqlalchemy.bindparam("code")
+)
+
+
 # Built once: every authenticated request runs it, and building a statement costs about as much as running it.
 _SESSION_STATE = sqlalchemy.select(*(getattr(AuthSession, name) for name in SessionState._fields)).where(
     col(AuthSession.id) == sqlalchemy.bindparam("id")
@@ -109,6 +123,10 @@ class IdentityRepository:
 
     def auth_session(self, session_id: str) -> AuthSession | None:
         return self.session.get(AuthSession, session_id)
+
+    def agency_state(self, code: str) -> AgencyState | None:
+        row = self.session.connection().execute(_AGENCY_STATE, {"code": code}).first()
+        return AgencyState(*row) if row is not None else None
 
     def session_state(self, session_id: str) -> SessionState | None:
         row = self.session.connection().execute(_SESSION_STATE, {"id": session_id}).first()

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from crypto.tokens import TokenError
 from identity.errors import Forbidden, InvalidToken, RefreshTokenReused, SessionExpired
 from identity.models import Agency, AuthSession, RefreshToken
-from identity.repository import IdentityRepository, SessionState
+from identity.repository import AgencyState, IdentityRepository, SessionState
 from identity.schemas import TokenPair
 from identity.toolkit import IdentityToolkit
 
@@ -40,7 +40,7 @@ class Principal:
             raise Forbidden()
 
 
-def scope_version(agency: Agency) -> int:
+def scope_version(agency: Agency | AgencyState) -> int:
     """Which withdrawal of scopes an agency's token was issued after (0: none yet): tokens carry it as `sv`, and one
     issued before the latest withdrawal no longer matches."""
     revoked = agency.scopes_revoked_at
@@ -178,7 +178,7 @@ class SessionService:
             self._repo.add(auth)
 
     def _agency_principal(self, claims: dict[str, object]) -> Principal:
-        agency = self._repo.agency(str(claims["sub"]))
+        agency = self._repo.agency_state(str(claims["sub"]))
         if agency is None or agency.status != "active":
             raise InvalidToken()
         if claims.get("sv", 0) != scope_version(agency):

@@ -211,28 +211,6 @@ class WalletService:
         if self._repo.document_count(citizen_id, for_insert=for_insert) >= self._deps.config.max_documents:
             raise TooManyDocuments()
 
-    def commit_issued(
-        self, draft: Draft, *, type_code: str, clean: dict[str, object], issuer_code: str, held: bool = False
-    ) -> Document:
-        """Store a paper an agency issued (fields already validated by `wallet.issuer`), read-only to the citizen;
-        `held` keeps it out of sight until the account reaches identity level 2 (`wallet.holding`)."""
-        now = self._deps.clock.now()
-        document = Document(
-            id=draft.document_id,
-            citizen_id=draft.citizen_id,
-            type=type_code,
-            source="issuer",
-            provenance="issuer_signed",
-            issuer_code=issuer_code,
-            held_at=now if held else None,
-            current_version=draft.version,
-            created_at=now,
-            updated_at=now,
-        )
-        self._repo.add(document)
-        self._write_version(document, draft, clean, [f.file_id for f in draft.stored])
-        return document
-
     def commit_update(self, draft: Draft, *, fields: Any, holder: Holder) -> DocumentPublic:
         document = self._owned(draft.citizen_id, draft.document_id)
         if document.current_version != draft.base_version:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from crypto.aead import Context
 from crypto.errors import DecryptionError
@@ -110,47 +111,53 @@ async def seal_upload(
     sealer = _Sealer(StreamEncryptor(data_key, context=context))
     # No buffer: the sealer hands a batch over only when the writer takes it, so at most two are in flight.
     send, receive = anyio.create_memory_object_stream[_Sealed](0)
-
-    async def seal_batches() -> None:
-        # One thread hop to seal a batch, one quota claim and one store write (a thread hop or a network call)
-        # for each batch, not for each of the ~64 KiB pieces the request arrives in.
-        async with send:
-            head = sealer.encryptor.header()
-            batch: list[bytes] = []
-            batch_size, batch_limit = 0, _FIRST_BATCH
-            async for chunk in chunks:
-                progress.take(chunk)  # size and type are refused at the chunk that crosses the line
-                batch.append(chunk)
-                batch_size += len(chunk)
-                if batch_size >= batch_limit:
-                    pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head))
-                    head, batch, batch_size = b"", [], 0  # the plaintext goes before the wait for the writer
-                    batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
-                    await send.send(_Sealed(pieces))
-            progress.finish()
-            pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=True))
-            await send.send(_Sealed(pieces, last=True))
-
-    async def sealed() -> AsyncIterator[bytes]:
-        async with receive:
-            async for batch in receive:
-                await reserve(sum(map(len, batch.pieces)))
-                for piece in batch.pieces:
-                    yield piece
-                if batch.last:
-                    return
-        raise _SealingStopped  # the sealer failed: the put must not keep a blob cut short
-
     try:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(seal_batches)
-            stored = await store.put(blob_key, sealed())
+            tasks.start_soon(_seal_batches, chunks, progress, sealer, send)
+            stored = await store.put(blob_key, _claimed(receive, reserve))
     except BaseExceptionGroup as group:
         error = _first_cause(group)
         if isinstance(error, BlobStoreUnavailable):
             raise StorageUnavailable() from error
         raise error from error.__cause__
     return progress.finish(), progress.size, sealer.digest.hexdigest(), stored
+
+
+async def _seal_batches(
+    chunks: AsyncIterator[bytes], progress: _Progress, sealer: _Sealer, send: MemoryObjectSendStream[_Sealed]
+) -> None:
+    """The sealing side: one thread hop to seal a batch (and, on the other side, one quota claim and one store
+    write) for each batch, not for each of the ~64 KiB pieces the request arrives in."""
+    async with send:
+        head = sealer.encryptor.header()
+        batch: list[bytes] = []
+        batch_size, batch_limit = 0, _FIRST_BATCH
+        async for chunk in chunks:
+            progress.take(chunk)  # size and type are refused at the chunk that crosses the line
+            batch.append(chunk)
+            batch_size += len(chunk)
+            if batch_size >= batch_limit:
+                pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head))
+                head, batch, batch_size = b"", [], 0  # the plaintext goes before the wait for the writer
+                batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
+                await send.send(_Sealed(pieces))
+        progress.finish()
+        pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=True))
+        await send.send(_Sealed(pieces, last=True))
+
+
+async def _claimed(
+    receive: MemoryObjectReceiveStream[_Sealed], reserve: Callable[[int], Awaitable[None]]
+) -> AsyncIterator[bytes]:
+    """The writing side: each sealed batch's pieces, once its bytes are claimed against the quota."""
+    async with receive:
+        async for batch in receive:
+            await reserve(sum(map(len, batch.pieces)))
+            for piece in batch.pieces:
+                yield piece
+            if batch.last:
+                return
+    raise _SealingStopped  # the sealer failed: the put must not keep a blob cut short
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,8 +103,9 @@ class CitizenKeys:
         return key
 
     def _open_stored(self, citizen_id: str) -> CitizenKey:
-        wrapped = self._store.get(citizen_id)
-        replacement = self._store.get(replacement_slot(citizen_id))
+        slot = replacement_slot(citizen_id)
+        found = self._store.get_many([citizen_id, slot])  # one read: both slots as of one moment
+        wrapped, replacement = found.get(citizen_id), found.get(slot)
         if wrapped is None:
             if replacement is None:
                 raise DecryptionError()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, delete, event, select
+from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, bindparam, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.db import read_only
 from storage.types import UTCDateTime
 
 keystore_metadata = MetaData()
@@ -18,6 +19,9 @@ citizen_keys = Table(
     Column("wrapped", LargeBinary, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+_ONE = select(citizen_keys.c.wrapped).where(citizen_keys.c.citizen_id == bindparam("citizen_id"))
 
 
 class SqlCitizenKeyStore:
@@ -36,10 +40,11 @@ class SqlCitizenKeyStore:
         with self._engine.begin() as conn:
             conn.execute(stmt.on_conflict_do_update(index_elements=[citizen_keys.c.citizen_id], set_=values))
 
+    # Reads take no write lock (a deferred BEGIN on SQLite, `storage.db.read_only`): a key read never waits for,
+    # nor holds up, a key being written.
     def get(self, citizen_id: str) -> bytes | None:
-        with self._engine.connect() as conn:
-            row = conn.execute(select(citizen_keys.c.wrapped).where(citizen_keys.c.citizen_id == citizen_id))
-            value = row.scalar()
+        with read_only(self._engine).connect() as conn:
+            value = conn.execute(_ONE, {"citizen_id": citizen_id}).scalar()
         return bytes(value) if value is not None else None
 
     def get_many(self, citizen_ids: Sequence[str]) -> dict[str, bytes]:
@@ -48,7 +53,7 @@ class SqlCitizenKeyStore:
         query = select(citizen_keys.c.citizen_id, citizen_keys.c.wrapped).where(
             citizen_keys.c.citizen_id.in_(list(citizen_ids))
         )
-        with self._engine.connect() as conn:
+        with read_only(self._engine).connect() as conn:
             return {str(row[0]): bytes(row[1]) for row in conn.execute(query)}
 
     def delete(self, citizen_id: str) -> None:

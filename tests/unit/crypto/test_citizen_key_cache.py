@@ -2,7 +2,7 @@
 service: what one worker does to a key takes effect in it at once, and in the other when its cached entry expires
 (`KEY_CACHE_TTL`), never later; sealing never uses a key another worker has replaced."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +37,10 @@ class CountingStore(SqlCitizenKeyStore):
     def get(self, citizen_id: str) -> bytes | None:
         self.reads += 1
         return super().get(citizen_id)
+
+    def get_many(self, citizen_ids: Sequence[str]) -> dict[str, bytes]:
+        self.reads += 1
+        return super().get_many(citizen_ids)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from identity.models import Agency, Citizen
 from storage.types import new_id
 from wallet.models import Attestation, Document, DocumentFile, DocumentVersion
 from wallet.repository import WalletRepository
-from wallet.service import Draft, fields_context, file_meta_context
+from wallet.service import Draft, fields_context, file_row_values
 
 _TABLES: dict[type[SQLModel], Table] = {
     model: model.__table__  # type: ignore[union-attr]
@@ -120,25 +120,7 @@ def paper_rows(
 
 
 def _file_rows(draft: Draft, now: datetime) -> list[Row]:
-    rows: list[Row] = []
-    for upload in draft.stored:
-        meta = {"filename": upload.filename, "content_type": upload.content_type, "size": upload.size}
-        meta["sha256"] = upload.sha256
-        context = file_meta_context(draft.citizen_id, draft.document_id, draft.version, upload.file_id)
-        rows.append(
-            row(
-                DocumentFile,
-                id=upload.file_id,
-                document_id=draft.document_id,
-                citizen_id=draft.citizen_id,
-                version=draft.version,
-                blob_key=upload.blob_key,
-                stored_size=upload.stored_size,
-                sealed_meta=_sealed(draft, meta, context),
-                created_at=now,
-            )
-        )
-    return rows
+    return [row(DocumentFile, **file_row_values(draft, upload, now)) for upload in draft.stored]
 
 
 def _sealed(draft: Draft, content: Mapping[str, object], context: Context) -> bytes:

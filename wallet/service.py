@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
@@ -75,6 +75,23 @@ def fields_context(citizen_id: str, document_id: str, version: int) -> Context:
 
 def file_meta_context(citizen_id: str, document_id: str, version: int, file_id: str) -> Context:
     return Context("file-meta", citizen=citizen_id, document=document_id, version=version, file=file_id)
+
+
+def file_row_values(draft: Draft, upload: IngestedFile, now: datetime) -> dict[str, Any]:
+    """A stored file's `DocumentFile` columns; its name, type, size and SHA-256 sealed under the version's data key."""
+    meta = {"filename": upload.filename, "content_type": upload.content_type, "size": upload.size}
+    meta["sha256"] = upload.sha256
+    context = file_meta_context(draft.citizen_id, draft.document_id, draft.version, upload.file_id)
+    return {
+        "id": upload.file_id,
+        "document_id": draft.document_id,
+        "citizen_id": draft.citizen_id,
+        "version": draft.version,
+        "blob_key": upload.blob_key,
+        "stored_size": upload.stored_size,
+        "sealed_meta": seal(draft.data_key, json.dumps(meta, ensure_ascii=False).encode(), context=context),
+        "created_at": now,
+    }
 
 
 def blob_key_for(citizen_id: str, file_id: str) -> str:
@@ -241,19 +258,7 @@ class WalletService:
         self._repo.clear_pending([f.blob_key for f in draft.stored])
 
     def _file_row(self, document: Document, draft: Draft, upload: IngestedFile) -> DocumentFile:
-        meta = {"filename": upload.filename, "content_type": upload.content_type, "size": upload.size}
-        meta["sha256"] = upload.sha256
-        context = file_meta_context(document.citizen_id, document.id, draft.version, upload.file_id)
-        return DocumentFile(
-            id=upload.file_id,
-            document_id=document.id,
-            citizen_id=document.citizen_id,
-            version=draft.version,
-            blob_key=upload.blob_key,
-            stored_size=upload.stored_size,
-            sealed_meta=_seal(draft.data_key, json.dumps(meta, ensure_ascii=False).encode(), context),
-            created_at=self._deps.clock.now(),
-        )
+        return DocumentFile(**file_row_values(draft, upload, self._deps.clock.now()))
 
     def delete(self, citizen_id: str, document_id: str) -> list[str]:
         """Remove the document with its wrapped data keys (content unrecoverable at once); returns the

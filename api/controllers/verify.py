@@ -33,7 +33,7 @@ class VerifyController(Controller):
         self, request: Request[Any, Any, State], unit: UnitOfWork, token: str | None = None
     ) -> Response[Any]:
         container = unit.container
-        result = await unit.run(
+        result = await unit.read(
             lambda: DocumentVerifier(unit.session, container.wallet, container.identity.tokens).verify(token)
         )
         if request.accept.best_match([MediaType.JSON, MediaType.HTML], default=MediaType.JSON) == MediaType.HTML:
@@ -53,4 +53,4 @@ class DocumentQrController(Controller):
     @get("/{document_id:str}/qr", media_type=SVG)
     async def document_qr(self, principal: Principal, unit: UnitOfWork, document_id: str) -> str:
         wallet = WalletService(unit.session, unit.container.wallet)
-        return await unit.run(lambda: document_qr_svg(wallet.get(principal.subject_id, document_id)))
+        return await unit.read(lambda: document_qr_svg(wallet.get(principal.subject_id, document_id)))

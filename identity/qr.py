@@ -135,8 +135,7 @@ class QrService:
 
     def _officer_agency(self, officer: Principal) -> tuple[Agency, str]:
         officer.require("officer")
-        row = self._repo.officer(officer.subject_id)
-        agency = self._repo.agency(row.agency_code) if row is not None else None
+        row, agency = self._repo.officer_with_agency(officer.subject_id)
         if row is None or row.status != "active" or agency is None or agency.status != "active":
             raise Forbidden()
         return agency, row.full_name

@@ -55,6 +55,13 @@ _SESSION_STATE = sqlalchemy.select(*(getattr(AuthSession, name) for name in Sess
 )
 
 
+_OFFICER_WITH_AGENCY = (
+    select(Officer, Agency)
+    .outerjoin(Agency, col(Agency.code) == Officer.agency_code)
+    .where(col(Officer.id) == sqlalchemy.bindparam("id"))
+)
+
+
 class IdentityRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -81,9 +88,8 @@ class IdentityRepository:
         return self.session.get(Officer, officer_id)
 
     def officer_with_agency(self, officer_id: str) -> tuple[Officer | None, Agency | None]:
-        """Both rows in one statement; later `officer` and `agency` reads of the request find them loaded."""
-        query = select(Officer, Agency).outerjoin(Agency, col(Agency.code) == Officer.agency_code)
-        row = self.session.exec(query.where(Officer.id == officer_id)).first()
+        """The officer and their agency in one statement (built once: every officer's request runs it)."""
+        row = self.session.exec(_OFFICER_WITH_AGENCY, params={"id": officer_id}).first()
         return (row[0], row[1]) if row is not None else (None, None)
 
     def officer_by_phone(self, phone: str) -> Officer | None:

@@ -3,7 +3,8 @@ read), its dependencies and its handler, API and pages alike; committed before t
 any failure (except a counted failure that `keeps_changes`), and the notices queued in it sent only after the commit.
 
 Whoever writes a handler takes `unit: UnitOfWork` and works in `unit.session`: in a `sync_to_thread` handler
-directly, in an async one through `await unit.run(...)`. Domain services flush and never commit.
+directly, in an async one through `await unit.run(...)` (or `await unit.read(...)` for work that only reads the
+database, which a reading unit on SQLite runs on the event loop). Domain services flush and never commit.
 
 Transactions of their own, outside the request's unit, exist only where the request's transaction cannot serve,
 each module with its reason in `OWN_TRANSACTIONS`; an architecture test holds the code to this list.

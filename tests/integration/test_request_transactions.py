@@ -9,8 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
+import pytest
 from sqlalchemy import Engine, event
 
+from storage.db import is_sqlite
 from tests.integration.conftest import Wallet
 
 
@@ -88,3 +91,26 @@ def test_a_counter_scan_reads_in_one_transaction_and_writes_in_a_short_other(wal
     assert not reads.writes_to("presence") and not reads.writes_to("access_log")
     [written] = writes.with_table("presence")
     assert writes.with_table("access_log")[0] is written
+
+
+def test_a_citizens_read_on_sqlite_runs_on_the_event_loop(wallet: Wallet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite the caller check and the read run on the event loop (a WAL read costs less than the thread hops);
+    on PostgreSQL, where each statement is a round trip, they go to worker threads."""
+    _data, tokens = wallet.register()
+    token = tokens["access_token"]
+    assert wallet.get("/me", token).status_code == 200  # the key is cached from here on
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    for path in ("/me", "/me/qr", "/documents"):
+        assert wallet.get(path, token).status_code == 200, path
+
+    if is_sqlite(wallet.app.state.container.engine):
+        assert hops == []
+    else:
+        assert len(hops) >= 3 * 3  # the check, the read and the end of each of the three

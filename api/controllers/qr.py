@@ -43,8 +43,10 @@ class QrController(Controller):
     }
 
     @get("/me/qr")
-    async def my_qr(self, principal: Principal, unit: UnitOfWork, qr_service: QrService) -> QrCode:
+    async def my_qr(self, principal: Principal, unit: UnitOfWork) -> QrCode:
         """A fresh QR token (valid 5 minutes) and its SVG."""
+        # Its service made here rather than as a dependency: resolved beside `principal`, it cost a task group.
+        qr_service = provide_qr_service(unit, provide_audit_service(unit))
         return await unit.read(lambda: qr_service.issue(principal.subject_id))
 
     # Its unit only reads: the scan's two rows go in a short transaction of their own, batched with other counters'

@@ -20,10 +20,8 @@ from sqlmodel import Session
 from audit.service import Actor, AuditService
 from crypto.compact_jws import b64url_decode
 from crypto.derive import BlindIndex
-from crypto.errors import DecryptionError
 from crypto.tokens import IssuedToken, TokenSigner
 from storage.db import queued_writer, read_only, transaction
-from storage.types import new_id
 from wallet.attestations import (
     ATTESTATION_TYP,
     ELLIPSIS,
@@ -42,7 +40,7 @@ from wallet.issued_rows import Row, insert, paper_rows, recipient, row
 from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDocument
 from wallet.models import Attestation, Document
 from wallet.schemas import VerificationPublic
-from wallet.service import Draft, WalletDeps
+from wallet.service import Draft, WalletDeps, WalletService
 
 # Receiving issuer-signed papers needs identity level 2 (below it they are held).
 LEVEL_TO_RECEIVE = 2
@@ -133,7 +131,7 @@ class IssuerService:
             document_name=title if isinstance(title, str) and title else doc_type.name_vi,
             procedure_code=_procedure_code(request, clean),
             valid_until=until,
-            draft=self._draft(found.citizen_id),
+            draft=WalletService(self._session, self._deps).draft_new(found.citizen_id),
             issuer_name=found.issuer_name or request.agency_code,
             held=found.assurance < LEVEL_TO_RECEIVE,
         )
@@ -177,17 +175,6 @@ class IssuerService:
             self._session.add(document)
         self._session.flush()
         return RevokedDocument(id=document_id)
-
-    def _draft(self, citizen_id: str) -> Draft:
-        """A new paper's draft, its data key wrapped under the citizen's key as the key store holds it now (never a
-        cached one, as for any paper sealed)."""
-        try:
-            key = self._deps.keys.open_fresh(citizen_id)
-        except DecryptionError as exc:
-            raise DocumentNotFound() from exc
-        document_id = new_id()
-        data_key, wrapped = key.new_data_key(document=document_id, version=1)
-        return Draft(self._deps, citizen_id, document_id, 1, 0, data_key, wrapped)
 
     def _sign(self, prepared: PreparedIssue) -> tuple[IssuedToken, str]:
         if prepared.signed is None:

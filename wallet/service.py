@@ -191,6 +191,11 @@ class WalletService:
     # -- writing ------------------------------------------------------------------------------
     def start_new(self, citizen_id: str) -> Draft:
         self._check_room(citizen_id)  # refused before any byte streams in
+        return self.draft_new(citizen_id)
+
+    def draft_new(self, citizen_id: str) -> Draft:
+        """A new paper's draft, for a caller that has checked the citizen's room itself (issuing reads the count with
+        the citizen)."""
         return self._draft(citizen_id, new_id(), version=1, base_version=0)
 
     def start_update(self, citizen_id: str, document_id: str) -> Draft:

@@ -19,7 +19,7 @@ from identity.service import AuthService
 from identity.sessions import Principal
 from notify.service import Notifier
 from storage.db import read_only, transaction
-from wallet.issuer import IssueRequest, IssuerService, PreparedIssue, upload_file
+from wallet.issuer import IssueRequest, IssuerService, PreparedIssue, upload_then_commit
 
 NotifierFactory = Callable[[Session], Notifier]
 
@@ -63,12 +63,7 @@ async def issue_result(
             return answer, [*notifier.queued_ids, *prepared.outbox_ids]
 
     prepared = await anyio.to_thread.run_sync(prepare)
-    try:
-        await upload_file(prepared)
-        return await anyio.to_thread.run_sync(commit, prepared)
-    except BaseException:
-        await prepared.draft.discard()
-        raise
+    return await upload_then_commit(prepared, commit)
 
 
 def _check_open(status: str) -> None:

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from sqlmodel import Session
@@ -41,6 +41,8 @@ from wallet.issuer_schemas import IssuedDocument, IssueDocumentCreate, RevokedDo
 from wallet.models import Attestation, Document
 from wallet.schemas import VerificationPublic
 from wallet.service import Draft, WalletDeps, WalletService
+
+T = TypeVar("T")
 
 # Receiving issuer-signed papers needs identity level 2 (below it they are held).
 LEVEL_TO_RECEIVE = 2
@@ -292,24 +294,23 @@ async def issue(deps: WalletDeps, issuing: IssuingDeps, request: IssueRequest) -
         prepared, issued = await anyio.to_thread.run_sync(prepare_and_commit)
     else:
         prepared = await anyio.to_thread.run_sync(prepare)
-        issued = await _upload_then_commit(prepared, commit)
+        issued = await upload_then_commit(prepared, commit)
     if prepared.outbox_ids and issuing.dispatch is not None:
         await issuing.dispatch(prepared.outbox_ids)
     return issued
 
 
-async def _upload_then_commit(
-    prepared: PreparedIssue, commit: Callable[[PreparedIssue], IssuedDocument]
-) -> IssuedDocument:
+async def upload_then_commit(prepared: PreparedIssue, commit: Callable[[PreparedIssue], T]) -> T:
+    """The scan streamed in, then `commit` in a worker thread; on any failure the draft (and its blobs) is discarded."""
     try:
-        await upload_file(prepared)
+        await _upload_file(prepared)
         return await anyio.to_thread.run_sync(commit, prepared)
     except BaseException:
         await prepared.draft.discard()
         raise
 
 
-async def upload_file(prepared: PreparedIssue) -> None:
+async def _upload_file(prepared: PreparedIssue) -> None:
     """Stream the issued paper's scan (if any) sealed into the store; the caller discards the draft on failure."""
     if prepared.request.file is not None:
         filename, content = prepared.request.file

@@ -34,6 +34,7 @@ from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.serialization import encode_json, get_serializer
 
 from bench import baseline_jwt
+from bench import floors as floors_module
 from bench.foundation import PIN, Citizen, Wallet, check_environment, wallet_server
 from bench.harness import REPO_ROOT, LoadResult, RequestFactory, ServerProcess, load, record
 from bench.qr import _expect
@@ -261,7 +262,36 @@ def measure_database(kind: str, bare: dict[str, float]) -> dict[str, float]:
                         figures[f"fast.{kind}.documents_inprocess_per_s"] = inprocess
                     print(f"fast_paths: {kind}, {workers} worker(s), {CONCURRENCY} connections", flush=True)
                     figures |= wallet_loads(wallet, people, kind, workers, bare=bare, inprocess=inprocess)
-    return figures
+        print(f"fast_paths: {kind}: the floors in process", flush=True)
+        floors = floors_module.measure(kind, url)
+    return (
+        figures
+        | {f"fast.floor.{name}": value for name, value in floors.items()}
+        | path_floors(kind, figures, floors, bare)
+    )
+
+
+def path_floors(
+    kind: str, figures: dict[str, float], floors: dict[str, float], bare: dict[str, float]
+) -> dict[str, float]:
+    """With one worker, the best `GET /me` and `POST /verify/qr` could do on this stack: the wallet's own floor under
+    the same load plus, in process, what each cannot skip — for `GET /me` the token's Ed25519 check, a read
+    transaction of two rows (login, profile) in the unit's ORM session and the profile's AES-GCM open; for a scan
+    two Ed25519 checks (officer's token, QR), the same read and a writing transaction of two rows. On PostgreSQL the
+    reads and the writes are made from worker threads (the check, the read, the end: one hop each). Optimistic
+    bounds: a path's ratio can come near its floor, never above it."""
+    prefix = f"fast.{kind}.1w"
+    floor_us = 1e6 / figures[f"{prefix}.wallet_floor_rps"]
+    hops = 3 * floors["thread_hop_us"] if kind == "postgres" else 0.0
+    read = floors[f"{kind}_orm_two_reads_txn_us"] + floors["aes_gcm_open_300b_us"]
+    me_us = floor_us + floors["ed25519_verify_us"] + read + hops
+    scan_us = floor_us + 2 * floors["ed25519_verify_us"] + read + floors[f"{kind}_orm_write_txn_us"] + hops
+    return {
+        f"{prefix}.me_path_floor_us": me_us,
+        f"{prefix}.me_path_floor_vs_bare": 1e6 / me_us / bare["fast.bare_get_rps_1w"],
+        f"{prefix}.verify_qr_path_floor_us": scan_us,
+        f"{prefix}.verify_qr_path_floor_vs_bare_post_jwt": 1e6 / scan_us / bare["fast.bare_post_jwt_rps_1w"],
+    }
 
 
 def main() -> None:

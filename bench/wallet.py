@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bench import raw_http
 from bench.foundation import Citizen, Wallet, wallet_server
 from bench.harness import load, percentile, record
+from bench.transport import TransportFloor, transport_floor
 from crypto.aead import Context
 from crypto.stream import StreamDecryptor, StreamEncryptor
 from storage.blobs import BlobStore, blob_store_from_url
@@ -273,29 +274,40 @@ def _api_trip(api: Api, form: Form, data: bytes, body: bytes, *, check: bool) ->
     return stored - started, fetched - stored
 
 
-def file_round_trips(prefix: str, api: Api, store: BlobStore) -> dict[str, float]:
+def file_round_trips(prefix: str, api: Api, store: BlobStore, floor: TransportFloor) -> dict[str, float]:
     """`ROUND_TRIPS` uploads + downloads of a 10 MiB PDF through the API, interleaved with as many put + get of
-    the same bytes on the store the server uses and as many in-process seal + put and STREAM opens of them; the
-    first of each (content checked) is not measured."""
+    the same bytes on the store the server uses, as many in-process seal + put and STREAM opens of them, and as many
+    trips of the same body to the bare transport app (`bench.transport`); the first of each (content checked) is
+    not measured."""
     data = pdf_bytes(FILE_BYTES, random.Random(prefix))
     chunks = [data[i : i + STORE_CHUNK] for i in range(0, len(data), STORE_CHUNK)]
     form = Form.diploma(1, filename="scan.pdf")
     body = form.head + data + form.tail
-    through_api, bare, in_process = Trips(), Trips(), Trips()
+    through_api, bare, in_process, transport = Trips(), Trips(), Trips(), Trips()
+    floor_headers = {"Content-Type": form.content_type, "Content-Length": str(len(body))}
     with asyncio.Runner() as runner:
         for trip in range(WARMUP_TRIPS + ROUND_TRIPS):
             warm_up = trip < WARMUP_TRIPS
             api_times = _api_trip(api, form, data, body, check=warm_up)
             store_times = runner.run(_store_trip(store, f"bench/raw-{trip}", chunks, data if warm_up else None))
             floor_times = runner.run(_in_process_trip(store, f"bench/sealed-{trip}", chunks, data))
+            transport_times = floor.trip(body, floor_headers)
             if not warm_up:
                 through_api.add(*api_times)
                 bare.add(*store_times)
                 in_process.add(*floor_times)
+                transport.add(*transport_times)
     api_up, api_down, api_trip = through_api.rates(FILE_BYTES)
     put, get, store_trip = bare.rates(FILE_BYTES)
     seal_put, stream_open, _ = in_process.rates(FILE_BYTES)
+    http_up, http_down, _ = transport.rates(FILE_BYTES)
+    # The file store's run names the floor plainly; the S3 run measures its own, interleaved with its trips.
+    floor_prefix = "wallet_transport" if prefix == "wallet_file" else f"{prefix}_transport"
     return {
+        f"{floor_prefix}_upload_mb_s": http_up,
+        f"{floor_prefix}_download_mb_s": http_down,
+        f"{prefix}_api_upload_vs_transport": api_up / http_up,
+        f"{prefix}_api_download_vs_transport": api_down / http_down,
         f"{prefix}_seal_put_mb_s": seal_put,
         f"{prefix}_stream_open_mb_s": stream_open,
         f"{prefix}_api_upload_vs_seal_put_ratio": api_up / seal_put,
@@ -509,11 +521,11 @@ def local_store_figures() -> None:
     """(a) on the default file store, (d) beside it, then (b) on a fresh server over the same data directory."""
     with tempfile.TemporaryDirectory(prefix="bench-wallet-") as tmp:
         data_dir = Path(tmp)
-        with wallet_server(data_dir=data_dir) as wallet, _client() as client:
+        with wallet_server(data_dir=data_dir) as wallet, _client() as client, transport_floor(client) as floor:
             api = sign_up(wallet, client, 1)
             print(f"wallet: {ROUND_TRIPS} × 10 MiB up + down, file store (+{WARMUP_TRIPS} warm-up)")
             store = blob_store_from_url(f"file://{(data_dir / 'blobs').resolve()}")
-            record(file_round_trips("wallet_file", api, store))
+            record(file_round_trips("wallet_file", api, store, floor))
             print(f"wallet: {DOCUMENTS} documents in one wallet, then GET /documents")
             record(listing(sign_up(wallet, client, 2)))
             peak = wallet.server.peak_rss_mb()
@@ -527,11 +539,11 @@ def s3_store_figures() -> None:
         s3.create_bucket(S3_BUCKET)
         url = s3.blob_store_url(S3_BUCKET)
         env = {"WALLET_STORAGE_URL": url, "WALLET_S3_ACCESS_KEY": s3.access_key, "WALLET_S3_SECRET_KEY": s3.secret_key}
-        with wallet_server(env) as wallet, _client() as client:
+        with wallet_server(env) as wallet, _client() as client, transport_floor(client) as floor:
             api = sign_up(wallet, client, 1)
             print(f"wallet: {ROUND_TRIPS} × 10 MiB up + down, S3 store (SeaweedFS, +{WARMUP_TRIPS} warm-up)")
             store = blob_store_from_url(url, access_key=s3.access_key, secret_key=s3.secret_key)
-            record(file_round_trips("wallet_s3", api, store))
+            record(file_round_trips("wallet_s3", api, store, floor))
 
 
 def _load_average() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -12,17 +12,25 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from crypto.aead import Context
 from crypto.errors import DecryptionError
-from crypto.stream import StreamDecryptor, StreamEncryptor
+from crypto.stream import StreamDecryptor, StreamEncryptor, sealed_size
 from storage.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable
-from wallet.errors import DocumentCorrupted, FileTooLarge, StorageUnavailable, UnsupportedFileType
+from wallet.errors import DocumentCorrupted, FileTooLarge, QuotaExceeded, StorageUnavailable, UnsupportedFileType
 from wallet.filetypes import SNIFF_BYTES, FileType, safe_filename, sniff
 
 FILE_PURPOSE = "file"
-# An upload is sealed, claimed against the quota and written in batches that start at 1 MiB and double up to 4 MiB:
-# a small file costs one batch, a 10 MiB one four quota claims (a short write transaction each) instead of ten,
-# and what one upload holds in memory stays bounded by two of the largest batches (`seal_upload`).
+# An upload is sealed and written in batches that start at 1 MiB and double up to 4 MiB: a small file costs one
+# batch, a 10 MiB one four thread hops instead of ten, and what one upload holds in memory stays bounded by two of the
+# largest batches (`seal_upload`).
 _FIRST_BATCH = 1024 * 1024
 _LARGEST_BATCH = 4 * 1024 * 1024
+# A batch the quota does not cover yet claims this much more beyond it (never past the file size limit), so a
+# 10 MiB scan costs two claims (a short write transaction each), not four; the last batch settles the claim to the
+# exact sealed size. What an upload in flight holds beyond its sealed bytes stays below two of the largest batches.
+_CLAIM_AHEAD = 2 * _LARGEST_BATCH
+
+Claim = Callable[[int], None]
+"""Blocking, called in the sealing worker thread: change the upload's quota claim by n bytes (n < 0 gives back);
+raises QuotaExceeded, having changed nothing, when the citizen's quota cannot take n more."""
 
 
 def file_context(citizen_id: str, document_id: str, version: int, file_id: str) -> Context:
@@ -71,13 +79,19 @@ class _Progress:
 
 @dataclass
 class _Sealer:
-    """The CPU work of an upload, done a batch at a time in a worker thread: the whole-file SHA-256 (kept in the
-    metadata for the janitor's scrub and for whoever needs a digest) and the STREAM encryption. Both release the
-    GIL on large buffers, so a batch seals while the event loop receives the next one. A batch is sealed chunk by
-    chunk and handed on as those pieces: joining megabytes into one new object costs more than sealing them."""
+    """The work of an upload's batch, done in one worker-thread hop: the whole-file SHA-256 (kept in the metadata
+    for the janitor's scrub and for whoever needs a digest), the STREAM encryption, and the quota claim that must
+    cover the sealed bytes before the store gets them. Hashing and sealing release the GIL on large buffers, so a
+    batch seals while the event loop receives the next one. A batch is sealed chunk by chunk and handed on as those
+    pieces: joining megabytes into one new object costs more than sealing them."""
 
     encryptor: StreamEncryptor
+    claim: Claim
+    most: int  # the sealed size of the largest file allowed: no claim goes past it
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    sealed: int = 0  # bytes sealed so far, header included
+    claimed: int = 0
+    exact: bool = False  # a claim ahead was refused: near the quota, claim only what is sealed
 
     def seal(self, batch: list[bytes], *, head: bytes = b"", last: bool = False) -> list[bytes]:
         pieces = [head] if head else []
@@ -86,7 +100,33 @@ class _Sealer:
             pieces += self.encryptor.update_segments(chunk)
         if last:
             pieces.append(self.encryptor.finalize())
+        self.sealed += sum(map(len, pieces))
+        self._cover(last=last)
         return pieces
+
+    def _cover(self, *, last: bool) -> None:
+        """Claim what the sealed bytes need, ahead when the file goes on; the last batch gives back what was claimed
+        ahead and not used, so an upload keeps exactly its stored size. A refused claim ahead is tried again for the
+        bytes in hand only, and so is every later one: a file that fits is never refused for the margin."""
+        short = self.sealed - self.claimed
+        if last:
+            if short:
+                self._claim(short)
+            return
+        if short <= 0:
+            return
+        ahead = 0 if self.exact else min(_CLAIM_AHEAD, self.most - self.sealed)
+        if ahead > 0:
+            try:
+                self._claim(short + ahead)
+                return
+            except QuotaExceeded:
+                self.exact = True
+        self._claim(short)
+
+    def _claim(self, amount: int) -> None:
+        self.claim(amount)
+        self.claimed += amount
 
 
 async def seal_upload(
@@ -97,24 +137,24 @@ async def seal_upload(
     data_key: bytes,
     context: Context,
     max_bytes: int,
-    reserve: Callable[[int], Awaitable[None]],
+    claim: Claim,
 ) -> tuple[FileType, int, str, int]:
     """Stream `chunks` through size/type checks, SHA-256 and STREAM encryption into the store.
     Returns (type, plaintext size, sha256 hex, stored size). Any refusal aborts the put, which
-    leaves no object behind. `reserve(n)` claims quota for each batch before it is written (`QuotaExceeded`).
+    leaves no object behind. `claim(n)` claims quota (`Claim`): every sealed byte is claimed in the hop that seals
+    it, before the store can get it, and when the put is done the claims add up to the stored size.
 
-    Two tasks make a pipeline: one reads the next batch and seals it in a worker thread while the other claims the
-    quota for the batch before and hands it to the store, so the request is read on while the database and the
-    store work. What one upload holds is about two batches (`_LARGEST_BATCH` each, plaintext and sealed) and what
-    the store buffers."""
+    Two tasks make a pipeline: one reads the next batch and seals it (and claims it) in a worker thread while the
+    other hands the batch before to the store, so the request is read on while the store works. What one upload
+    holds is about two batches (`_LARGEST_BATCH` each, plaintext and sealed) and what the store buffers."""
     progress = _Progress(max_bytes=max_bytes)
-    sealer = _Sealer(StreamEncryptor(data_key, context=context))
+    sealer = _Sealer(StreamEncryptor(data_key, context=context), claim, most=sealed_size(max_bytes))
     # No buffer: the sealer hands a batch over only when the writer takes it, so at most two are in flight.
     send, receive = anyio.create_memory_object_stream[_Sealed](0)
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_seal_batches, chunks, progress, sealer, send)
-            stored = await store.put(blob_key, _claimed(receive, reserve))
+            stored = await store.put(blob_key, _sealed(receive))
     except BaseExceptionGroup as group:
         error = _first_cause(group)
         if isinstance(error, BlobStoreUnavailable):
@@ -126,8 +166,8 @@ async def seal_upload(
 async def _seal_batches(
     chunks: AsyncIterator[bytes], progress: _Progress, sealer: _Sealer, send: MemoryObjectSendStream[_Sealed]
 ) -> None:
-    """The sealing side: one thread hop to seal a batch (and, on the other side, one quota claim and one store
-    write) for each batch, not for each of the ~64 KiB pieces the request arrives in."""
+    """The sealing side: one thread hop to seal and claim a batch (and, on the other side, one store write) for each
+    batch, not for each of the ~64 KiB pieces the request arrives in."""
     async with send:
         head = sealer.encryptor.header()
         batch: list[bytes] = []
@@ -146,13 +186,10 @@ async def _seal_batches(
         await send.send(_Sealed(pieces, last=True))
 
 
-async def _claimed(
-    receive: MemoryObjectReceiveStream[_Sealed], reserve: Callable[[int], Awaitable[None]]
-) -> AsyncIterator[bytes]:
-    """The writing side: each sealed batch's pieces, once its bytes are claimed against the quota."""
+async def _sealed(receive: MemoryObjectReceiveStream[_Sealed]) -> AsyncIterator[bytes]:
+    """The writing side: each sealed batch's pieces, claimed against the quota already."""
     async with receive:
         async for batch in receive:
-            await reserve(sum(map(len, batch.pieces)))
             for piece in batch.pieces:
                 yield piece
             if batch.last:

@@ -7,12 +7,11 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import partial
 from typing import Any, Literal
 
 import anyio
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col
 
 from crypto.aead import Context, open_sealed, seal
 from crypto.citizen_keys import CitizenKeys
@@ -35,7 +34,7 @@ from wallet.errors import (
     QuotaExceeded,
     TooManyDocuments,
 )
-from wallet.files import IngestedFile, file_context, ingested, open_download, seal_upload
+from wallet.files import Claim, IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.quota import Usage
 from wallet.repository import WalletRepository
@@ -136,7 +135,6 @@ class Draft:
         self.files.append(None)  # files keep the order of the upload's parts
         file_id = new_id()
         blob_key = blob_key_for(self.citizen_id, file_id)
-        await anyio.to_thread.run_sync(self._record_pending, blob_key)
         try:
             result = await seal_upload(
                 self.deps.blobs,
@@ -145,7 +143,7 @@ class Draft:
                 data_key=self.data_key,
                 context=file_context(self.citizen_id, self.document_id, self.version, file_id),
                 max_bytes=self.deps.config.max_file_bytes,
-                reserve=partial(self._reserve, blob_key),
+                claim=self._claims(blob_key),
             )
         except BaseException:
             # The put was aborted, so no blob exists; the pending record can go (the janitor would too).
@@ -156,17 +154,39 @@ class Draft:
         self.files[slot] = upload
         return upload
 
-    def _record_pending(self, blob_key: str) -> None:
-        with transaction(self.deps.engine) as session:
-            session.add(PendingBlob(blob_key=blob_key, citizen_id=self.citizen_id, created_at=self.deps.clock.now()))
+    def _claims(self, blob_key: str) -> Claim:
+        """One file's quota claims (`wallet.files.Claim`), each a short transaction in the sealing worker thread. The
+        first also records the pending blob, in the same transaction: the key is known to the janitor before the
+        store can get a byte of it, and a refused first claim leaves no record behind."""
+        recorded = False
 
-    async def _reserve(self, blob_key: str, amount: int) -> None:
-        def reserve() -> bool:
+        def claim(amount: int) -> None:
+            nonlocal recorded
             with transaction(self.deps.engine) as session:
-                return Usage(session).reserve(self.citizen_id, blob_key, amount, quota=self.deps.config.quota_bytes)
+                if not recorded:
+                    session.add(
+                        PendingBlob(blob_key=blob_key, citizen_id=self.citizen_id, created_at=self.deps.clock.now())
+                    )
+                    session.flush()
+                self._reserve(session, blob_key, amount)
+            recorded = True
 
-        if not await anyio.to_thread.run_sync(reserve):
-            raise QuotaExceeded()
+        return claim
+
+    def _reserve(self, session: Session, blob_key: str, amount: int) -> None:
+        """Claim `amount` more bytes for the pending blob (QuotaExceeded rolls the transaction back), or give back
+        what a negative amount says was claimed ahead and not used: on the usage row and on the blob's record."""
+        usage = Usage(session)
+        if amount >= 0:
+            if not usage.reserve(self.citizen_id, blob_key, amount, quota=self.deps.config.quota_bytes):
+                raise QuotaExceeded()
+            return
+        usage.release(self.citizen_id, -amount)
+        session.execute(
+            update(PendingBlob)
+            .where(col(PendingBlob.blob_key) == blob_key)
+            .values(reserved_bytes=col(PendingBlob.reserved_bytes) + amount)
+        )
 
     def _clear_pending(self, blob_keys: list[str]) -> None:
         with transaction(self.deps.engine) as session:

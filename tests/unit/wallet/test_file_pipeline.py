@@ -1,6 +1,7 @@
-"""An upload's pipeline (`wallet.files.seal_upload`): one task seals the next batch while another claims the quota
-for the one before and writes it. Every batch is claimed before the store gets a byte of it, and a failure on
-either side, or in the store, leaves no object behind and is the error the caller sees."""
+"""An upload's pipeline (`wallet.files.seal_upload`): one task seals and claims the next batch while another writes
+the one before. Every batch is claimed before the store gets a byte of it, claims made ahead are settled to the
+exact stored size at the end, and a failure on either side, or in the store, leaves no object behind and is the
+error the caller sees."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crypto.aead import Context
+from crypto.stream import sealed_size
 from storage.blobs import BlobStoreUnavailable, LocalBlobStore
 from wallet.errors import FileTooLarge, QuotaExceeded, StorageUnavailable
 from wallet.files import open_download, seal_upload
@@ -58,17 +60,24 @@ class WatchedStore(LocalBlobStore):
 
 
 class Quota:
-    def __init__(self, *, refuse_at: int | None = None) -> None:
+    """Claims as the service makes them: refused past `room` bytes in all (or from the `refuse_at`-th granted claim
+    on), negative ones always granted."""
+
+    def __init__(self, *, refuse_at: int | None = None, room: int | None = None) -> None:
         self.claims: list[int] = []
+        self.refused: list[int] = []
         self.refuse_at = refuse_at
+        self.room = room
         self.store: WatchedStore | None = None
         self.unclaimed_writes = 0
 
-    async def reserve(self, amount: int) -> None:
+    def claim(self, amount: int) -> None:
         # Whatever the store holds by now was claimed before: claims only ever run ahead of the writes.
         if self.store is not None and self.store.received > sum(self.claims):
             self.unclaimed_writes += 1
-        if self.refuse_at is not None and len(self.claims) == self.refuse_at:
+        over_room = self.room is not None and sum(self.claims) + amount > self.room
+        if amount > 0 and (over_room or len(self.claims) == self.refuse_at):
+            self.refused.append(amount)
             raise QuotaExceeded()
         self.claims.append(amount)
 
@@ -78,7 +87,7 @@ async def upload(
 ) -> tuple[FileType, int, str, int]:
     quota.store = store
     return await seal_upload(
-        store, chunks, blob_key=BLOB, data_key=KEY, context=CONTEXT, max_bytes=max_bytes, reserve=quota.reserve
+        store, chunks, blob_key=BLOB, data_key=KEY, context=CONTEXT, max_bytes=max_bytes, claim=quota.claim
     )
 
 
@@ -92,7 +101,7 @@ async def test_a_file_comes_back_whole_and_every_byte_stored_was_claimed_first(t
     file_type, size, _sha256, stored = await upload(store, arriving(data), quota)
     assert (file_type, size) == (PDF, len(data))
     assert sum(quota.claims) == stored == store.received
-    assert len(quota.claims) == 4  # 1, 2, 4 MiB, then the rest with the last segment
+    assert len(quota.claims) == 2  # the first batch and 8 MiB ahead, then the rest with the last segment
     assert quota.unclaimed_writes == 0
     opened = await open_download(store, blob_key=BLOB, data_key=KEY, context=CONTEXT, size=len(data))
     assert b"".join([chunk async for chunk in opened]) == data
@@ -113,11 +122,38 @@ async def test_a_file_over_the_limit_is_refused_and_leaves_no_blob(tmp_path: Pat
 
 
 async def test_a_refused_claim_half_way_stops_the_upload_and_leaves_no_blob(tmp_path: Path) -> None:
-    store, quota = WatchedStore(tmp_path), Quota(refuse_at=2)
+    store, quota = WatchedStore(tmp_path), Quota(refuse_at=1)
     with pytest.raises(QuotaExceeded):
         await upload(store, arriving(scan(10 * MIB)), quota)
-    assert store.received == sum(quota.claims)  # nothing past the last granted claim reached the store
+    assert 0 < store.received <= sum(quota.claims)  # nothing past the granted claims reached the store
+    assert quota.unclaimed_writes == 0
     assert nothing_stored(tmp_path)
+
+
+async def test_a_file_that_fits_exactly_is_never_refused_for_the_claims_made_ahead(tmp_path: Path) -> None:
+    data = scan(5 * MIB + 12_345)  # less than the first batch and the claim ahead
+    exact = sealed_size(len(data))
+    store, quota = WatchedStore(tmp_path), Quota(room=exact)
+    _, _, _, stored = await upload(store, arriving(data), quota)
+    assert stored == sum(quota.claims) == exact
+    assert quota.refused and quota.unclaimed_writes == 0  # the claim ahead was refused, the bytes in hand were not
+
+
+async def test_a_file_one_byte_over_the_room_is_refused_and_leaves_no_blob(tmp_path: Path) -> None:
+    data = scan(5 * MIB + 12_345)
+    store, quota = WatchedStore(tmp_path), Quota(room=sealed_size(len(data)) - 1)
+    with pytest.raises(QuotaExceeded):
+        await upload(store, arriving(data), quota)
+    assert store.received <= sum(quota.claims) < sealed_size(len(data))
+    assert nothing_stored(tmp_path)
+
+
+async def test_claims_made_ahead_are_given_back_when_the_file_ends_short(tmp_path: Path) -> None:
+    data = scan(3 * MIB + 5)  # the second batch is the last: 1 MiB claimed with 8 MiB ahead, then settled down
+    store, quota = WatchedStore(tmp_path), Quota()
+    _, _, _, stored = await upload(store, arriving(data), quota)
+    assert quota.claims[0] > stored and quota.claims[1] < 0
+    assert sum(quota.claims) == stored == sealed_size(len(data))
 
 
 async def test_a_store_that_fails_half_way_is_storage_unavailable_and_leaves_no_blob(tmp_path: Path) -> None:

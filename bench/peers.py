@@ -68,7 +68,7 @@ FIELDS = {
 }
 
 
-def _issue_request(wallet: Wallet, agency: str, national_id: str) -> httpx.Request:
+def issue_request(wallet: Wallet, agency: str, national_id: str) -> httpx.Request:
     body = {"national_id": national_id, "type": "tthc_result", "fields": FIELDS}
     return httpx.Request(
         "POST", f"{wallet.api}/issuer/documents", json=body, headers={"Authorization": f"Bearer {agency}"}
@@ -87,9 +87,9 @@ def _measured(target: str | Callable[[int], httpx.Request], label: str) -> LoadR
 def issue_and_verify_load(wallet: Wallet, client: httpx.Client, agency: str, national_ids: list[str]) -> str:
     """`POST /issuer/documents` to the citizens in turn, then `GET /verify/documents` of one paper's token; returns
     that token (checked valid before and after the load)."""
-    requests = [_issue_request(wallet, agency, national_id) for national_id in national_ids]
+    requests = [issue_request(wallet, agency, national_id) for national_id in national_ids]
     # a request of its own: one that went through httpx's client is not sent again as it was
-    first = _expect(client.send(_issue_request(wallet, agency, national_ids[0])), 201)
+    first = _expect(client.send(issue_request(wallet, agency, national_ids[0])), 201)
     token: str = first["verification"]["token"]
     issued = _measured(lambda n: requests[n % len(requests)], "POST /issuer/documents")
     url = str(httpx.URL(f"{wallet.api}/verify/documents", params={"token": token}))

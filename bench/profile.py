@@ -33,10 +33,13 @@ from api.cli import migrate
 from api.settings import Settings
 from audit.service import AuditService
 from bench import flames
+from bench.assurance import issuer_token
 from bench.audit import ACTOR, PURPOSE, build_chain
 from bench.foundation import Citizen, Wallet, check_environment, wallet_server
 from bench.harness import REPO_ROOT, RequestFactory, load
-from bench.qr import fresh_qr, officer_token
+from bench.peers import CITIZENS as ISSUE_CITIZENS
+from bench.peers import issue_request
+from bench.qr import fresh_qr, officer_token, proof_at_counter
 from bench.wallet import FILE_BYTES, Api, Form, pdf_bytes
 from crypto.clock import SystemClock
 from storage.db import create_db_engine, transaction
@@ -53,6 +56,7 @@ DOWNLOAD_CONCURRENCY = 2  # 10 MiB answers: two keep a core busy
 WALLET_PAPERS = 50
 QR_POOL = 20  # distinct QR tokens the officer scans in turn (each valid 5 minutes)
 APPEND_THREADS = 4  # as in bench.audit
+ISSUE_AGENCY = "BENCH-PROFILE"
 
 
 @dataclass
@@ -77,7 +81,9 @@ class Counter:
 
     def __init__(self, stack: ExitStack) -> None:
         self.data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-profile-")))
-        self.wallet: Wallet = stack.enter_context(wallet_server(data_dir=self.data_dir))
+        # the issuing path issues thousands of papers: measure it, not the cap on a wallet's papers
+        extra = {"WALLET_MAX_DOCUMENTS": "1000000"}
+        self.wallet: Wallet = stack.enter_context(wallet_server(extra, data_dir=self.data_dir))
         self.client = stack.enter_context(httpx.Client(timeout=120.0, trust_env=False))
 
     @cached_property
@@ -110,6 +116,15 @@ class Counter:
         if result.errors:
             raise RuntimeError(f"{name}: {result.errors} of {result.requests} requests failed")
 
+    @cached_property
+    def agency(self) -> tuple[str, list[str]]:
+        """An issuing agency's token and the national IDs of `ISSUE_CITIZENS` citizens at identity level 2."""
+        citizens = [Citizen(500 + n) for n in range(ISSUE_CITIZENS)]
+        for citizen in citizens:
+            proof_at_counter(self.wallet, self.client, self.officer, self.wallet.sign_up(self.client, citizen))
+        token = issuer_token(self.wallet, self.client, self.data_dir, code=ISSUE_AGENCY)
+        return token, [citizen.national_id for citizen in citizens]
+
 
 def _create(api: Api, form: Form) -> None:
     response = api.client.post(
@@ -141,6 +156,13 @@ def profile_verify_qr(counter: Counter, run: Run) -> None:
 
 def profile_me_qr(counter: Counter, run: Run) -> None:
     counter.under_load(run, "me_qr", f"{counter.wallet.api}/me/qr", CONCURRENCY, headers=counter.citizen.auth)
+
+
+def profile_issue(counter: Counter, run: Run) -> None:
+    """`POST /issuer/documents` as `bench.peers` loads it: signed papers to several citizens in turn."""
+    agency, national_ids = counter.agency
+    issues = [issue_request(counter.wallet, agency, national_id) for national_id in national_ids]
+    counter.under_load(run, "issue", lambda n: issues[n % len(issues)], CONCURRENCY)
 
 
 def profile_download(counter: Counter, run: Run) -> None:
@@ -187,6 +209,7 @@ HTTP_PATHS: dict[str, Callable[[Counter, Run], None]] = {
     "documents": profile_documents,
     "verify_qr": profile_verify_qr,
     "me_qr": profile_me_qr,
+    "issue": profile_issue,
     "download": profile_download,
     "upload": profile_upload,
 }

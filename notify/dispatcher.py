@@ -13,18 +13,20 @@ wait, pending, until one is configured.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 import anyio
 import anyio.to_thread
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from crypto.clock import Clock
 from notify.repository import Claim, OutboxRepository
 from notify.senders import OutgoingMessage, Sender
 from notify.service import check_key, open_payload, outbox_context
-from storage.db import transaction
+from storage.db import queued_writer, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +87,18 @@ class OutboxDispatcher:
                 logger.error("outbox dispatch failed", extra={"error": _error_name(exc)})
             await anyio.sleep(0 if busy else interval)
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        # Queued with the process's other SQLite writers (`storage.db.SQLITE_WRITERS`): while requests write (an
+        # agency issuing papers, each with its notice), a claim or a delivery's record that waited in SQLite's busy
+        # handler instead would sleep through its back-off, and the queued requests behind the lock with it.
+        with queued_writer(self._engine), transaction(self._engine) as session:
+            yield session
+
     def _claim(self, ids: Sequence[str] | None, limit: int) -> list[Claim]:
         now = self._clock.now()
         lease_until = now + self._lease
-        with transaction(self._engine) as session:
+        with self._writing() as session:
             outbox = OutboxRepository(session)
             candidates = outbox.due_ids(now=now, channels=self._senders, ids=ids, limit=limit)
             claims = [outbox.try_claim(message_id, now=now, lease_until=lease_until) for message_id in candidates]
@@ -127,14 +137,14 @@ class OutboxDispatcher:
         )
 
     def _record_sent(self, message_id: str) -> bool:
-        with transaction(self._engine) as session:
+        with self._writing() as session:
             return OutboxRepository(session).mark_sent(message_id, now=self._clock.now())
 
     def _record_failure(self, claim: Claim, error: str) -> None:
         now = self._clock.now()
         attempts = claim.attempts + 1
         dead = attempts >= self._max_attempts
-        with transaction(self._engine) as session:
+        with self._writing() as session:
             applied = OutboxRepository(session).record_failure(
                 claim, error=error, next_attempt_at=now + self.backoff(attempts), dead=dead
             )

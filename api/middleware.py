@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,15 +63,26 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     no shared or browser cache may keep."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in _SECURITY_HEADERS.items():
-        headers[name] = value
-    if scope.get("type") == ScopeType.HTTP:
-        headers["x-request-id"] = request_id_of(scope)
     path: str = scope.get("path", "")
-    if path.startswith("/api/") or path == "/health":
-        headers["cache-control"] = "no-store"
-        headers.setdefault("content-security-policy", _API_CSP)
+    api = path.startswith("/api/") or path == "/health"
+    # One pass over the answer's raw headers (each name set here replaces the answer's own; the API's CSP only
+    # where the answer has none): setting them one by one through `MutableScopeHeaders` scanned the list for each.
+    replaced = _API_REPLACED if api else _REPLACED
+    headers = [(name, value) for name, value in message.get("headers", ()) if name.lower() not in replaced]
+    has_csp = any(name.lower() == b"content-security-policy" for name, _ in headers)
+    headers.extend(_SECURITY_RAW)
+    if scope.get("type") == ScopeType.HTTP:
+        headers.append((b"x-request-id", request_id_of(scope).encode("latin-1")))
+    if api:
+        headers.append((b"cache-control", b"no-store"))
+        if not has_csp:
+            headers.append((b"content-security-policy", _API_CSP.encode()))
+    message["headers"] = headers
+
+
+_SECURITY_RAW = [(name.encode(), value.encode()) for name, value in _SECURITY_HEADERS.items()]
+_REPLACED = frozenset({*(name for name, _ in _SECURITY_RAW), b"x-request-id"})
+_API_REPLACED = _REPLACED | {b"cache-control"}
 
 
 def access_log_middleware(app: ASGIApp) -> ASGIApp:

@@ -33,6 +33,7 @@ from forms.dossiers import FormsDeps
 from forms.errors import CatalogInvalid
 from forms.service import ApplicationService
 from identity.qr import ScanRecorder
+from identity.qr_cache import QrCache
 from identity.schemas import FreshFactor
 from identity.service import AuthService
 from identity.sessions import Principal
@@ -174,6 +175,8 @@ class Container:
     catalog: ProcedureCatalog
     eid: EidClient | None = None
     scans: GroupCommit = field(init=False)
+    # The last QR code `GET /me/qr` gave each citizen, handed out again for a short while (`identity.qr_cache`).
+    qr_cache: QrCache = field(init=False, default_factory=QrCache)
     # Dependencies holding keys derived from the keyring, made once per keyring (HKDF per request cost more than the
     # query it served); a rotation loads a new keyring, and they are made again from it.
     _per_keyring: dict[str, tuple[object, Any]] = field(init=False, default_factory=dict, repr=False)
@@ -270,6 +273,7 @@ class Container:
             ApplicationService(session, self.forms, self.notifier(session)).erase_all(principal.subject_id)
             AuthService(session, self.identity, self.notifier(session)).erase_citizen(principal.subject_id)
         self.citizen_keys.destroy(principal.subject_id)
+        self.qr_cache.forget(principal.subject_id)
         return blob_keys
 
     async def delete_blobs(self, blob_keys: list[str]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+import jwt
 import segno
 from sqlmodel import Session
 
@@ -22,6 +23,7 @@ from identity import qr_render
 from identity.errors import Forbidden, InvalidCredentials
 from identity.models import Agency, Citizen
 from identity.profile import open_profile
+from identity.qr_cache import CachedQr, QrCache
 from identity.repository import IdentityRepository
 from identity.schemas import QrCitizen, QrCode, QrInvalid, QrValid, QrVerification
 from identity.sessions import Principal
@@ -101,9 +103,34 @@ class QrService:
 
     def issue(self, citizen_id: str) -> QrCode:
         """A fresh QR token of the citizen (`sub` = their QR id), with its SVG."""
+        return self._new_code(self._active_citizen(citizen_id))
+
+    def issue_or_reuse(self, citizen_id: str, cache: QrCache) -> QrCode:
+        """`issue`, or the code this process last issued the citizen while `cache` may still hand it out (most of its
+        life left, their QR id and the signing key unchanged). The citizen is read and checked on every call, so one
+        no longer active is refused at once, whatever the cache holds."""
+        try:
+            citizen = self._active_citizen(citizen_id)
+        except InvalidCredentials:
+            cache.forget(citizen_id)
+            raise
+        now = self._kit.clock.now()
+        kid = self._kit.keyring().current_signing_key(now).kid
+        code = cache.get(citizen_id, qr_id=citizen.qr_id, kid=kid, now=now, ttl=self._ttl)
+        if code is None:
+            code = self._new_code(citizen)
+            # The kid the token names, not the one read above: a key that became active in between is then seen as
+            # a change next time, and the token is replaced rather than kept.
+            cache.put(citizen_id, CachedQr(citizen.qr_id, str(jwt.get_unverified_header(code.token)["kid"]), code))
+        return code
+
+    def _active_citizen(self, citizen_id: str) -> Citizen:
         citizen = self._repo.citizen(citizen_id)
         if citizen is None or citizen.status != "active":
             raise InvalidCredentials()
+        return citizen
+
+    def _new_code(self, citizen: Citizen) -> QrCode:
         issued = self._kit.tokens.issue(typ=QR_TYP, audience=QR_AUDIENCE, subject=citizen.qr_id, ttl=self._ttl)
         return QrCode(token=issued.token, expires_at=issued.expires_at, svg=identity_qr_svg(issued.token))
 

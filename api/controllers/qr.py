@@ -45,9 +45,10 @@ class QrController(Controller):
     @get("/me/qr")
     async def my_qr(self, principal: Principal, unit: UnitOfWork) -> QrCode:
         """A fresh QR token (valid 5 minutes) and its SVG."""
+        # Within 30 s of signing, this process answers the same token and drawing again (`identity.qr_cache`).
         # Its service made here rather than as a dependency: resolved beside `principal`, it cost a task group.
         qr_service = provide_qr_service(unit, provide_audit_service(unit))
-        return await unit.read(lambda: qr_service.issue(principal.subject_id))
+        return await unit.read(lambda: qr_service.issue_or_reuse(principal.subject_id, unit.container.qr_cache))
 
     # Its unit only reads: the scan's two rows go in a short transaction of their own, batched with other counters'
     # scans (`Container.scan_recorder`), so scans never queue on a write lock for their reads.

@@ -4,6 +4,7 @@ counter scan reads in one transaction and writes its two rows in another, short 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -113,7 +114,13 @@ def test_a_citizens_read_on_sqlite_runs_on_the_event_loop(wallet: Wallet, monkey
     for path in ("/me", "/me/qr", "/documents"):
         assert wallet.get(path, token).status_code == 200, path
 
-    if is_sqlite(wallet.app.state.container.engine):
+    expected = 0 if is_sqlite(wallet.app.state.container.engine) else 3 * 3  # the check, the read, the end
+    # A unit no handler took ends after its answer is sent: give such an end a moment to be counted (or, on SQLite,
+    # to show up as a hop it should not be).
+    deadline = time.monotonic() + 1.0
+    while len(hops) < max(expected, 1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if expected == 0:
         assert hops == []
     else:
-        assert len(hops) >= 3 * 3  # the check, the read and the end of each of the three
+        assert len(hops) >= expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import re
 import subprocess
 import sys
@@ -60,9 +61,13 @@ class Hotspot:
 
 def _command(svg: Path, rate: int) -> list[str]:
     # --function: one box per function, not per line, so a function's own time is one figure
+    # PROFILE_GIL=1: only the thread holding the GIL is sampled, so the graph is where the process's Python CPU goes
+    # (threads waiting for a lock, a turn or the database drop out)
+    gil = ["--gil"] if os.environ.get("PROFILE_GIL") == "1" else []
     return [
         str(PY_SPY),
         "record",
+        *gil,
         "--nonblocking",
         "--rate",
         str(rate),

@@ -3,8 +3,9 @@
 A request that only needs to append a few rows after its reads (the counter scan's presence record and access-log
 entry) hands them to `GroupCommit.run` instead of holding a writing transaction for its whole length. Whoever
 arrives while no batch is being written writes its own at once (no waiting for company when there is none); those
-arriving meanwhile queue, and the next of them writes the whole queue as one batch, in one transaction, each write in
-a savepoint of its own so that one failing write fails alone. Every caller returns only after its batch committed.
+arriving meanwhile queue, and the next of them writes the whole queue as one batch, in one transaction. The batch is
+written first without savepoints; should any write fail, it is rolled back and written again each write in a savepoint
+of its own, so that one failing write fails alone. Every caller returns only after its batch committed.
 Under load that is one `BEGIN IMMEDIATE`/`COMMIT` (SQLite) or one commit round trip (PostgreSQL) per batch instead
 of per request.
 """
@@ -22,6 +23,10 @@ from sqlmodel import Session
 from storage.db import queued_writer, transaction
 
 T = TypeVar("T")
+
+
+class _WriteFailed(Exception):
+    """A write of a batch written all at once failed: the batch is rolled back and written one by one."""
 
 
 @dataclass
@@ -71,9 +76,9 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
         try:
-            with queued_writer(self.engine), transaction(self.engine) as session:
-                for write in batch:
-                    self._attempt(session, write)
+            with queued_writer(self.engine):
+                if not self._all_at_once(batch):
+                    self._one_by_one(batch)
             self.batches += 1
         except BaseException as exc:  # the commit failed: no write of the batch holds
             for write in batch:
@@ -81,6 +86,30 @@ class GroupCommit:
                     write.error, write.result = exc, None
         for write in batch:
             write.done.set()
+
+    def _all_at_once(self, batch: list[_Write[Any]]) -> bool:
+        """The batch in one transaction without savepoints (two statements a write fewer); False, with nothing
+        written, if any write failed: the batch is then written again one savepoint a write, so that the failing
+        write fails alone. A batch's writes may so run twice, the first time rolled back: they must have no effect
+        but on the session. A failed commit is not retried (the caller's error, as before)."""
+        try:
+            with transaction(self.engine) as session:
+                try:
+                    for write in batch:
+                        write.result = write.work(session)
+                    session.flush()
+                except Exception as exc:
+                    raise _WriteFailed() from exc  # `transaction` rolls the whole batch back
+        except _WriteFailed:
+            for write in batch:
+                write.result = None
+            return False
+        return True
+
+    def _one_by_one(self, batch: list[_Write[Any]]) -> None:
+        with transaction(self.engine) as session:
+            for write in batch:
+                self._attempt(session, write)
 
     @staticmethod
     def _attempt(session: Session, write: _Write[Any]) -> None:

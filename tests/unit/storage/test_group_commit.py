@@ -8,7 +8,7 @@ from pathlib import Path
 from threading import Barrier
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from storage import db
@@ -91,3 +91,51 @@ def test_a_writer_whose_turn_never_comes_goes_on_without_it(engine: Engine, monk
             waited = time.perf_counter() - started
     assert 0.2 <= waited < 5
     assert not db.SQLITE_WRITERS.locked()  # released once, by the writer that got it
+
+
+def test_a_batch_whose_writes_all_succeed_takes_no_savepoint(engine: Engine) -> None:
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    group = GroupCommit(engine)
+    assert group.run(insert(1)) == 1
+    assert [s for s in seen if "SAVEPOINT" in s.upper()] == []
+    assert stored(engine) == [1]
+
+
+def test_a_batch_with_a_failing_write_is_written_again_one_by_one(engine: Engine) -> None:
+    group = GroupCommit(engine)
+    runs: list[int] = []
+
+    def counted(n: int) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            runs.append(n)
+            return insert(n)(session)
+
+        return work
+
+    group.run(insert(7))
+    lead_entered, release = Barrier(2), Barrier(2)
+
+    def slow_lead(session: Session) -> int:  # holds the batch open until the others have queued behind it
+        lead_entered.wait()
+        release.wait()
+        return insert(100)(session)
+
+    with ThreadPoolExecutor(9) as pool:
+        lead = pool.submit(group.run, slow_lead)
+        lead_entered.wait()
+        others = [pool.submit(group.run, counted(n)) for n in (7, 1, 2, 3, 4, 5, 6, 8)]
+        time.sleep(0.2)  # the others queue behind the lead's batch
+        release.wait()
+        assert lead.result() == 100
+        outcomes: list[int | str] = []
+        for future in others:
+            try:
+                outcomes.append(future.result())
+            except Exception as exc:
+                outcomes.append(type(exc).__name__)
+    assert outcomes == ["IntegrityError", 1, 2, 3, 4, 5, 6, 8]
+    assert stored(engine) == [1, 2, 3, 4, 5, 6, 7, 8, 100]
+    # The failing write ran in the batch written at once (undone) and again alone; the others once or twice.
+    assert runs.count(7) == 2
+    assert all(runs.count(n) in (1, 2) for n in (1, 2, 3, 4, 5, 6, 8))

@@ -38,8 +38,10 @@ def chains_inline(session: Session) -> bool:
 def link_inline(repo: AuditRepository, values: dict[str, Any]) -> None:
     """Chain the entry of `values` (its columns) now, after any unchained entry left before it: sets its `seq`,
     `prev_hash` and `entry_hash` (SQLite: the transaction holds the write lock)."""
-    link_pending(repo)
-    head = repo.head()
+    head = repo.head_if_all_chained()  # the usual case, in one statement
+    if head is None:
+        link_pending(repo)
+        head = repo.head()
     seq = head.seq + 1
     digest = entry_hash(SimpleNamespace(**(values | {"seq": seq})), head.entry_hash)
     values.update(seq=seq, prev_hash=head.entry_hash, entry_hash=digest)

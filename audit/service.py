@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from audit.appends import chains_inline, link_inline
 from audit.errors import InvalidCursor, InvalidPeriod
-from audit.models import AccessLogEntry, Presence, recorded_entry
+from audit.models import AccessLogEntry, Presence, recorded_entry, recorded_presence
 from audit.repository import AuditRepository
 from audit.schemas import AccessLogEntryPublic, ActorPublic, ActorType
 from crypto.clock import Clock
@@ -123,13 +123,19 @@ class AuditService:
     def open_presence(
         self, citizen_id: str, *, officer_id: str, agency_code: str, ttl: timedelta = PRESENCE_TTL
     ) -> Presence:
-        """Record that the citizen stood before this officer now; valid for `ttl`."""
+        """Record that the citizen stood before this officer now; valid for `ttl`. Written at once with one INSERT;
+        the record returned is not attached to the session (it is never changed after it is written)."""
         now = self._clock.now()
-        presence = Presence(
-            citizen_id=citizen_id, officer_id=officer_id, agency_code=agency_code, scanned_at=now, expires_at=now + ttl
-        )
-        self._repo.add(presence)
-        return presence
+        values = {
+            "id": new_id(),
+            "citizen_id": citizen_id,
+            "officer_id": officer_id,
+            "agency_code": agency_code,
+            "scanned_at": now,
+            "expires_at": now + ttl,
+        }
+        self._repo.insert_presence(values)
+        return recorded_presence(values)
 
     def presence(self, presence_id: str) -> Presence | None:
         """A presence record still valid now (None if unknown or expired)."""

@@ -21,8 +21,8 @@ from audit.service import PRESENCE_TTL, Actor, AuditService
 from crypto.tokens import TokenError
 from identity import qr_render
 from identity.errors import Forbidden, InvalidCredentials
-from identity.models import Agency, Citizen
-from identity.profile import open_profile
+from identity.models import Citizen
+from identity.profile import SealedProfile, open_profile
 from identity.qr_cache import CachedQr, QrCache
 from identity.repository import IdentityRepository
 from identity.schemas import QrCitizen, QrCode, QrInvalid, QrValid, QrVerification
@@ -137,37 +137,39 @@ class QrService:
     def verify(self, token: str, officer: Principal) -> QrVerification:
         """Check signature, expiry and the citizen's status. Any string gets an answer: a refused token
         is `valid: false` with its reason, never an error."""
-        agency, officer_name = self._officer_agency(officer)
+        agency_code, agency_name, officer_name = self._officer_agency(officer)
         if len(token) > MAX_TOKEN_CHARS:
             return QrInvalid(reason="malformed")
         try:
             claims = self._kit.tokens.verify(token, typ=QR_TYP, audience=QR_AUDIENCE)
         except TokenError as exc:
             return QrInvalid(reason=_REASONS.get(exc.reason, "malformed"))
-        citizen = self._repo.citizen_by_qr_id(str(claims["sub"]))
+        citizen = self._repo.qr_holder(str(claims["sub"]))
         if citizen is None or citizen.status != "active":
             return QrInvalid(reason="revoked")
         shown = self._citizen_view(citizen)
+        actor = Actor("officer", agency_code, agency_name, officer_name)
 
         def write(audit: AuditService) -> Presence:
             presence = audit.open_presence(
-                citizen.id, officer_id=officer.subject_id, agency_code=agency.code, ttl=self._presence_ttl
+                citizen.id, officer_id=officer.subject_id, agency_code=agency_code, ttl=self._presence_ttl
             )
-            audit.record(citizen.id, Actor("officer", agency.code, agency.name, officer_name), QR_SCAN)
+            audit.record(citizen.id, actor, QR_SCAN)
             return presence
 
         presence = self._recorder(write)
         expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         return QrValid(citizen=shown, expires_at=expires_at, presence_id=presence.id)
 
-    def _officer_agency(self, officer: Principal) -> tuple[Agency, str]:
+    def _officer_agency(self, officer: Principal) -> tuple[str, str, str]:
+        """The officer's agency code and name and the officer's name; Forbidden unless both are active."""
         officer.require("officer")
-        row, agency = self._repo.officer_with_agency(officer.subject_id)
-        if row is None or row.status != "active" or agency is None or agency.status != "active":
+        row = self._repo.scan_officer(officer.subject_id)
+        if row is None or row.status != "active" or row.agency_code is None or row.agency_status != "active":
             raise Forbidden()
-        return agency, row.full_name
+        return row.agency_code, str(row.agency_name), row.full_name
 
-    def _citizen_view(self, citizen: Citizen) -> QrCitizen:
+    def _citizen_view(self, citizen: SealedProfile) -> QrCitizen:
         """The minimum an officer needs to match the person at the counter; the national ID masked."""
         profile = open_profile(self._kit.citizen_keys, citizen)
         return QrCitizen(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import sqlalchemy
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, delete, select, update
 
 from identity.models import Agency, AuthSession, Citizen, Officer, OtpChallenge, RefreshToken, TotpCredential
+
+T = TypeVar("T")
 
 
 class SessionState(NamedTuple):
@@ -62,6 +65,38 @@ _OFFICER_WITH_AGENCY = (
 )
 
 
+class ScanOfficer(NamedTuple):
+    """What a counter scan needs of the officer and their agency (None when the officer's agency row is missing)."""
+
+    status: str
+    full_name: str
+    agency_code: str | None
+    agency_name: str | None
+    agency_status: str | None
+
+
+class QrHolder(NamedTuple):
+    """What a counter scan needs of the citizen a QR id names: enough to check them and unseal their profile."""
+
+    id: str
+    status: str
+    profile_sealed: bytes
+
+
+# The scan's two reads as plain columns, built once: loading ORM rows cost more than running either statement.
+_SCAN_OFFICER = (
+    sqlalchemy.select(
+        col(Officer.status), col(Officer.full_name), col(Agency.code), col(Agency.name), col(Agency.status)
+    )
+    .select_from(Officer)
+    .outerjoin(Agency, col(Agency.code) == col(Officer.agency_code))
+    .where(col(Officer.id) == sqlalchemy.bindparam("id"))
+)
+_QR_HOLDER = sqlalchemy.select(*(getattr(Citizen, name) for name in QrHolder._fields)).where(
+    col(Citizen.qr_id) == sqlalchemy.bindparam("qr_id")
+)
+
+
 class IdentityRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -91,6 +126,29 @@ class IdentityRepository:
         """The officer and their agency in one statement (built once: every officer's request runs it)."""
         row = self.session.exec(_OFFICER_WITH_AGENCY, params={"id": officer_id}).first()
         return (row[0], row[1]) if row is not None else (None, None)
+
+    def scan_officer(self, officer_id: str) -> ScanOfficer | None:
+        """`officer_with_agency` as the counter scan needs it: the rows this transaction already loaded (the request's
+        check reads both), as that query would return them too (the ORM keeps a loaded row's values), else in one
+        prebuilt statement without ORM rows."""
+        officer = self._loaded(Officer, officer_id)
+        agency = self._loaded(Agency, officer.agency_code) if officer is not None else None
+        if officer is not None and agency is not None:
+            return ScanOfficer(officer.status, officer.full_name, agency.code, agency.name, agency.status)
+        row = self.session.connection().execute(_SCAN_OFFICER, {"id": officer_id}).first()
+        return ScanOfficer(*row) if row is not None else None
+
+    def _loaded(self, model: type[T], key: str | None) -> T | None:
+        """The row of `model` with primary key `key` if this session holds it, loaded and not expired."""
+        if key is None:
+            return None
+        row = self.session.identity_map.get(identity_key(model, key))
+        return row if isinstance(row, model) and not sqlalchemy.inspect(row).expired_attributes else None
+
+    def qr_holder(self, qr_id: str) -> QrHolder | None:
+        """`citizen_by_qr_id` as the counter scan needs it (the QR id is unique), without loading the ORM row."""
+        row = self.session.connection().execute(_QR_HOLDER, {"qr_id": qr_id}).first()
+        return QrHolder(*row) if row is not None else None
 
     def officer_by_phone(self, phone: str) -> Officer | None:
         return self.session.exec(select(Officer).where(Officer.phone == phone)).first()

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 import sqlalchemy
 from sqlalchemy import ColumnElement
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, delete, select, update
 
 from identity.models import Agency, AuthSession, Citizen, Officer, OtpChallenge, RefreshToken, TotpCredential
-
-T = TypeVar("T")
 
 
 class SessionState(NamedTuple):
@@ -128,22 +125,10 @@ class IdentityRepository:
         return (row[0], row[1]) if row is not None else (None, None)
 
     def scan_officer(self, officer_id: str) -> ScanOfficer | None:
-        """`officer_with_agency` as the counter scan needs it: the rows this transaction already loaded (the request's
-        check reads both), as that query would return them too (the ORM keeps a loaded row's values), else in one
-        prebuilt statement without ORM rows."""
-        officer = self._loaded(Officer, officer_id)
-        agency = self._loaded(Agency, officer.agency_code) if officer is not None else None
-        if officer is not None and agency is not None:
-            return ScanOfficer(officer.status, officer.full_name, agency.code, agency.name, agency.status)
+        """`officer_with_agency` as the counter scan needs it, in one prebuilt statement without ORM rows. (The rows
+        the request's check loaded are gone by then: the session keeps only weak references to unchanged rows.)"""
         row = self.session.connection().execute(_SCAN_OFFICER, {"id": officer_id}).first()
         return ScanOfficer(*row) if row is not None else None
-
-    def _loaded(self, model: type[T], key: str | None) -> T | None:
-        """The row of `model` with primary key `key` if this session holds it, loaded and not expired."""
-        if key is None:
-            return None
-        row = self.session.identity_map.get(identity_key(model, key))
-        return row if isinstance(row, model) and not sqlalchemy.inspect(row).expired_attributes else None
 
     def qr_holder(self, qr_id: str) -> QrHolder | None:
         """`citizen_by_qr_id` as the counter scan needs it (the QR id is unique), without loading the ORM row."""

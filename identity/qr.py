@@ -164,7 +164,7 @@ class QrService:
     def _officer_agency(self, officer: Principal) -> tuple[str, str, str]:
         """The officer's agency code and name and the officer's name; Forbidden unless both are active."""
         officer.require("officer")
-        row = self._repo.scan_officer(officer.subject_id)
+        row = self._repo.officer_state(officer.subject_id)
         if row is None or row.status != "active" or row.agency_code is None or row.agency_status != "active":
             raise Forbidden()
         return row.agency_code, str(row.agency_name), row.full_name

@@ -55,21 +55,16 @@ _SESSION_STATE = sqlalchemy.select(*(getattr(AuthSession, name) for name in Sess
 )
 
 
-_OFFICER_WITH_AGENCY = (
-    select(Officer, Agency)
-    .outerjoin(Agency, col(Agency.code) == Officer.agency_code)
-    .where(col(Officer.id) == sqlalchemy.bindparam("id"))
-)
-
-
-class ScanOfficer(NamedTuple):
-    """What a counter scan needs of the officer and their agency (None when the officer's agency row is missing)."""
+class OfficerState(NamedTuple):
+    """What an officer's login check and a counter scan need of the officer and their agency (the agency's columns
+    None when its row is missing)."""
 
     status: str
     full_name: str
     agency_code: str | None
     agency_name: str | None
     agency_status: str | None
+    agency_scopes: str | None
 
 
 class QrHolder(NamedTuple):
@@ -80,10 +75,16 @@ class QrHolder(NamedTuple):
     profile_sealed: bytes
 
 
-# The scan's two reads as plain columns, built once: loading ORM rows cost more than running either statement.
-_SCAN_OFFICER = (
+# Every officer's request (its login check) and the scan read these as plain columns, built once: loading ORM rows
+# cost more than running either statement.
+_OFFICER_STATE = (
     sqlalchemy.select(
-        col(Officer.status), col(Officer.full_name), col(Agency.code), col(Agency.name), col(Agency.status)
+        col(Officer.status),
+        col(Officer.full_name),
+        col(Agency.code),
+        col(Agency.name),
+        col(Agency.status),
+        col(Agency.scopes),
     )
     .select_from(Officer)
     .outerjoin(Agency, col(Agency.code) == col(Officer.agency_code))
@@ -119,16 +120,11 @@ class IdentityRepository:
     def officer(self, officer_id: str) -> Officer | None:
         return self.session.get(Officer, officer_id)
 
-    def officer_with_agency(self, officer_id: str) -> tuple[Officer | None, Agency | None]:
-        """The officer and their agency in one statement (built once: every officer's request runs it)."""
-        row = self.session.exec(_OFFICER_WITH_AGENCY, params={"id": officer_id}).first()
-        return (row[0], row[1]) if row is not None else (None, None)
-
-    def scan_officer(self, officer_id: str) -> ScanOfficer | None:
-        """`officer_with_agency` as the counter scan needs it, in one prebuilt statement without ORM rows. (The rows
-        the request's check loaded are gone by then: the session keeps only weak references to unchanged rows.)"""
-        row = self.session.connection().execute(_SCAN_OFFICER, {"id": officer_id}).first()
-        return ScanOfficer(*row) if row is not None else None
+    def officer_state(self, officer_id: str) -> OfficerState | None:
+        """The officer and their agency in one prebuilt statement without ORM rows (ORM rows a check loaded would be
+        gone by the scan's read anyway: the session keeps only weak references to unchanged rows)."""
+        row = self.session.connection().execute(_OFFICER_STATE, {"id": officer_id}).first()
+        return OfficerState(*row) if row is not None else None
 
     def qr_holder(self, qr_id: str) -> QrHolder | None:
         """`citizen_by_qr_id` as the counter scan needs it (the QR id is unique), without loading the ORM row."""

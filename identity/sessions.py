@@ -189,12 +189,12 @@ class SessionService:
 
     def _officer_scopes(self, officer_id: str) -> frozenset[str]:
         """An officer acts with their agency's scopes as they are now; a suspended officer's session is over."""
-        officer, agency = self._repo.officer_with_agency(officer_id)
+        officer = self._repo.officer_state(officer_id)
         if officer is None or officer.status != "active":
             raise SessionExpired()
-        if agency is None or agency.status != "active":
+        if officer.agency_status != "active" or officer.agency_scopes is None:
             return frozenset()
-        return frozenset(agency.scopes.split())
+        return frozenset(officer.agency_scopes.split())
 
     def mark_fresh(self, session_id: str) -> None:
         """Record a newly proven second factor (step-up)."""

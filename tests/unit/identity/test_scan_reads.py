@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, event
 from sqlmodel import Session, SQLModel
 
 from identity.models import Agency, Citizen, Officer
-from identity.repository import IdentityRepository, QrHolder, ScanOfficer
+from identity.repository import IdentityRepository, OfficerState, QrHolder
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -54,19 +54,19 @@ def statements(session: Session) -> list[str]:
 
 def test_the_officer_and_agency_read_in_one_statement(session: Session) -> None:
     seen = statements(session)
-    expected = ScanOfficer("active", "Lê Văn A", "CA-DN", "Công an Đà Nẵng", "active")
-    assert IdentityRepository(session).scan_officer("o1") == expected
+    expected = OfficerState("active", "Lê Văn A", "CA-DN", "Công an Đà Nẵng", "active", "")
+    assert IdentityRepository(session).officer_state("o1") == expected
     assert len(seen) == 1
-    officer, agency = IdentityRepository(session).officer_with_agency("o1")
+    officer, agency = session.get(Officer, "o1"), session.get(Agency, "CA-DN")
     assert officer is not None and agency is not None
-    assert (officer.status, officer.full_name, agency.code, agency.name, agency.status) == expected
-    assert IdentityRepository(session).scan_officer("nobody") is None
+    assert (officer.status, officer.full_name, agency.code, agency.name, agency.status, agency.scopes) == expected
+    assert IdentityRepository(session).officer_state("nobody") is None
 
 
 def test_an_officer_without_agency_row_has_none(session: Session) -> None:
     session.add(Officer(id="o2", phone="0902", full_name="B", agency_code="GONE", pin_hash="p", created_at=NOW))
     session.flush()
-    assert IdentityRepository(session).scan_officer("o2") == ScanOfficer("active", "B", None, None, None)
+    assert IdentityRepository(session).officer_state("o2") == OfficerState("active", "B", None, None, None, None)
 
 
 def test_the_citizen_of_a_qr_id(session: Session) -> None:

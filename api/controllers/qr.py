@@ -27,8 +27,11 @@ def provide_audit_service(unit: UnitOfWork) -> AuditService:
     return AuditService(unit.session, unit.container.clock)
 
 
-def provide_qr_service(unit: UnitOfWork, audit_service: AuditService) -> QrService:
-    return QrService(unit.session, unit.container.identity, audit_service, recorder=unit.container.scan_recorder())
+def qr_service_of(unit: UnitOfWork) -> QrService:
+    """Made in the handler, not as a dependency: resolved beside `principal`, a dependency cost a task group."""
+    return QrService(
+        unit.session, unit.container.identity, provide_audit_service(unit), recorder=unit.container.scan_recorder()
+    )
 
 
 class QrController(Controller):
@@ -39,24 +42,22 @@ class QrController(Controller):
     tags = ("qr",)
     dependencies = {  # noqa: RUF012 - Litestar reads it as a class attribute
         "audit_service": Provide(provide_audit_service, sync_to_thread=False),
-        "qr_service": Provide(provide_qr_service, sync_to_thread=False),
     }
 
     @get("/me/qr")
     async def my_qr(self, principal: Principal, unit: UnitOfWork) -> QrCode:
         """A fresh QR token (valid 5 minutes) and its SVG."""
         # Within 30 s of signing, this process answers the same token and drawing again (`identity.qr_cache`).
-        # Its service made here rather than as a dependency: resolved beside `principal`, it cost a task group.
-        qr_service = provide_qr_service(unit, provide_audit_service(unit))
+        qr_service = qr_service_of(unit)
         return await unit.read(lambda: qr_service.issue_or_reuse(principal.subject_id, unit.container.qr_cache))
 
     # Its unit only reads: the scan's two rows go in a short transaction of their own, batched with other counters'
     # scans (`Container.scan_recorder`), so scans never queue on a write lock for their reads.
     @post("/verify/qr", status_code=HTTP_200_OK, sync_to_thread=True, opt=OWN_WRITES)
-    def verify(self, principal: Principal, qr_service: QrService, data: QrVerifyRequest) -> QrVerification:
+    def verify(self, principal: Principal, unit: UnitOfWork, data: QrVerifyRequest) -> QrVerification:
         """Officers only. Always 200: `valid: true` with the minimal citizen data and a `presence_id`,
         or `valid: false` with a `reason`."""
-        return qr_service.verify(data.token, principal)
+        return qr_service_of(unit).verify(data.token, principal)
 
     @get("/me/access-log", sync_to_thread=True)
     def access_log(

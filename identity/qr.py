@@ -21,10 +21,9 @@ from audit.service import PRESENCE_TTL, Actor, AuditService
 from crypto.tokens import TokenError
 from identity import qr_render
 from identity.errors import Forbidden, InvalidCredentials
-from identity.models import Citizen
 from identity.profile import SealedProfile, open_profile
 from identity.qr_cache import CachedQr, QrCache
-from identity.repository import IdentityRepository
+from identity.repository import IdentityRepository, QrSubject
 from identity.schemas import QrCitizen, QrCode, QrInvalid, QrValid, QrVerification
 from identity.sessions import Principal
 from identity.toolkit import IdentityToolkit
@@ -124,13 +123,13 @@ class QrService:
             cache.put(citizen_id, CachedQr(citizen.qr_id, str(jwt.get_unverified_header(code.token)["kid"]), code))
         return code
 
-    def _active_citizen(self, citizen_id: str) -> Citizen:
-        citizen = self._repo.citizen(citizen_id)
+    def _active_citizen(self, citizen_id: str) -> QrSubject:
+        citizen = self._repo.qr_subject(citizen_id)
         if citizen is None or citizen.status != "active":
             raise InvalidCredentials()
         return citizen
 
-    def _new_code(self, citizen: Citizen) -> QrCode:
+    def _new_code(self, citizen: QrSubject) -> QrCode:
         issued = self._kit.tokens.issue(typ=QR_TYP, audience=QR_AUDIENCE, subject=citizen.qr_id, ttl=self._ttl)
         return QrCode(token=issued.token, expires_at=issued.expires_at, svg=identity_qr_svg(issued.token))
 

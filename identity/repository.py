@@ -75,6 +75,13 @@ class QrHolder(NamedTuple):
     profile_sealed: bytes
 
 
+class QrSubject(NamedTuple):
+    """What issuing a citizen's QR token needs of them: whether they are active, and the QR id the token names."""
+
+    status: str
+    qr_id: str
+
+
 # Every officer's request (its login check) and the scan read these as plain columns, built once: loading ORM rows
 # cost more than running either statement.
 _OFFICER_STATE = (
@@ -89,6 +96,9 @@ _OFFICER_STATE = (
     .select_from(Officer)
     .outerjoin(Agency, col(Agency.code) == col(Officer.agency_code))
     .where(col(Officer.id) == sqlalchemy.bindparam("id"))
+)
+_QR_SUBJECT = sqlalchemy.select(col(Citizen.status), col(Citizen.qr_id)).where(
+    col(Citizen.id) == sqlalchemy.bindparam("id")
 )
 _QR_HOLDER = sqlalchemy.select(*(getattr(Citizen, name) for name in QrHolder._fields)).where(
     col(Citizen.qr_id) == sqlalchemy.bindparam("qr_id")
@@ -125,6 +135,11 @@ class IdentityRepository:
         gone by the scan's read anyway: the session keeps only weak references to unchanged rows)."""
         row = self.session.connection().execute(_OFFICER_STATE, {"id": officer_id}).first()
         return OfficerState(*row) if row is not None else None
+
+    def qr_subject(self, citizen_id: str) -> QrSubject | None:
+        """The citizen as `GET /me/qr` needs them, without loading the ORM row (about as costly as the statement)."""
+        row = self.session.connection().execute(_QR_SUBJECT, {"id": citizen_id}).first()
+        return QrSubject(*row) if row is not None else None
 
     def qr_holder(self, qr_id: str) -> QrHolder | None:
         """`citizen_by_qr_id` as the counter scan needs it (the QR id is unique), without loading the ORM row."""

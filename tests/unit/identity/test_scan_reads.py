@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, event
 from sqlmodel import Session, SQLModel
 
 from identity.models import Agency, Citizen, Officer
-from identity.repository import IdentityRepository, OfficerState, QrHolder
+from identity.repository import IdentityRepository, OfficerState, QrHolder, QrSubject
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -73,3 +73,11 @@ def test_the_citizen_of_a_qr_id(session: Session) -> None:
     repo = IdentityRepository(session)
     assert repo.qr_holder("q1") == QrHolder("c1", "active", b"sealed")
     assert repo.qr_holder("unknown") is None
+
+
+def test_the_qr_subject_of_a_citizen(session: Session) -> None:
+    seen = statements(session)
+    repo = IdentityRepository(session)
+    assert repo.qr_subject("c1") == QrSubject("active", "q1")
+    assert len(seen) == 1
+    assert repo.qr_subject("nobody") is None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy
 from sqlalchemy import ColumnElement
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, delete, select, update
 
 from identity.models import Agency, AuthSession, Citizen, Officer, OtpChallenge, RefreshToken, TotpCredential
+
+R = TypeVar("R")
 
 
 class SessionState(NamedTuple):
@@ -127,24 +131,27 @@ class IdentityRepository:
         self.session.delete(citizen)
         self.session.flush()
 
+    def _one(self, statement: Executable, params: dict[str, Any], shape: Callable[..., R]) -> R | None:
+        """The one row of a prebuilt statement as a plain tuple `shape`, without ORM rows (loading one costs more
+        than running the statement)."""
+        row = self.session.connection().execute(statement, params).first()
+        return shape(*row) if row is not None else None
+
     def officer(self, officer_id: str) -> Officer | None:
         return self.session.get(Officer, officer_id)
 
     def officer_state(self, officer_id: str) -> OfficerState | None:
         """The officer and their agency in one prebuilt statement without ORM rows (ORM rows a check loaded would be
         gone by the scan's read anyway: the session keeps only weak references to unchanged rows)."""
-        row = self.session.connection().execute(_OFFICER_STATE, {"id": officer_id}).first()
-        return OfficerState(*row) if row is not None else None
+        return self._one(_OFFICER_STATE, {"id": officer_id}, OfficerState)
 
     def qr_subject(self, citizen_id: str) -> QrSubject | None:
         """The citizen as `GET /me/qr` needs them, without loading the ORM row (about as costly as the statement)."""
-        row = self.session.connection().execute(_QR_SUBJECT, {"id": citizen_id}).first()
-        return QrSubject(*row) if row is not None else None
+        return self._one(_QR_SUBJECT, {"id": citizen_id}, QrSubject)
 
     def qr_holder(self, qr_id: str) -> QrHolder | None:
         """`citizen_by_qr_id` as the counter scan needs it (the QR id is unique), without loading the ORM row."""
-        row = self.session.connection().execute(_QR_HOLDER, {"qr_id": qr_id}).first()
-        return QrHolder(*row) if row is not None else None
+        return self._one(_QR_HOLDER, {"qr_id": qr_id}, QrHolder)
 
     def officer_by_phone(self, phone: str) -> Officer | None:
         return self.session.exec(select(Officer).where(Officer.phone == phone)).first()
@@ -185,12 +192,10 @@ class IdentityRepository:
         return self.session.get(AuthSession, session_id)
 
     def agency_state(self, code: str) -> AgencyState | None:
-        row = self.session.connection().execute(_AGENCY_STATE, {"code": code}).first()
-        return AgencyState(*row) if row is not None else None
+        return self._one(_AGENCY_STATE, {"code": code}, AgencyState)
 
     def session_state(self, session_id: str) -> SessionState | None:
-        row = self.session.connection().execute(_SESSION_STATE, {"id": session_id}).first()
-        return SessionState(*row) if row is not None else None
+        return self._one(_SESSION_STATE, {"id": session_id}, SessionState)
 
     def refresh_token(self, token_hash: str) -> RefreshToken | None:
         query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-import jwt
 import segno
 from sqlmodel import Session
 
@@ -118,9 +117,9 @@ class QrService:
         code = cache.get(citizen_id, qr_id=citizen.qr_id, kid=kid, now=now, ttl=self._ttl)
         if code is None:
             code = self._new_code(citizen)
-            # The kid the token names, not the one read above: a key that became active in between is then seen as
-            # a change next time, and the token is replaced rather than kept.
-            cache.put(citizen_id, CachedQr(citizen.qr_id, str(jwt.get_unverified_header(code.token)["kid"]), code))
+            # Should a key become active between the read above and the signature, the kid kept is the older one:
+            # the next request sees a change and signs again, never keeps a token of a key that no longer signs.
+            cache.put(citizen_id, CachedQr(citizen.qr_id, kid, code))
         return code
 
     def _active_citizen(self, citizen_id: str) -> QrSubject:

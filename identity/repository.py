@@ -123,9 +123,6 @@ class IdentityRepository:
     def citizen_by_national_id(self, index: str) -> Citizen | None:
         return self.session.exec(select(Citizen).where(Citizen.national_id_index == index)).first()
 
-    def citizen_by_qr_id(self, qr_id: str) -> Citizen | None:
-        return self.session.exec(select(Citizen).where(Citizen.qr_id == qr_id)).first()
-
     def delete_pending_citizen(self, citizen: Citizen) -> None:
         self.session.exec(delete(OtpChallenge).where(col(OtpChallenge.subject_id) == citizen.id))
         self.session.delete(citizen)
@@ -150,7 +147,7 @@ class IdentityRepository:
         return self._one(_QR_SUBJECT, {"id": citizen_id}, QrSubject)
 
     def qr_holder(self, qr_id: str) -> QrHolder | None:
-        """`citizen_by_qr_id` as the counter scan needs it (the QR id is unique), without loading the ORM row."""
+        """The citizen a QR id names (it is unique), as the counter scan needs them, without loading the ORM row."""
         return self._one(_QR_HOLDER, {"qr_id": qr_id}, QrHolder)
 
     def officer_by_phone(self, phone: str) -> Officer | None:

@@ -33,12 +33,20 @@ class Usage:
         )
         if cast(CursorResult[Any], grown).rowcount != 1:
             return False
+        self._note_pending(blob_key, amount)
+        return True
+
+    def give_back(self, citizen_id: str, blob_key: str, amount: int) -> None:
+        """Return `amount` reserved for the pending blob and not used (an upload that claimed ahead of need)."""
+        self.release(citizen_id, amount)
+        self._note_pending(blob_key, -amount)
+
+    def _note_pending(self, blob_key: str, amount: int) -> None:
         self.session.execute(
             update(PendingBlob)
             .where(col(PendingBlob.blob_key) == blob_key)
             .values(reserved_bytes=col(PendingBlob.reserved_bytes) + amount)
         )
-        return True
 
     def release(self, citizen_id: str, amount: int) -> None:
         if amount:

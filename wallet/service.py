@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import anyio
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from crypto.aead import Context, open_sealed, seal
 from crypto.citizen_keys import CitizenKeys
@@ -181,12 +181,7 @@ class Draft:
             if not usage.reserve(self.citizen_id, blob_key, amount, quota=self.deps.config.quota_bytes):
                 raise QuotaExceeded()
             return
-        usage.release(self.citizen_id, -amount)
-        session.execute(
-            update(PendingBlob)
-            .where(col(PendingBlob.blob_key) == blob_key)
-            .values(reserved_bytes=col(PendingBlob.reserved_bytes) + amount)
-        )
+        usage.give_back(self.citizen_id, blob_key, -amount)
 
     def _clear_pending(self, blob_keys: list[str]) -> None:
         with transaction(self.deps.engine) as session:

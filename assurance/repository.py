@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from assurance.models import EidLogin, EidTicket, Proofing, Recovery
 from identity.models import Agency, Citizen, Officer
 from identity.repository import totp_enabled_clause
+from storage.db import connection_of
 from wallet.repository import held_count_of
 
 
@@ -93,7 +94,7 @@ class AssuranceRepository:
         self.session.flush()
 
     def profile_row(self, citizen_id: str) -> ProfileRow | None:
-        row = self.session.connection().execute(_PROFILE, {"id": citizen_id}).first()
+        row = connection_of(self.session).execute(_PROFILE, {"id": citizen_id}).first()
         if row is None:
             return None
         values: tuple[Any, ...] = tuple(row)
@@ -101,7 +102,7 @@ class AssuranceRepository:
         return ProfileRow._make((*values[:7], proofing if proofing.method is not None else None))
 
     def latest_proofing(self, citizen_id: str) -> ProofingRow | None:
-        row = self.session.connection().execute(_LATEST_PROOFING, {"id": citizen_id}).first()
+        row = connection_of(self.session).execute(_LATEST_PROOFING, {"id": citizen_id}).first()
         return ProofingRow._make(row) if row is not None else None
 
     def recovery_by_challenge(self, challenge_id: str) -> Recovery | None:

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import Session, col, delete, select, update
 
 from identity.models import Agency, AuthSession, Citizen, Officer, OtpChallenge, RefreshToken, TotpCredential
+from storage.db import connection_of
 
 R = TypeVar("R")
 
@@ -131,7 +132,7 @@ class IdentityRepository:
     def _one(self, statement: Executable, params: dict[str, Any], shape: Callable[..., R]) -> R | None:
         """The one row of a prebuilt statement as a plain tuple `shape`, without ORM rows (loading one costs more
         than running the statement)."""
-        row = self.session.connection().execute(statement, params).first()
+        row = connection_of(self.session).execute(statement, params).first()
         return shape(*row) if row is not None else None
 
     def officer(self, officer_id: str) -> Officer | None:

@@ -81,6 +81,12 @@ class _Segments:
         position = _POSITION.pack(counter, last)
         return self._aes.decrypt(self._nonce_prefix + position, sealed, self._aad_prefix + position)
 
+    def open_into(self, counter: int, sealed: memoryview | bytearray, out: memoryview) -> None:
+        """As `open` for a segment that is not the last, its plaintext written into `out`. On InvalidTag `out` holds
+        unauthenticated bytes: the caller must drop it."""
+        position = _POSITION.pack(counter, False)
+        self._aes.decrypt_into(self._nonce_prefix + position, sealed, self._aad_prefix + position, out)
+
 
 class StreamEncryptor:
     """Seals a file of any size in segments; write `header()`, then every `update`, then `finalize()`.
@@ -198,8 +204,9 @@ class StreamDecryptor:
         self._done = False
         self._failed = False
 
-    def update(self, data: bytes) -> bytes:
-        """Verified plaintext of every segment completed by `data`; DecryptionError on any failure."""
+    def update(self, data: bytes | bytearray | memoryview) -> bytearray:
+        """Verified plaintext of every segment completed by `data`, in one new buffer the caller owns (each segment is
+        opened straight into its place: no piece per segment, no joining); DecryptionError on any failure."""
         if self._failed:
             raise DecryptionError
         try:
@@ -214,27 +221,29 @@ class StreamDecryptor:
             self._failed = True
             raise DecryptionError
 
-    def _update(self, view: memoryview) -> bytes:
+    def _update(self, view: memoryview) -> bytearray:
         if self._done:
             if view:
                 raise DecryptionError  # bytes after the last segment
-            return b""
+            return bytearray()
         self._fed += len(view)
         view = self._read_header(view)
         if self._expected is not None and self._fed > self._expected:
             raise DecryptionError  # longer than the stream that was sealed
         if self._segments is None:
-            return b""
-        plaintext: list[bytes] = []
-        if self._pending:
-            view = self._fill_pending(view, plaintext)
+            return bytearray()
         size = self._sealed_size
+        plaintext = bytearray(((len(self._pending) + len(view)) // size) * (size - TAG_SIZE))
+        out = memoryview(plaintext)
+        if self._pending:
+            view, out = self._fill_pending(view, out)
         while len(view) >= size:
-            plaintext.append(self._open(view[:size]))
+            out = self._open(view[:size], out)
             view = view[size:]
         self._pending += view
+        del out  # its export would keep the buffer from growing by the last segment
         self._try_last(plaintext)
-        return b"".join(plaintext)
+        return plaintext
 
     def _read_header(self, view: memoryview) -> memoryview:
         if self._segments is not None:
@@ -251,26 +260,27 @@ class StreamDecryptor:
                 self._expected = _expected_size(self._plaintext_size, segment_size)
         return view[need:]
 
-    def _fill_pending(self, view: memoryview, plaintext: list[bytes]) -> memoryview:
+    def _fill_pending(self, view: memoryview, out: memoryview) -> tuple[memoryview, memoryview]:
         take = self._sealed_size - len(self._pending)
         self._pending += view[:take]
         if len(self._pending) == self._sealed_size:
-            plaintext.append(self._open(self._pending))
+            out = self._open(self._pending, out)
             self._pending = bytearray()
-        return view[take:]
+        return view[take:], out
 
-    def _open(self, sealed: memoryview | bytearray) -> bytes:
-        """A full-size segment, which is never the last one."""
+    def _open(self, sealed: memoryview | bytearray, out: memoryview) -> memoryview:
+        """A full-size segment, which is never the last one, opened into the start of `out`; the rest of `out`."""
         if self._segments is None or self._counter >= _MAX_COUNTER:
             raise DecryptionError  # a non-last segment at the top counter leaves no room for the last
+        length = self._sealed_size - TAG_SIZE
         try:
-            segment = self._segments.open(self._counter, False, sealed)
+            self._segments.open_into(self._counter, sealed, out[:length])
         except InvalidTag:
-            raise DecryptionError from None
+            raise DecryptionError from None  # what `out` holds is never returned
         self._counter += 1
-        return segment
+        return out[length:]
 
-    def _try_last(self, plaintext: list[bytes]) -> None:
+    def _try_last(self, plaintext: bytearray) -> None:
         """If the pending bytes are exactly the last segment, release it; else wait for more."""
         if self._segments is None or len(self._pending) < TAG_SIZE:
             return
@@ -280,6 +290,6 @@ class StreamDecryptor:
             segment = self._segments.open(self._counter, True, self._pending)
         except InvalidTag:
             return
-        plaintext.append(segment)
+        plaintext += segment
         self._pending = bytearray()
         self._done = True

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -246,10 +247,13 @@ async def open_download(
     is checked that far, then streams: a segment that fails later raises DocumentCorrupted from the
     iterator, which aborts the response mid-way (the client sees a transfer cut short, with fewer
     bytes than its Content-Length, never a whole file with wrong content). The SHA-256 of the
-    plaintext recorded at upload stays in the metadata for whatever needs a whole-file digest."""
+    plaintext recorded at upload stays in the metadata for whatever needs a whole-file digest.
+
+    Each piece is a bytearray of its own (`StreamDecryptor.update` opens every segment straight into it): typed as
+    bytes for the callers, which only send or read it; nothing else holds it."""
     source = store.get(blob_key)
     decryptor = StreamDecryptor(data_key, context=context, plaintext_size=size)
-    buffered: list[bytes] = []
+    buffered: list[bytearray] = []
     opened = 0
     try:
         async for chunk in source:
@@ -260,21 +264,21 @@ async def open_download(
                 break
         else:
             _finish(decryptor)
-            return _replay(buffered)
+            return cast(AsyncIterator[bytes], _replay(buffered))
     except BlobNotFound as exc:
         raise DocumentCorrupted() from exc
     except BlobStoreUnavailable as exc:
         raise StorageUnavailable() from exc
-    return _continue(buffered, source, decryptor)
+    return cast(AsyncIterator[bytes], _continue(buffered, source, decryptor))
 
 
-async def _open_in_thread(decryptor: StreamDecryptor, chunk: bytes) -> bytes:
+async def _open_in_thread(decryptor: StreamDecryptor, chunk: bytes) -> bytearray:
     """AES-GCM releases the GIL: opening a chunk in a worker thread leaves the event loop free to send the one
     before (and to serve other requests) meanwhile."""
     return await anyio.to_thread.run_sync(_open_chunk, decryptor, chunk)
 
 
-def _open_chunk(decryptor: StreamDecryptor, chunk: bytes) -> bytes:
+def _open_chunk(decryptor: StreamDecryptor, chunk: bytes) -> bytearray:
     try:
         return decryptor.update(chunk)
     except DecryptionError as exc:
@@ -288,16 +292,16 @@ def _finish(decryptor: StreamDecryptor) -> None:
         raise DocumentCorrupted() from exc
 
 
-async def _replay(buffered: list[bytes]) -> AsyncIterator[bytes]:
+async def _replay(buffered: list[bytearray]) -> AsyncIterator[bytearray]:
     for chunk in buffered:
         yield chunk
 
 
 async def _continue(
-    buffered: list[bytes], source: AsyncIterator[bytes], decryptor: StreamDecryptor
-) -> AsyncIterator[bytes]:
-    for chunk in buffered:
-        yield chunk
+    buffered: list[bytearray], source: AsyncIterator[bytes], decryptor: StreamDecryptor
+) -> AsyncIterator[bytearray]:
+    for plain in buffered:
+        yield plain
     buffered.clear()  # sent: the verified head need not stay in memory while the rest streams
     async for chunk in source:
         if plain := await _open_in_thread(decryptor, chunk):

@@ -15,6 +15,7 @@ from crypto.aead import Context
 from crypto.errors import DecryptionError
 from crypto.stream import StreamDecryptor, StreamEncryptor, sealed_size
 from storage.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable
+from storage.blobs.base import read_through
 from wallet.errors import DocumentCorrupted, FileTooLarge, QuotaExceeded, StorageUnavailable, UnsupportedFileType
 from wallet.filetypes import SNIFF_BYTES, FileType, safe_filename, sniff
 
@@ -251,13 +252,12 @@ async def open_download(
 
     Each piece is a bytearray of its own (`StreamDecryptor.update` opens every segment straight into it): typed as
     bytes for the callers, which only send or read it; nothing else holds it."""
-    source = store.get(blob_key)
     decryptor = StreamDecryptor(data_key, context=context, plaintext_size=size)
+    source = read_through(store, blob_key, partial(_open_chunk, decryptor))
     buffered: list[bytearray] = []
     opened = 0
     try:
-        async for chunk in source:
-            plain = await _open_in_thread(decryptor, chunk)
+        async for plain in source:
             buffered.append(plain)
             opened += len(plain)
             if opened > VERIFY_AHEAD_BYTES:
@@ -272,13 +272,9 @@ async def open_download(
     return cast(AsyncIterator[bytes], _continue(buffered, source, decryptor))
 
 
-async def _open_in_thread(decryptor: StreamDecryptor, chunk: bytes) -> bytearray:
-    """AES-GCM releases the GIL: opening a chunk in a worker thread leaves the event loop free to send the one
-    before (and to serve other requests) meanwhile."""
-    return await anyio.to_thread.run_sync(_open_chunk, decryptor, chunk)
-
-
-def _open_chunk(decryptor: StreamDecryptor, chunk: bytes) -> bytearray:
+def _open_chunk(decryptor: StreamDecryptor, chunk: memoryview) -> bytearray:
+    """Run by the store in the worker thread that read the chunk (`storage.blobs.read_through`): AES-GCM releases
+    the GIL, so the event loop sends the chunk before (and serves other requests) meanwhile."""
     try:
         return decryptor.update(chunk)
     except DecryptionError as exc:
@@ -298,13 +294,13 @@ async def _replay(buffered: list[bytearray]) -> AsyncIterator[bytearray]:
 
 
 async def _continue(
-    buffered: list[bytearray], source: AsyncIterator[bytes], decryptor: StreamDecryptor
+    buffered: list[bytearray], source: AsyncIterator[bytearray], decryptor: StreamDecryptor
 ) -> AsyncIterator[bytearray]:
     for plain in buffered:
         yield plain
     buffered.clear()  # sent: the verified head need not stay in memory while the rest streams
-    async for chunk in source:
-        if plain := await _open_in_thread(decryptor, chunk):
+    async for plain in source:
+        if plain:
             yield plain
     # An exception here aborts the response: the client sees a broken transfer, never wrong content.
     _finish(decryptor)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
+
+import anyio.to_thread
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_CHUNK_SIZE = 1 << 20
+T = TypeVar("T")
 
 # S3 caps keys at 1024 bytes and most filesystems cap a name at 255 bytes; enforcing both here
 # keeps a key that works on one backend working on every other.
@@ -85,6 +89,35 @@ class BlobStore(Protocol):
     async def check(self) -> None:
         """Health probe: returns if the backend is usable, raises BlobStoreUnavailable otherwise."""
         ...
+
+
+@runtime_checkable
+class ReadsThrough(Protocol):
+    """A store that can hand each chunk it reads to a function in the worker thread that read it (`read_through`)."""
+
+    def get_through(
+        self, key: str, each: Callable[[memoryview], T], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> AsyncGenerator[T, None]: ...
+
+
+def read_through(
+    store: BlobStore, key: str, each: Callable[[memoryview], T], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> AsyncGenerator[T, None]:
+    """`each(chunk)` of every chunk of the object, in order, each run in a worker thread; raises as `get` does.
+
+    `each` gets a view that is valid only during the call (a store may read the next chunk into the same buffer), so
+    it must copy what it keeps. A store that reads in worker threads itself (`ReadsThrough`) runs `each` in the hop
+    that read the chunk, and reuses one buffer: half the thread hops, and no fresh memory a chunk; any other store's
+    chunks go through one hop each."""
+    if isinstance(store, ReadsThrough):
+        return store.get_through(key, each, chunk_size=chunk_size)
+    return _each_in_thread(store.get(key, chunk_size=chunk_size), each)
+
+
+async def _each_in_thread(chunks: AsyncIterator[bytes], each: Callable[[memoryview], T]) -> AsyncGenerator[T, None]:
+    async with contextlib.aclosing(chunks):  # type: ignore[type-var]  # every backend's `get` is a generator
+        async for chunk in chunks:
+            yield await anyio.to_thread.run_sync(each, memoryview(chunk))
 
 
 def validate_key(key: str) -> str:

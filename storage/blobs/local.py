@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from io import BufferedReader
 from pathlib import Path
 from typing import BinaryIO, TypeVar, TypeVarTuple
 
@@ -87,6 +88,14 @@ class LocalBlobStore:
             raise ValueError("chunk_size must be positive")
         return self._read(key, self._path(key), chunk_size)
 
+    def get_through(
+        self, key: str, each: Callable[[memoryview], T], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> AsyncGenerator[T, None]:
+        """`base.read_through`: each chunk read into one buffer and handed to `each` in the same worker-thread hop."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        return self._read_through(key, self._path(key), each, chunk_size)
+
     async def delete(self, key: str) -> None:
         await _io(_remove, self._path(key), self._root)
 
@@ -123,6 +132,20 @@ class LocalBlobStore:
         try:
             while chunk := await _io(file.read, chunk_size):
                 yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(file.close)
+
+    async def _read_through(
+        self, key: str, path: Path, each: Callable[[memoryview], T], chunk_size: int
+    ) -> AsyncGenerator[T, None]:
+        file = await _io(_open_existing, path)
+        if file is None:
+            raise BlobNotFound(key)
+        buffer = bytearray(chunk_size)  # one per read, not a new object a chunk (fresh memory costs page faults)
+        try:
+            while (result := await _io(_read_into, file, buffer, each)) is not None:
+                yield result[0]
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(file.close)
@@ -226,7 +249,16 @@ def _sync_installed(file: BinaryIO, target: Path) -> None:
         raise
 
 
-def _open_existing(path: Path) -> BinaryIO | None:
+def _read_into(file: BufferedReader, buffer: bytearray, each: Callable[[memoryview], T]) -> tuple[T] | None:
+    """`each` of the next chunk, or None at the end of the file."""
+    read = file.readinto(buffer)
+    if not read:
+        return None
+    with memoryview(buffer) as view:
+        return (each(view[:read]),)
+
+
+def _open_existing(path: Path) -> BufferedReader | None:
     try:
         return path.open("rb")
     except _MISSING:

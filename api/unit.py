@@ -19,13 +19,22 @@ from typing import Any, TypeVar
 
 import anyio
 from litestar.connection import ASGIConnection
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from api.container import Container
 from identity.sessions import Principal, SessionService
 from notify.service import Notifier
-from storage.db import SQLITE_QUEUE_TIMEOUT, SQLITE_WRITERS, in_savepoint, is_sqlite, read_only, transaction
+from storage.db import (
+    SQLITE_QUEUE_TIMEOUT,
+    SQLITE_WRITERS,
+    end_joined,
+    in_savepoint,
+    is_sqlite,
+    joined_session,
+    read_only,
+    transaction,
+)
 
 T = TypeVar("T")
 
@@ -108,17 +117,19 @@ class UnitOfWork:
         return self._session
 
     def _writing_session(self) -> Session:
-        return Session(self.container.engine, expire_on_commit=False)
+        if is_sqlite(self.container.engine):  # its own transaction, begun (`BEGIN IMMEDIATE`) by its first write
+            return Session(self.container.engine, expire_on_commit=False)
+        return self._joined(self.container.engine)
 
     def _reading_session(self) -> Session:
-        """A reading unit's transaction is its own connection's, begun here; the session joins it (and never ends
-        it: `finish` does). Prebuilt statements then run on the connection itself (`storage.db.connection_of`),
-        without the session's bookkeeping, which cost about as much as the statement: every read request pays it
-        for its login check."""
-        connection = read_only(self.container.engine).connect()
-        connection.begin()
-        self._connection = connection
-        return Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        """A reading unit's transaction is its own connection's, which the session joins: prebuilt statements then
+        run on the connection itself (`storage.db.connection_of`), without the session's bookkeeping, which cost
+        about as much as the statement: every read request pays it for its login check."""
+        return self._joined(read_only(self.container.engine))
+
+    def _joined(self, engine: Engine) -> Session:
+        self._connection, session = joined_session(engine)
+        return session
 
     @property
     def notifier(self) -> Notifier:
@@ -179,7 +190,7 @@ class UnitOfWork:
         self.finished = True
         try:
             if self._connection is not None:
-                _end_reading(self._session, self._connection, commit=commit)
+                end_joined(self._session, self._connection, commit=commit)
             elif self._session is not None:
                 _end(self._session, commit=commit)
         finally:
@@ -210,18 +221,6 @@ def _end(session: Session, *, commit: bool) -> None:
             session.rollback()
     finally:
         session.close()
-
-
-def _end_reading(session: Session | None, connection: Connection, *, commit: bool) -> None:
-    try:
-        if session is not None:
-            session.close()  # it joined the connection's transaction: closing it leaves that to the lines below
-        if commit:
-            connection.commit()
-        else:
-            connection.rollback()
-    finally:
-        connection.close()
 
 
 def _on_event_loop() -> bool:

@@ -14,6 +14,7 @@ from sqlmodel import Session, and_, col, func, or_, select
 
 from audit.chain import EMPTY_HEAD, ROW_COLUMNS, ChainHead
 from audit.models import AccessLogEntry, AuditCheckpoint, Presence
+from storage.db import connection_of
 
 # Key of the PostgreSQL advisory lock that serialises chaining (any constant, unique in this database).
 _CHAIN_LOCK_KEY = 0x6364_735F_6175_6469  # "cds_audi"
@@ -72,7 +73,7 @@ class AuditRepository:
         the insert itself on the hottest write path there is. PostgreSQL: the statement as psycopg takes it, without
         SQLAlchemy's compilation and bind processing (about 25 µs of an append's 250): the values are texts or None
         but `at`, an aware time sent as such (what the column's type would check is checked here)."""
-        connection = self.session.connection()
+        connection = connection_of(self.session)
         if connection.dialect.name != "postgresql":
             connection.execute(_INSERT, values)
             return
@@ -83,7 +84,7 @@ class AuditRepository:
     def insert_presence(self, values: dict[str, Any]) -> None:
         """Insert a presence record (`values`: every column) with one prebuilt INSERT, outside the unit of work: the
         ORM's flush of one new row cost several times the statement on the counter scan's write."""
-        self.session.connection().execute(_INSERT_PRESENCE, values)
+        connection_of(self.session).execute(_INSERT_PRESENCE, values)
 
     def page(
         self,
@@ -157,7 +158,7 @@ class AuditRepository:
         """Give each unchained entry `row_id` its `seq`, `prev_hash` and `entry_hash` (keys of each dict).
         PostgreSQL: one UPDATE of the whole batch from arrays, instead of an UPDATE a row (the chaining pass runs
         alongside the appends, on the same cores)."""
-        connection = self.session.connection()
+        connection = connection_of(self.session)
         if connection.dialect.name != "postgresql":
             connection.execute(_LINK_ONE, links)
             return

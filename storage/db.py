@@ -147,17 +147,57 @@ def is_sqlite(engine: Engine) -> bool:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """A session committed on success and rolled back on any exception, except errors that declare
-    `keeps_changes = True` (a counted failure, such as a wrong one-time code, must persist)."""
-    with Session(engine, expire_on_commit=False) as session:
+    `keeps_changes = True` (a counted failure, such as a wrong one-time code, must persist). On PostgreSQL the
+    session joins its connection's transaction (`joined_session`); on SQLite it begins its own at first use, which
+    takes the write lock (`BEGIN IMMEDIATE`) only when the work first touches the database."""
+    if is_sqlite(engine):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            except BaseException as exc:
+                session.commit() if getattr(exc, "keeps_changes", False) else session.rollback()
+                raise
+            session.commit()
+        return
+    connection, session = joined_session(engine)
+    try:
+        yield session
+    except BaseException as exc:
+        end_joined(session, connection, commit=bool(getattr(exc, "keeps_changes", False)))
+        raise
+    end_joined(session, connection, commit=True)
+
+
+def joined_session(engine: Engine) -> tuple[Connection, Session]:
+    """A connection with its transaction begun, and a session that joins that transaction and never ends it
+    (`end_joined` does). Prebuilt statements then run on the connection itself (`connection_of`), and the session's
+    own transaction bookkeeping, which cost about as much as a small statement, is never paid (PostgreSQL appends:
+    ~10 % more a second)."""
+    connection = engine.connect()
+    connection.begin()
+    return connection, Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+
+
+def end_joined(session: Session | None, connection: Connection, *, commit: bool) -> None:
+    """Ends what `joined_session` began: what the session holds pending is flushed first, as its own commit would."""
+    try:
+        if session is not None:
+            try:
+                if commit:
+                    session.flush()
+            except BaseException:
+                commit = False
+                raise
+            finally:
+                session.close()  # it joined the connection's transaction: closing it leaves that to the lines below
+    finally:
         try:
-            yield session
-        except BaseException as exc:
-            if getattr(exc, "keeps_changes", False):
-                session.commit()
+            if commit:
+                connection.commit()
             else:
-                session.rollback()
-            raise
-        session.commit()
+                connection.rollback()
+        finally:
+            connection.close()
 
 
 def lock_key(session: Session, namespace: str, key: str) -> None:

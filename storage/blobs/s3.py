@@ -7,7 +7,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
-from typing import BinaryIO, TypeVar, TypeVarTuple, cast
+from typing import BinaryIO, Generic, TypeVar, TypeVarTuple, cast
 
 import anyio
 import anyio.from_thread
@@ -136,7 +136,16 @@ class S3BlobStore:
     def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncGenerator[bytes, None]:
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
-        return self._read(validate_key(key), chunk_size)
+        return self._read(validate_key(key), chunk_size, _same)
+
+    def get_through(
+        self, key: str, each: Callable[[memoryview], T], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> AsyncGenerator[T, None]:
+        """`base.read_through`: `each` runs in the read-ahead thread as each chunk arrives, so its results wait for
+        the caller as the chunks did, and a result ready is taken without a thread hop."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        return self._read(validate_key(key), chunk_size, lambda chunk: each(memoryview(chunk)))
 
     async def delete(self, key: str) -> None:
         await _call(self._client.remove_object, self._bucket, validate_key(key))
@@ -157,12 +166,12 @@ class S3BlobStore:
 
     # -- internals ---------------------------------------------------------------------------------------------------
 
-    async def _read(self, key: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
+    async def _read(self, key: str, chunk_size: int, each: Callable[[bytes], T]) -> AsyncGenerator[T, None]:
         response = await _call(self._client.get_object, self._bucket, key, key=key)
-        ahead = _ReadAhead(response, chunk_size)  # the next chunks arrive while the caller works on this one
+        ahead = _ReadAhead(response, chunk_size, each)  # the next chunks arrive while the caller works on this one
         try:
-            while (chunk := await _next_chunk(ahead, key)) != b"":
-                yield chunk
+            while item := await _next_item(ahead, key):
+                yield item[0]
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(ahead.close)
@@ -262,30 +271,36 @@ class _ChunkReader:
         self._changed = anyio.Event()
 
 
-class _ReadAhead:
-    """A thread that reads an object's body up to `READ_AHEAD_CHUNKS` chunks ahead of the caller."""
+def _same(chunk: bytes) -> bytes:
+    return chunk
 
-    def __init__(self, response: BaseHTTPResponse, chunk_size: int) -> None:
+
+class _ReadAhead(Generic[T]):
+    """A thread that reads an object's body up to `READ_AHEAD_CHUNKS` chunks ahead of the caller, handing each
+    chunk to `each` and queueing the result: `(result,)`, then `()` at the end."""
+
+    def __init__(self, response: BaseHTTPResponse, chunk_size: int, each: Callable[[bytes], T]) -> None:
         self._response = response
         self._chunks = response.stream(chunk_size)
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(READ_AHEAD_CHUNKS)
+        self._each = each
+        self._queue: queue.Queue[tuple[T] | tuple[()] | BaseException] = queue.Queue(READ_AHEAD_CHUNKS)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="s3-read-ahead", daemon=True)
         self._thread.start()
 
-    def next(self) -> bytes:
-        """The next chunk, b"" at the end; raises what the read raised."""
+    def next(self) -> tuple[T] | tuple[()]:
+        """The next chunk's result, `()` at the end; raises what the read (or `each`) raised."""
         return self._taken(self._queue.get())
 
-    def next_ready(self) -> bytes | None:
-        """The next chunk if the thread has read it already, else None (without waiting)."""
+    def next_ready(self) -> tuple[T] | tuple[()] | None:
+        """The next chunk's result if the thread has it already, else None (without waiting)."""
         try:
             return self._taken(self._queue.get_nowait())
         except queue.Empty:
             return None
 
     @staticmethod
-    def _taken(item: bytes | BaseException) -> bytes:
+    def _taken(item: tuple[T] | tuple[()] | BaseException) -> tuple[T] | tuple[()]:
         if isinstance(item, BaseException):
             raise item
         return item
@@ -301,13 +316,13 @@ class _ReadAhead:
     def _run(self) -> None:
         try:
             for chunk in self._chunks:
-                if chunk and not self._put(chunk):
+                if chunk and not self._put((self._each(chunk),)):
                     return
-            self._put(b"")
+            self._put(())
         except BaseException as exc:  # handed to the reader, which raises it in its own thread
             self._put(exc)
 
-    def _put(self, item: bytes | BaseException) -> bool:
+    def _put(self, item: tuple[T] | tuple[()] | BaseException) -> bool:
         while not self._stopped.is_set():
             try:
                 self._queue.put(item, timeout=_POLL_SECONDS)
@@ -317,11 +332,11 @@ class _ReadAhead:
         return False
 
 
-async def _next_chunk(ahead: _ReadAhead, key: str) -> bytes:
+async def _next_item(ahead: _ReadAhead[T], key: str) -> tuple[T] | tuple[()]:
     """A chunk the read-ahead thread holds already is taken at once: a worker thread is needed only to wait for one."""
     with _translate_errors(key):
-        chunk = ahead.next_ready()
-    return chunk if chunk is not None else await _call(ahead.next, key=key)
+        item = ahead.next_ready()
+    return item if item is not None else await _call(ahead.next, key=key)
 
 
 async def _call(func: Callable[[*Ts], T], *args: *Ts, key: str | None = None) -> T:

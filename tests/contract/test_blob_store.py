@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import random
 import stat
+import threading
 import time
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from storage.blobs import (
     validate_key,
     validate_prefix,
 )
+from storage.blobs.base import read_through
 from tests.seaweed import SeaweedServer
 
 pytestmark = pytest.mark.anyio
@@ -330,6 +332,42 @@ class TestS3StorageDown:
         assert await listing(s3_store) == {"kept": 17, "new": 5}
 
 
+async def drain(results: AsyncGenerator[object, None]) -> None:
+    async with aclosing(results):
+        async for _ in results:
+            pass
+
+
+class TestReadThrough:
+    async def test_each_chunk_in_order_in_a_worker_thread(self, blob_store: BlobStore) -> None:
+        data = random.Random("through").randbytes(2 * MiB + 5)
+        await blob_store.put("through", chunked(data, MiB))
+        loop_thread = threading.get_ident()
+        threads: set[int] = set()
+
+        def each(view: memoryview) -> bytes:
+            threads.add(threading.get_ident())
+            return bytes(view)  # the view may be reused for the next chunk: keep a copy
+
+        copies = [copy async for copy in read_through(blob_store, "through", each, chunk_size=MiB)]
+        assert b"".join(copies) == data
+        assert [len(c) for c in copies] == [MiB, MiB, 5]
+        assert loop_thread not in threads
+
+    async def test_a_missing_key(self, blob_store: BlobStore) -> None:
+        with pytest.raises(BlobNotFound):
+            await drain(read_through(blob_store, "missing", bytes))
+
+    async def test_an_error_of_each_reaches_the_caller(self, blob_store: BlobStore) -> None:
+        await blob_store.put("damaged", chunked(b"x" * (2 * MiB), MiB))
+
+        def each(view: memoryview) -> bytes:
+            raise ValueError("damaged")
+
+        with pytest.raises(ValueError, match="damaged"):
+            await drain(read_through(blob_store, "damaged", each))
+
+
 @pytest.mark.s3
 class TestS3ReadAhead:
     async def test_chunks_read_ahead_are_taken_without_waiting_in_a_worker_thread(
@@ -340,7 +378,7 @@ class TestS3ReadAhead:
         waits = 0
         blocking_next = s3_module._ReadAhead.next
 
-        def counted(ahead: s3_module._ReadAhead) -> bytes:
+        def counted(ahead: s3_module._ReadAhead[bytes]) -> tuple[bytes] | tuple[()]:
             nonlocal waits
             waits += 1
             return blocking_next(ahead)

@@ -76,6 +76,11 @@ class _Segments:
         position = _POSITION.pack(counter, last)
         return self._aes.encrypt(self._nonce_prefix + position, plaintext, self._aad_prefix + position)
 
+    def seal_into(self, counter: int, last: bool, plaintext: memoryview | bytearray, out: memoryview) -> None:
+        """As `seal`, the segment written into `out` (exactly its length: plaintext + tag)."""
+        position = _POSITION.pack(counter, last)
+        self._aes.encrypt_into(self._nonce_prefix + position, plaintext, self._aad_prefix + position, out)
+
     def open(self, counter: int, last: bool, sealed: memoryview | bytearray) -> bytes:
         """The plaintext; InvalidTag if the segment is not segment `counter` with this last flag."""
         position = _POSITION.pack(counter, last)
@@ -130,6 +135,33 @@ class StreamEncryptor:
         self._buffer += view
         return sealed
 
+    def sealed_length(self, size: int) -> int:
+        """How many bytes `update` of `size` more bytes returns (complete segments only)."""
+        return (len(self._buffer) + size) // self._segment_size * (self._segment_size + TAG_SIZE)
+
+    def update_into(self, data: bytes | memoryview, out: memoryview) -> int:
+        """As `update`, the sealed segments written one after another from the start of `out`, which must hold
+        `sealed_length(len(data))` bytes (ValueError, with nothing sealed, if it does not); returns how many. A caller
+        that reuses one buffer from batch to batch seals without new memory."""
+        self._check_not_finalized()
+        if len(out) < self.sealed_length(len(data)):
+            raise ValueError("the output buffer cannot hold the sealed segments")
+        view = memoryview(data)
+        size, written = self._segment_size, 0
+        if self._buffer:
+            take = size - len(self._buffer)
+            self._buffer += view[:take]
+            view = view[take:]
+            if len(self._buffer) < size:
+                return 0
+            written = self._seal_into(self._buffer, out)
+            self._buffer = bytearray()
+        while len(view) >= size:
+            written += self._seal_into(view[:size], out[written:])
+            view = view[size:]
+        self._buffer += view
+        return written
+
     def finalize(self) -> bytes:
         """The last segment (the buffered rest, possibly empty), flagged last: it marks the true end."""
         self._check_not_finalized()
@@ -154,6 +186,15 @@ class StreamEncryptor:
         segment = self._segments.seal(self._counter, last, plaintext)
         self._counter += 1
         return segment
+
+    def _seal_into(self, plaintext: memoryview | bytearray, out: memoryview) -> int:
+        """A segment that is not the last, written at the start of `out`; its length."""
+        if self._counter > _MAX_COUNTER - 1:  # the last segment needs a counter of its own
+            raise OverflowError("stream too long: the segment counter is exhausted")
+        length = len(plaintext) + TAG_SIZE
+        self._segments.seal_into(self._counter, False, plaintext, out[:length])
+        self._counter += 1
+        return length
 
     def _check_not_finalized(self) -> None:
         if self._finalized:

@@ -15,7 +15,7 @@ from crypto.aead import Context
 from crypto.errors import DecryptionError
 from crypto.stream import StreamDecryptor, StreamEncryptor, sealed_size
 from storage.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable
-from storage.blobs.base import read_through
+from storage.blobs.base import Write, WritesThrough, read_through
 from wallet.errors import DocumentCorrupted, FileTooLarge, QuotaExceeded, StorageUnavailable, UnsupportedFileType
 from wallet.filetypes import SNIFF_BYTES, FileType, safe_filename, sniff
 
@@ -94,6 +94,7 @@ class _Sealer:
     sealed: int = 0  # bytes sealed so far, header included
     claimed: int = 0
     exact: bool = False  # a claim ahead was refused: near the quota, claim only what is sealed
+    buffer: bytearray = field(default_factory=bytearray)  # `write`'s sealed batch, reused
 
     def seal(self, batch: list[bytes], *, head: bytes = b"", last: bool = False) -> list[bytes]:
         pieces = [head] if head else []
@@ -105,6 +106,27 @@ class _Sealer:
         self.sealed += sum(map(len, pieces))
         self._cover(last=last)
         return pieces
+
+    def write(self, batch: list[bytes], write: Write, *, last: bool) -> None:
+        """As `seal` for a store that writes at once (`WritesThrough`): the batch sealed into one buffer kept from batch
+        to batch, claimed, then written; no new object a segment. The header goes first with the first batch."""
+        head = self.encryptor.header() if self.sealed == 0 else b""
+        need = len(head) + self.encryptor.sealed_length(sum(map(len, batch)))
+        if len(self.buffer) < need:
+            self.buffer = bytearray(need)
+        with memoryview(self.buffer) as out:
+            out[: len(head)] = head
+            written = len(head)
+            for chunk in batch:
+                self.digest.update(chunk)
+                written += self.encryptor.update_into(chunk, out[written:])
+            batch.clear()  # the plaintext is sealed: it need not wait for the disk
+            final = self.encryptor.finalize() if last else b""
+            self.sealed += written + len(final)
+            self._cover(last=last)
+            write(out[:written])
+        if final:
+            write(memoryview(final))
 
     def _cover(self, *, last: bool) -> None:
         """Claim what the sealed bytes need, ahead when the file goes on; the last batch gives back what was claimed
@@ -148,15 +170,22 @@ async def seal_upload(
 
     Two tasks make a pipeline: one reads the next batch and seals it (and claims it) in a worker thread while the
     other hands the batch before to the store, so the request is read on while the store works. What one upload
-    holds is about two batches (`_LARGEST_BATCH` each, plaintext and sealed) and what the store buffers."""
+    holds is about two batches (`_LARGEST_BATCH` each, plaintext and sealed) and what the store buffers. A store that
+    writes at once (`WritesThrough`, the local folder) gets each batch sealed, claimed and written in one hop, into
+    a buffer reused from batch to batch, while the next batch is read."""
     progress = _Progress(max_bytes=max_bytes)
     sealer = _Sealer(StreamEncryptor(data_key, context=context), claim, most=sealed_size(max_bytes))
-    # No buffer: the sealer hands a batch over only when the writer takes it, so at most two are in flight.
-    send, receive = anyio.create_memory_object_stream[_Sealed](0)
     try:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_seal_batches, chunks, progress, sealer, send)
-            stored = await store.put(blob_key, _sealed(receive))
+            if isinstance(store, WritesThrough):
+                batches, taken = anyio.create_memory_object_stream[_Batch](0)
+                tasks.start_soon(_gather, chunks, progress, batches)
+                stored = await store.put_through(blob_key, _steps(taken, sealer))
+            else:
+                # No buffer: the sealer hands a batch over only when the writer takes it, so at most two are in flight.
+                send, receive = anyio.create_memory_object_stream[_Sealed](0)
+                tasks.start_soon(_seal_batches, chunks, progress, sealer, send)
+                stored = await store.put(blob_key, _sealed(receive))
     except BaseExceptionGroup as group:
         error = _first_cause(group)
         if isinstance(error, BlobStoreUnavailable):
@@ -172,20 +201,45 @@ async def _seal_batches(
     batch, not for each of the ~64 KiB pieces the request arrives in."""
     async with send:
         head = sealer.encryptor.header()
-        batch: list[bytes] = []
-        batch_size, batch_limit = 0, _FIRST_BATCH
-        async for chunk in chunks:
-            progress.take(chunk)  # size and type are refused at the chunk that crosses the line
-            batch.append(chunk)
-            batch_size += len(chunk)
-            if batch_size >= batch_limit:
-                pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head))
-                head, batch, batch_size = b"", [], 0  # the plaintext goes before the wait for the writer
-                batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
-                await send.send(_Sealed(pieces))
-        progress.finish()
-        pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=True))
-        await send.send(_Sealed(pieces, last=True))
+        async for batch, last in _batches(chunks, progress):
+            pieces = await anyio.to_thread.run_sync(partial(sealer.seal, batch, head=head, last=last))
+            head = b""
+            batch.clear()  # the plaintext goes before the wait for the writer
+            await send.send(_Sealed(pieces, last=last))
+
+
+async def _batches(chunks: AsyncIterator[bytes], progress: _Progress) -> AsyncIterator[tuple[list[bytes], bool]]:
+    """The request's chunks in batches from `_FIRST_BATCH` to `_LARGEST_BATCH`, each with whether it is the last;
+    size and type are refused at the chunk that crosses the line."""
+    batch: list[bytes] = []
+    batch_size, batch_limit = 0, _FIRST_BATCH
+    async for chunk in chunks:
+        progress.take(chunk)
+        batch.append(chunk)
+        batch_size += len(chunk)
+        if batch_size >= batch_limit:
+            yield batch, False
+            batch, batch_size = [], 0
+            batch_limit = min(2 * batch_limit, _LARGEST_BATCH)
+    progress.finish()
+    yield batch, True
+
+
+async def _gather(chunks: AsyncIterator[bytes], progress: _Progress, send: MemoryObjectSendStream[_Batch]) -> None:
+    """The reading side of a store that writes at once: the next batch is read while the one before is written."""
+    async with send:
+        async for batch, last in _batches(chunks, progress):
+            await send.send(_Batch(batch, last))
+
+
+async def _steps(receive: MemoryObjectReceiveStream[_Batch], sealer: _Sealer) -> AsyncIterator[Callable[[Write], None]]:
+    """The writing side: each batch's step (seal, claim, write), run by the store in a worker thread."""
+    async with receive:
+        async for batch in receive:
+            yield partial(sealer.write, batch.chunks, last=batch.last)
+            if batch.last:
+                return
+    raise _SealingStopped  # the reading side failed: the put must not keep a blob cut short
 
 
 async def _sealed(receive: MemoryObjectReceiveStream[_Sealed]) -> AsyncIterator[bytes]:
@@ -197,6 +251,12 @@ async def _sealed(receive: MemoryObjectReceiveStream[_Sealed]) -> AsyncIterator[
             if batch.last:
                 return
     raise _SealingStopped  # the sealer failed: the put must not keep a blob cut short
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    chunks: list[bytes]
+    last: bool
 
 
 @dataclass(frozen=True, slots=True)

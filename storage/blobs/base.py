@@ -100,6 +100,21 @@ class ReadsThrough(Protocol):
     ) -> AsyncGenerator[T, None]: ...
 
 
+Write = Callable[[memoryview], None]
+"""Writes bytes to the object being put, at once: the caller may reuse their buffer as soon as it returns."""
+
+
+@runtime_checkable
+class WritesThrough(Protocol):
+    """A store that can run each step of a put in a worker thread with a function that writes to the object at once,
+    so the bytes can be made in a buffer reused from step to step."""
+
+    async def put_through(self, key: str, steps: AsyncIterable[Callable[[Write], None]]) -> int:
+        """Run every step, in order, each in a worker thread, given `Write`; then store the object as `put` does (same
+        atomicity: a failed or cancelled step leaves no new object). Returns the number of bytes written."""
+        ...
+
+
 def read_through(
     store: BlobStore, key: str, each: Callable[[memoryview], T], *, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> AsyncGenerator[T, None]:

@@ -7,7 +7,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BufferedReader
@@ -24,6 +24,7 @@ from storage.blobs.base import (
     BlobNotFound,
     BlobStoreError,
     BlobStoreUnavailable,
+    Write,
     validate_key,
     validate_prefix,
 )
@@ -71,17 +72,11 @@ class LocalBlobStore:
         return f"LocalBlobStore(root={str(self._root)!r})"
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = DEFAULT_CONTENT_TYPE) -> int:
-        target = self._path(key)
-        file, tmp = await _io(self._open_temp)
-        try:
-            size = await _write_all(file, chunks)
-            await _io(_install, file, tmp, target, self._root)
-        except BaseException:
-            # Shielded so that a cancelled put still removes its temporary file.
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(_discard, file, tmp)
-            raise
-        return size
+        return await self._installed(key, lambda file: _write_all(file, chunks))
+
+    async def put_through(self, key: str, steps: AsyncIterable[Callable[[Write], None]]) -> int:
+        """`base.WritesThrough`: each step writes straight to the temporary file, in the worker thread it runs in."""
+        return await self._installed(key, lambda file: _run_steps(file, steps))
 
     def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncGenerator[bytes, None]:
         if chunk_size < 1:
@@ -112,6 +107,20 @@ class LocalBlobStore:
 
     def _path(self, key: str) -> Path:
         return self._root / validate_key(key)
+
+    async def _installed(self, key: str, fill: Callable[[BinaryIO], Awaitable[int]]) -> int:
+        """`fill` a new temporary file, then install it under `key`; returns what `fill` returned (its size)."""
+        target = self._path(key)
+        file, tmp = await _io(self._open_temp)
+        try:
+            size = await fill(file)
+            await _io(_install, file, tmp, target, self._root)
+        except BaseException:
+            # Shielded so that a cancelled put still removes its temporary file.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_discard, file, tmp)
+            raise
+        return size
 
     def _open_temp(self) -> tuple[BinaryIO, Path]:
         _make_dirs(self._root, self._tmp)
@@ -192,6 +201,20 @@ async def _write_all(file: BinaryIO, chunks: AsyncIterable[bytes]) -> int:
             await _io(file.writelines, pending)
             pending, pending_size = [], 0
     await _io(_flush, file, pending)
+    return size
+
+
+async def _run_steps(file: BinaryIO, steps: AsyncIterable[Callable[[Write], None]]) -> int:
+    size = 0
+
+    def write(data: memoryview) -> None:
+        nonlocal size
+        file.write(data)
+        size += len(data)
+
+    async for step in steps:
+        await _io(step, write)
+    await _io(file.flush)
     return size
 
 

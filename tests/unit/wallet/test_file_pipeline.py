@@ -1,5 +1,6 @@
 """An upload's pipeline (`wallet.files.seal_upload`): one task seals and claims the next batch while another writes
-the one before. Every batch is claimed before the store gets a byte of it, claims made ahead are settled to the
+the one before (or, into a store that writes at once, one task reads the next batch while the one before is sealed,
+claimed and written). Every batch is claimed before the store gets a byte of it, claims made ahead are settled to the
 exact stored size at the end, and a failure on either side, or in the store, leaves no object behind and is the
 error the caller sees."""
 
@@ -8,14 +9,18 @@ from __future__ import annotations
 import hashlib
 import os
 import tracemalloc
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import pytest
 
 from crypto.aead import Context
 from crypto.stream import sealed_size
 from storage.blobs import BlobStoreUnavailable, LocalBlobStore
+from storage.blobs.base import Write
+from wallet import files
 from wallet.errors import FileTooLarge, QuotaExceeded, StorageUnavailable
 from wallet.files import open_download, seal_upload
 from wallet.filetypes import PDF, FileType
@@ -57,6 +62,34 @@ class WatchedStore(LocalBlobStore):
                 yield chunk
 
         return await super().put(key, watched())
+
+    async def put_through(self, key: str, steps: AsyncIterable[Callable[[Write], None]]) -> int:
+        async def watched() -> AsyncIterator[Callable[[Write], None]]:
+            async for step in steps:
+                yield partial(self._watched_step, step)
+
+        return await super().put_through(key, watched())
+
+    def _watched_step(self, step: Callable[[Write], None], write: Write) -> None:
+        def watched(data: memoryview) -> None:
+            self.received += len(data)
+            if self.fail_after is not None and self.received > self.fail_after:
+                raise BlobStoreUnavailable("the disk went away")
+            write(data)
+
+        step(watched)
+
+
+@runtime_checkable
+class _NoStore(Protocol):
+    def never(self) -> None: ...
+
+
+@pytest.fixture(autouse=True, params=["writes through", "put"])
+def store_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on both of the pipeline's paths: the local store's `put_through` and any store's `put`."""
+    if request.param == "put":
+        monkeypatch.setattr(files, "WritesThrough", _NoStore)
 
 
 class Quota:

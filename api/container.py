@@ -195,6 +195,10 @@ class Container:
 
         return record
 
+    async def record_scan(self, write: Callable[[AuditService], Presence]) -> Presence:
+        """`scan_recorder`'s writes awaited from the event loop, without a worker thread per waiting scan."""
+        return await self.scans.run_async(lambda session: write(AuditService(session, self.clock)))
+
     @property
     def wallet(self) -> WalletDeps:
         verify_url = f"{self.settings.resolved_public_url}/api/v1/verify/documents"

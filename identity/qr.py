@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -76,6 +77,19 @@ def identity_qr_svg(token: str) -> str:
 ScanRecorder = Callable[[Callable[[AuditService], Presence]], Presence]
 
 
+@dataclass(frozen=True)
+class CheckedScan:
+    """A valid scan whose presence record and access-log entry are still to be written (`write`); its answer once
+    they are."""
+
+    citizen: QrCitizen
+    expires_at: datetime
+    write: Callable[[AuditService], Presence]
+
+    def answer(self, presence: Presence) -> QrValid:
+        return QrValid(citizen=self.citizen, expires_at=self.expires_at, presence_id=presence.id)
+
+
 class QrService:
     """Issues a citizen's QR token and verifies a scanned one for an officer. Each valid scan opens a
     presence record and is written to the citizen's access log (by `recorder`); the caller commits."""
@@ -135,6 +149,14 @@ class QrService:
     def verify(self, token: str, officer: Principal) -> QrVerification:
         """Check signature, expiry and the citizen's status. Any string gets an answer: a refused token
         is `valid: false` with its reason, never an error."""
+        checked = self.check(token, officer)
+        if isinstance(checked, QrInvalid):
+            return checked
+        return checked.answer(self._recorder(checked.write))
+
+    def check(self, token: str, officer: Principal) -> QrInvalid | CheckedScan:
+        """`verify` up to its writes: a refusal, or the valid scan with the two rows still to be written (by a
+        recorder, or awaited from the event loop: `storage.group_commit.GroupCommit.run_async`)."""
         agency_code, agency_name, officer_name = self._officer_agency(officer)
         if len(token) > MAX_TOKEN_CHARS:
             return QrInvalid(reason="malformed")
@@ -155,9 +177,7 @@ class QrService:
             audit.record(citizen.id, actor, QR_SCAN)
             return presence
 
-        presence = self._recorder(write)
-        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
-        return QrValid(citizen=shown, expires_at=expires_at, presence_id=presence.id)
+        return CheckedScan(shown, datetime.fromtimestamp(int(claims["exp"]), tz=UTC), write)
 
     def _officer_agency(self, officer: Principal) -> tuple[str, str, str]:
         """The officer's agency code and name and the officer's name; Forbidden unless both are active."""

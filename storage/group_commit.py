@@ -8,15 +8,21 @@ written first without savepoints; should any write fail, it is rolled back and w
 of its own, so that one failing write fails alone. Every caller returns only after its batch committed.
 Under load that is one `BEGIN IMMEDIATE`/`COMMIT` (SQLite) or one commit round trip (PostgreSQL) per batch instead
 of per request.
+
+`run` is for worker threads; `run_async` for the event loop, where a caller waits for its batch without a thread of
+its own (a thread per waiting request made a hop there and back each, and a crowd of threads taking turns at the
+GIL), and only the caller that writes a batch does so in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import anyio
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -32,7 +38,7 @@ class _WriteFailed(Exception):
 @dataclass
 class _Write(Generic[T]):
     work: Callable[[Session], T]
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: Callable[[], None]  # its caller goes on: its batch committed, or it is to write the next batch
     lead: bool = False  # set when this write's caller is to write the next batch
     result: Any = None
     error: BaseException | None = None
@@ -51,30 +57,56 @@ class GroupCommit:
 
     def run(self, work: Callable[[Session], T]) -> T:
         """`work` in a committed transaction, perhaps shared with other callers' writes; its result, or its error."""
-        write: _Write[T] = _Write(work)
+        woken = threading.Event()
+        write: _Write[T] = _Write(work, woken.set)
+        if not self._enqueue(write):
+            woken.wait()  # until its batch committed, or until it is to write the next batch
+            if not write.lead:
+                return self._outcome(write)
+        self._lead(write)
+        return self._outcome(write)
+
+    async def run_async(self, work: Callable[[Session], T]) -> T:
+        """`run` from the event loop. Shielded from cancellation: once queued, a write is written and, should its
+        caller be the one to write the next batch, that batch too (a caller that left would stall the queue)."""
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(woken.set)
+
+        write: _Write[T] = _Write(work, wake)
+        with anyio.CancelScope(shield=True):
+            if not self._enqueue(write):
+                await woken.wait()
+                if not write.lead:
+                    return self._outcome(write)
+            await anyio.to_thread.run_sync(self._lead, write)
+        return self._outcome(write)
+
+    def _enqueue(self, write: _Write[Any]) -> bool:
+        """Queue `write`; True when no batch is being written, so its caller writes one now."""
         with self._lock:
             self._queue.append(write)
             leads = not self._writing
             self._writing = True
-        if not leads:
-            write.done.wait()  # until its batch committed, or until it is to write the next batch
-            if not write.lead:
-                return self._outcome(write)
+        return leads
+
+    def _lead(self, write: _Write[Any]) -> None:
         # The writer is always the head of the queue: the batch is it and up to `max_batch - 1` queued behind it.
         with self._lock:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-        self._commit(batch)
+        self._commit(batch, leader=write)
         with self._lock:
             if self._queue:
                 successor = self._queue[0]
                 successor.lead = True
-                successor.done.set()
+                successor.wake()
             else:
                 self._writing = False
-        return self._outcome(write)
 
-    def _commit(self, batch: list[_Write[Any]]) -> None:
+    def _commit(self, batch: list[_Write[Any]], *, leader: _Write[Any]) -> None:
         try:
             with queued_writer(self.engine):
                 if not self._all_at_once(batch):
@@ -85,7 +117,8 @@ class GroupCommit:
                 if write.error is None:
                     write.error, write.result = exc, None
         for write in batch:
-            write.done.set()
+            if write is not leader:  # the leader's caller goes on when `_lead` returns
+                write.wake()
 
     def _all_at_once(self, batch: list[_Write[Any]]) -> bool:
         """The batch in one transaction without savepoints (two statements a write fewer); False, with nothing

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Barrier
 
+import anyio
 import pytest
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
@@ -139,3 +140,68 @@ def test_a_batch_with_a_failing_write_is_written_again_one_by_one(engine: Engine
     # The failing write ran in the batch written at once (undone) and again alone; the others once or twice.
     assert runs.count(7) == 2
     assert all(runs.count(n) in (1, 2) for n in (1, 2, 3, 4, 5, 6, 8))
+
+
+@pytest.mark.anyio
+async def test_event_loop_callers_share_transactions_without_a_thread_each(engine: Engine) -> None:
+    group, count = GroupCommit(engine), 48
+    results: dict[int, int] = {}
+
+    async def one(n: int) -> None:
+        results[n] = await group.run_async(insert(n))
+        assert n in stored(engine)  # committed by the time it returns
+
+    async with anyio.create_task_group() as tasks:
+        for n in range(count):
+            tasks.start_soon(one, n)
+    assert results == {n: n for n in range(count)}
+    assert stored(engine) == list(range(count))
+    assert group.batches < count  # waiting callers queued behind a batch and were written together
+
+
+@pytest.mark.anyio
+async def test_thread_and_event_loop_callers_share_one_queue(engine: Engine) -> None:
+    group = GroupCommit(engine)
+    outcomes: list[int | str] = []
+
+    async def from_loop(n: int) -> None:
+        try:
+            outcomes.append(await group.run_async(insert(n)))
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+
+    async with anyio.create_task_group() as tasks:
+        for n in range(20):
+            if n % 2:
+                tasks.start_soon(from_loop, n)
+            else:
+                tasks.start_soon(anyio.to_thread.run_sync, group.run, insert(n))
+        tasks.start_soon(from_loop, 3)  # a unique violation: it fails alone
+    assert stored(engine) == list(range(20))
+    assert sorted(o for o in outcomes if isinstance(o, int)) == list(range(1, 20, 2))
+    assert [o for o in outcomes if isinstance(o, str)] == ["IntegrityError"]
+
+
+@pytest.mark.anyio
+async def test_a_caller_that_leaves_still_writes_and_hands_the_queue_on(engine: Engine) -> None:
+    group = GroupCommit(engine)
+    lead_entered, release = Barrier(2), Barrier(2)
+
+    def slow_lead(session: Session) -> int:
+        lead_entered.wait()
+        release.wait()
+        return insert(100)(session)
+
+    async def release_later() -> None:
+        await anyio.sleep(0.3)
+        await anyio.to_thread.run_sync(release.wait)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(anyio.to_thread.run_sync, group.run, slow_lead)
+        await anyio.to_thread.run_sync(lead_entered.wait)
+        tasks.start_soon(release_later)
+        with anyio.move_on_after(0.1):  # queued behind the lead's batch, cancelled while it waits
+            await group.run_async(insert(1))
+            assert 1 in stored(engine)  # shielded: it went on only once written, after the cancellation
+    assert await group.run_async(insert(2)) == 2  # the queue was handed on, nothing stalls
+    assert stored(engine) == [1, 2, 100]

@@ -151,7 +151,7 @@ class LocalBlobStore:
         file = await _io(_open_existing, path)
         if file is None:
             raise BlobNotFound(key)
-        buffer = bytearray(chunk_size)  # one per read, not a new object a chunk (fresh memory costs page faults)
+        buffer = bytearray(chunk_size)  # one for the whole read, not a new object a chunk (fresh memory: page faults)
         try:
             while (result := await _io(_read_into, file, buffer, each)) is not None:
                 yield result[0]

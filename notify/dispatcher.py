@@ -101,8 +101,7 @@ class OutboxDispatcher:
         with self._writing() as session:
             outbox = OutboxRepository(session)
             candidates = outbox.due_ids(now=now, channels=self._senders, ids=ids, limit=limit)
-            claims = [outbox.try_claim(message_id, now=now, lease_until=lease_until) for message_id in candidates]
-        return [claim for claim in claims if claim is not None]
+            return outbox.claim(candidates, now=now, lease_until=lease_until)
 
     async def _deliver_all(self, claims: list[Claim]) -> int:
         results: list[bool] = []

@@ -275,17 +275,19 @@ def path_floors(
     kind: str, figures: dict[str, float], floors: dict[str, float], bare: dict[str, float]
 ) -> dict[str, float]:
     """With one worker, the best `GET /me` and `POST /verify/qr` could do on this stack: the wallet's own floor under
-    the same load plus, in process, what each cannot skip — for `GET /me` the token's Ed25519 check, a read
-    transaction of two rows (login, profile) in the unit's ORM session and the profile's AES-GCM open; for a scan
-    two Ed25519 checks (officer's token, QR), the same read and a writing transaction of two rows. On PostgreSQL the
-    reads and the writes are made from worker threads (the check, the read, the end: one hop each). Optimistic
+    the same load plus, in process, what each cannot skip — for `GET /me` the token's Ed25519 check, the reads of two
+    rows (login, profile) in one Core read transaction (as a reading unit makes them, on its connection) and the
+    profile's AES-GCM open; for a scan two Ed25519 checks (officer's token, QR), the same reads and its share of a
+    writing transaction of 16 scans' two rows each (scans are written in batches, at most 16 at 16 connections). On
+    PostgreSQL the reads are made from worker threads (the check, the read, the end: one hop each). Optimistic
     bounds: a path's ratio can come near its floor, never above it."""
     prefix = f"fast.{kind}.1w"
     floor_us = 1e6 / figures[f"{prefix}.wallet_floor_rps"]
     hops = 3 * floors["thread_hop_us"] if kind == "postgres" else 0.0
-    read = floors[f"{kind}_orm_two_reads_txn_us"] + floors["aes_gcm_open_300b_us"]
+    read = floors[f"{kind}_core_two_reads_txn_us"] + floors["aes_gcm_open_300b_us"]
     me_us = floor_us + floors["ed25519_verify_us"] + read + hops
-    scan_us = floor_us + 2 * floors["ed25519_verify_us"] + read + floors[f"{kind}_orm_write_txn_us"] + hops
+    write = floors[f"{kind}_core_write_batch16_txn_us"] / 16
+    scan_us = floor_us + 2 * floors["ed25519_verify_us"] + read + write + hops
     return {
         f"{prefix}.me_path_floor_us": me_us,
         f"{prefix}.me_path_floor_vs_bare": 1e6 / me_us / bare["fast.bare_get_rps_1w"],

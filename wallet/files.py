@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -298,7 +297,7 @@ VERIFY_AHEAD_BYTES = 4 * 1024 * 1024
 
 async def open_download(
     store: BlobStore, *, blob_key: str, data_key: bytes, context: Context, size: int
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[bytearray]:
     """The plaintext of a sealed blob of `size` plaintext bytes, decrypted once as it streams.
 
     No second pass (no hash): the STREAM AEAD authenticates every segment, bound to this file's
@@ -310,8 +309,8 @@ async def open_download(
     bytes than its Content-Length, never a whole file with wrong content). The SHA-256 of the
     plaintext recorded at upload stays in the metadata for whatever needs a whole-file digest.
 
-    Each piece is a bytearray of its own (`StreamDecryptor.update` opens every segment straight into it): typed as
-    bytes for the callers, which only send or read it; nothing else holds it."""
+    Each piece is a bytearray of its own (`StreamDecryptor.update` opens every segment straight into it), which
+    its caller sends or reads as it is; nothing else holds it."""
     decryptor = StreamDecryptor(data_key, context=context, plaintext_size=size)
     source = read_through(store, blob_key, partial(_open_chunk, decryptor))
     buffered: list[bytearray] = []
@@ -324,12 +323,12 @@ async def open_download(
                 break
         else:
             _finish(decryptor)
-            return cast(AsyncIterator[bytes], _replay(buffered))
+            return _replay(buffered)
     except BlobNotFound as exc:
         raise DocumentCorrupted() from exc
     except BlobStoreUnavailable as exc:
         raise StorageUnavailable() from exc
-    return cast(AsyncIterator[bytes], _continue(buffered, source, decryptor))
+    return _continue(buffered, source, decryptor)
 
 
 def _open_chunk(decryptor: StreamDecryptor, chunk: memoryview) -> bytearray:

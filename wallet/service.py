@@ -105,7 +105,7 @@ class Download:
     data_key: bytes = field(repr=False)
     context: Context
 
-    async def open(self) -> AsyncIterator[bytes]:
+    async def open(self) -> AsyncIterator[bytearray]:
         """The file's bytes, decrypted once as they stream (`wallet.files.open_download` says what a
         damaged blob does to the response)."""
         return await open_download(

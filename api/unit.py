@@ -28,7 +28,7 @@ from notify.service import Notifier
 from storage.db import (
     SQLITE_QUEUE_TIMEOUT,
     SQLITE_WRITERS,
-    end_joined,
+    end_session,
     in_savepoint,
     is_sqlite,
     joined_session,
@@ -189,10 +189,7 @@ class UnitOfWork:
             return
         self.finished = True
         try:
-            if self._connection is not None:
-                end_joined(self._session, self._connection, commit=commit)
-            elif self._session is not None:
-                _end(self._session, commit=commit)
+            end_session(self._session, self._connection, commit=commit)
         finally:
             if self._holds_queue:
                 self._holds_queue = False
@@ -211,16 +208,6 @@ class UnitOfWork:
         queued = list(self._notifier.queued_ids) if self._notifier is not None else []
         if queued:
             await self.container.dispatcher.dispatch(queued)
-
-
-def _end(session: Session, *, commit: bool) -> None:
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
 
 
 def _on_event_loop() -> bool:

@@ -150,22 +150,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
     `keeps_changes = True` (a counted failure, such as a wrong one-time code, must persist). On PostgreSQL the
     session joins its connection's transaction (`joined_session`); on SQLite it begins its own at first use, which
     takes the write lock (`BEGIN IMMEDIATE`) only when the work first touches the database."""
-    if is_sqlite(engine):
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                yield session
-            except BaseException as exc:
-                session.commit() if getattr(exc, "keeps_changes", False) else session.rollback()
-                raise
-            session.commit()
-        return
-    connection, session = joined_session(engine)
+    connection, session = (
+        (None, Session(engine, expire_on_commit=False)) if is_sqlite(engine) else joined_session(engine)
+    )
     try:
         yield session
     except BaseException as exc:
-        end_joined(session, connection, commit=bool(getattr(exc, "keeps_changes", False)))
+        end_session(session, connection, commit=bool(getattr(exc, "keeps_changes", False)))
         raise
-    end_joined(session, connection, commit=True)
+    end_session(session, connection, commit=True)
 
 
 def joined_session(engine: Engine) -> tuple[Connection, Session]:
@@ -176,6 +169,25 @@ def joined_session(engine: Engine) -> tuple[Connection, Session]:
     connection = engine.connect()
     connection.begin()
     return connection, Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+
+
+def end_session(session: Session | None, connection: Connection | None, *, commit: bool) -> None:
+    """Commits or rolls back, and closes, a session of its own (no `connection`) or what `joined_session` began."""
+    if connection is None:
+        if session is not None:
+            _end_own(session, commit=commit)
+        return
+    end_joined(session, connection, commit=commit)
+
+
+def _end_own(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 def end_joined(session: Session | None, connection: Connection, *, commit: bool) -> None:

@@ -65,6 +65,8 @@ def rasterize_segno_path(svg: str, *, pixels_per_unit: int = 4) -> Image.Image:
 
 
 def decode_svg(svg: str) -> list[Any]:
-    """Every QR code zxing-cpp finds in the rendered SVG (the real renderer when installed)."""
+    """Every QR code zxing-cpp finds in the rendered SVG (the real renderer when installed). Only QR codes, as a
+    counter's scanner reads them: with every format on, a run of modules now and then also reads as a linear barcode
+    (an EAN-13 seen beside a random development token's QR)."""
     image = rasterize_with_resvg(svg) if HAVE_RESVG else rasterize_segno_path(svg)
-    return list(zxingcpp.read_barcodes(image))
+    return list(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)))

@@ -38,7 +38,7 @@ from bench import floors as floors_module
 from bench.foundation import PIN, Citizen, Wallet, check_environment, wallet_server
 from bench.harness import REPO_ROOT, LoadResult, RequestFactory, ServerProcess, load, record
 from bench.qr import _expect
-from bench.wallet import Form
+from bench.wallet_requests import Form
 
 CONCURRENCY = 16
 DURATION = 4.0  # seconds of measured load

@@ -40,7 +40,8 @@ from bench.harness import REPO_ROOT, RequestFactory, load
 from bench.peers import CITIZENS as ISSUE_CITIZENS
 from bench.peers import issue_request
 from bench.qr import fresh_qr, officer_token, proof_at_counter
-from bench.wallet import FILE_BYTES, Api, Form, pdf_bytes
+from bench.wallet import FILE_BYTES
+from bench.wallet_requests import Api, Form, pdf_bytes
 from crypto.clock import SystemClock
 from storage.db import create_db_engine, transaction
 from storage.types import new_id

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -23,21 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench import raw_http
 from bench.cpu import Costs, Meter
-from bench.foundation import Citizen, Wallet, wallet_server
+from bench.foundation import wallet_server
 from bench.harness import load, percentile, record
 from bench.transport import TransportFloor, transport_floor
+from bench.wallet_cipher import CRYPTO_BYTES, CRYPTO_REPEAT, cipher_throughput
+from bench.wallet_requests import MB, MIB, PDF_HEAD, Api, Form, expect, new_client, pdf_bytes, sign_up
 from crypto.aead import Context
 from crypto.stream import StreamDecryptor, StreamEncryptor
 from storage.blobs import BlobStore, blob_store_from_url
 from tests.seaweed import SeaweedServer
-
-MIB = 1024 * 1024
-MB = 1_000_000  # throughput unit
-PDF_HEAD = b"%PDF-1.7\n"
 
 # (a) 10 MiB files through the API against put + get on the same store
 FILE_BYTES = 10 * MIB
@@ -51,12 +45,6 @@ BIG_BYTES = 200 * MIB
 BIG_MAX_FILE_MB = 256
 UPLOAD_CHUNK = MIB
 
-# (c) STREAM against bare AES-256-GCM, in this process
-CRYPTO_BYTES = 64 * MIB
-CRYPTO_CHUNK = MIB
-CRYPTO_SEGMENT = 64 * 1024
-CRYPTO_REPEAT = 5
-
 # (d) listing a wallet of 1,000 papers
 DOCUMENTS = 1000
 CREATE_CONCURRENCY = 4
@@ -66,126 +54,6 @@ LIST_WARMUP = 0.5
 LIST_DURATION = 3.0
 PAGE_ALL_LIMIT = 200
 PAGE_ALL_REPEAT = 5
-
-BOUNDARY = "bench-wallet-7d1c0f"
-
-
-# -- requests --------------------------------------------------------------------------------------------------------
-
-
-def diploma_fields(n: int) -> dict[str, Any]:
-    """Valid diploma fields (the shape of tests/integration/wallet_helpers.py), the serial number made unique."""
-    return {
-        "title": "Bằng cử nhân",
-        "holder_name": "Nguyễn Văn An",
-        "date_of_birth": "1995-03-02",
-        "institution": "Đại học Đà Nẵng",
-        "major": "Công nghệ thông tin",
-        "graduation_year": 2017,
-        "classification": "Giỏi",
-        "serial_number": f"DN-2017-{n:06d}",
-        "issue_date": "2017-07-01",
-    }
-
-
-@dataclass(frozen=True)
-class Form:
-    """A multipart/form-data body for `POST /documents` around one optional file: `head ‖ file ‖ tail`."""
-
-    head: bytes
-    tail: bytes
-    content_type: str = f"multipart/form-data; boundary={BOUNDARY}"
-
-    @staticmethod
-    def diploma(n: int, *, filename: str | None) -> Form:
-        fields = json.dumps(diploma_fields(n), ensure_ascii=False)
-        head = _text_part("type", "diploma") + _text_part("fields", fields)
-        if filename is None:
-            return Form(head, f"--{BOUNDARY}--\r\n".encode())
-        head += (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-        return Form(head, f"\r\n--{BOUNDARY}--\r\n".encode())
-
-    def headers(self, token: str, file_size: int) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {token}",
-            "Content-Type": self.content_type,
-            "Content-Length": str(len(self.head) + file_size + len(self.tail)),
-        }
-
-
-def _text_part(name: str, value: str) -> bytes:
-    return f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-
-
-def pdf_bytes(size: int, rng: random.Random) -> bytes:
-    """`%PDF-1.7\\n` and random bytes: a PDF to the wallet's sniffing, incompressible to everything else."""
-    return PDF_HEAD + rng.randbytes(size - len(PDF_HEAD))
-
-
-def _expect(response: httpx.Response, status: int) -> None:
-    if response.status_code != status:
-        request = response.request
-        raise RuntimeError(
-            f"{request.method} {request.url.path} answered {response.status_code}, not {status}: {response.text}"
-        )
-
-
-@dataclass
-class Api:
-    """One signed-up citizen's view of a wallet server."""
-
-    client: httpx.Client
-    base: str  # .../api/v1
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def upload(self, form: Form, body: bytes | Iterator[bytes], size: int) -> tuple[str, str]:
-        """POST `body` (the whole form, or its pieces as they are made) around a `size`-byte file; returns
-        (document id, file id)."""
-        response = self.client.post(f"{self.base}/documents", content=body, headers=form.headers(self.token, size))
-        _expect(response, 201)
-        document = response.json()
-        if [f["size"] for f in document["files"]] != [size]:
-            raise RuntimeError(f"the document lists files {document['files']}, not one of {size} bytes")
-        return document["id"], document["files"][0]["id"]
-
-    def download(self, document_id: str, file_id: str, digest: Any = None) -> int:
-        """Stream the file, hashing it into `digest` if given; returns its size. Read by `bench.raw_http`, not httpx,
-        whose own reading would count as the server's time (that module says how much)."""
-        size = 0
-
-        def received(piece: bytes) -> None:
-            nonlocal size
-            size += len(piece)
-            if digest is not None:
-                digest.update(piece)
-
-        url = f"{self.base}/documents/{document_id}/files/{file_id}"
-        got = raw_http.get(url, self.auth, received)
-        if got.status != 200:
-            raise RuntimeError(f"GET {url} answered {got.status}, not 200: {got.error_body.decode(errors='replace')}")
-        if got.headers.get("content-length") != str(size):
-            raise RuntimeError(
-                f"GET {url} gave {size} bytes, not its Content-Length {got.headers.get('content-length')}"
-            )
-        return size
-
-    def delete(self, document_id: str) -> None:
-        _expect(self.client.delete(f"{self.base}/documents/{document_id}", headers=self.auth), 204)
-
-
-def sign_up(wallet: Wallet, client: httpx.Client, n: int) -> Api:
-    return Api(client, wallet.api, wallet.sign_up(client, Citizen(n)))
-
-
-def _client() -> httpx.Client:
-    return httpx.Client(timeout=120.0, trust_env=False)
 
 
 # -- (a) file round trips: API against the bare store ----------------------------------------------------------------
@@ -379,7 +247,10 @@ def big_file(data_dir: Path, token: str) -> dict[str, float]:
 
     The startup peak is left out because the server computes a dummy Argon2id hash (64 MiB) while it starts
     (`crypto.passwords.PinHasher`): that spike is the PIN policy, not file handling, and would hide it."""
-    with wallet_server({"WALLET_MAX_FILE_MB": str(BIG_MAX_FILE_MB)}, data_dir=data_dir) as wallet, _client() as client:
+    with (
+        wallet_server({"WALLET_MAX_FILE_MB": str(BIG_MAX_FILE_MB)}, data_dir=data_dir) as wallet,
+        new_client() as client,
+    ):
         server = wallet.server
         start_rss, startup_peak = server.rss_mb(), server.peak_rss_mb()
         server.reset_peak_rss()
@@ -411,80 +282,6 @@ def big_file(data_dir: Path, token: str) -> dict[str, float]:
     }
 
 
-# -- (c) STREAM against bare AES-256-GCM -----------------------------------------------------------------------------
-
-
-@dataclass
-class CipherTimes:
-    seal: list[float] = field(default_factory=list)
-    open: list[float] = field(default_factory=list)
-    encrypt: list[float] = field(default_factory=list)
-    decrypt: list[float] = field(default_factory=list)
-
-
-def _stream_once(key: bytes, context: Context, chunks: list[bytes], data: bytes, times: CipherTimes) -> None:
-    started = time.perf_counter()
-    encryptor = StreamEncryptor(key, context=context)
-    sealed = [encryptor.header()]
-    sealed += [encryptor.update(chunk) for chunk in chunks]
-    sealed.append(encryptor.finalize())
-    times.seal.append(time.perf_counter() - started)
-
-    stream = b"".join(sealed)
-    pieces = [stream[i : i + CRYPTO_CHUNK] for i in range(0, len(stream), CRYPTO_CHUNK)]
-    started = time.perf_counter()
-    decryptor = StreamDecryptor(key, context=context)
-    plain = [decryptor.update(piece) for piece in pieces]
-    decryptor.finalize()
-    times.open.append(time.perf_counter() - started)
-    if b"".join(plain) != data:
-        raise RuntimeError("STREAM opened to different bytes")
-
-
-def _aesgcm_once(key: bytes, data: bytes, times: CipherTimes) -> None:
-    view = memoryview(data)
-    prefix = os.urandom(7)
-    offsets = range(0, len(data), CRYPTO_SEGMENT)
-    started = time.perf_counter()
-    aes = AESGCM(key)
-    sealed = [
-        aes.encrypt(prefix + n.to_bytes(5, "big"), view[o : o + CRYPTO_SEGMENT], None) for n, o in enumerate(offsets)
-    ]
-    times.encrypt.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    aes = AESGCM(key)
-    plain = [aes.decrypt(prefix + n.to_bytes(5, "big"), segment, None) for n, segment in enumerate(sealed)]
-    times.decrypt.append(time.perf_counter() - started)
-    if b"".join(plain) != data:
-        raise RuntimeError("AES-GCM opened to different bytes")
-
-
-def cipher_throughput() -> dict[str, float]:
-    """`CRYPTO_BYTES` sealed and opened with STREAM (fed in 1 MiB chunks) and with bare AESGCM (64 KiB segments,
-    no associated data), alternately, `CRYPTO_REPEAT` times after one warm-up each; medians."""
-    data = random.Random("cipher").randbytes(CRYPTO_BYTES)
-    chunks = [data[i : i + CRYPTO_CHUNK] for i in range(0, len(data), CRYPTO_CHUNK)]
-    key = os.urandom(32)
-    context = Context("file", citizen="c-bench", document="d-bench", version=1, file="f-bench")
-    times = CipherTimes()
-    for _ in range(1 + CRYPTO_REPEAT):
-        _stream_once(key, context, chunks, data, times)
-        _aesgcm_once(key, data, times)
-    seal, opened, encrypt, decrypt = (
-        statistics.median(series[1:]) for series in (times.seal, times.open, times.encrypt, times.decrypt)
-    )
-    return {
-        "wallet_stream_seal_mb_s": CRYPTO_BYTES / seal / MB,
-        "wallet_stream_open_mb_s": CRYPTO_BYTES / opened / MB,
-        "wallet_aesgcm_encrypt_mb_s": CRYPTO_BYTES / encrypt / MB,
-        "wallet_aesgcm_decrypt_mb_s": CRYPTO_BYTES / decrypt / MB,
-        "wallet_stream_seal_vs_aesgcm_ratio": encrypt / seal,
-        "wallet_stream_open_vs_aesgcm_ratio": decrypt / opened,
-        "wallet_stream_vs_aesgcm_ratio": (encrypt + decrypt) / (seal + opened),
-    }
-
-
 # -- (d) listing 1,000 papers ----------------------------------------------------------------------------------------
 
 
@@ -512,7 +309,7 @@ def _page_through(api: Api) -> tuple[float, int]:
     while True:
         params = {"limit": str(PAGE_ALL_LIMIT), **({"cursor": cursor} if cursor else {})}
         response = api.client.get(f"{api.base}/documents", params=params, headers=api.auth)
-        _expect(response, 200)
+        expect(response, 200)
         page = response.json()
         seen.update(item["id"] for item in page["items"])
         cursor = page["next_cursor"]
@@ -524,7 +321,7 @@ def listing(api: Api) -> dict[str, float]:
     create_rps = _fill(api)
     url = f"{api.base}/documents?limit={LIST_LIMIT}"
     first = api.client.get(url, headers=api.auth)
-    _expect(first, 200)
+    expect(first, 200)
     if len(first.json()["items"]) != LIST_LIMIT or first.json()["next_cursor"] is None:
         raise RuntimeError(f"the first page of {DOCUMENTS} documents is not {LIST_LIMIT} items and a cursor")
     asyncio.run(load(url, concurrency=1, duration=LIST_WARMUP, max_requests=10_000, headers=api.auth))
@@ -554,7 +351,7 @@ def local_store_figures() -> None:
     """(a) on the default file store, (d) beside it, then (b) on a fresh server over the same data directory."""
     with tempfile.TemporaryDirectory(prefix="bench-wallet-") as tmp:
         data_dir = Path(tmp)
-        with wallet_server(data_dir=data_dir) as wallet, _client() as client, transport_floor(client) as floor:
+        with wallet_server(data_dir=data_dir) as wallet, new_client() as client, transport_floor(client) as floor:
             api = sign_up(wallet, client, 1)
             print(f"wallet: {ROUND_TRIPS} × 10 MiB up + down, file store (+{WARMUP_TRIPS} warm-up)")
             store = blob_store_from_url(f"file://{(data_dir / 'blobs').resolve()}")
@@ -572,7 +369,7 @@ def s3_store_figures() -> None:
         s3.create_bucket(S3_BUCKET)
         url = s3.blob_store_url(S3_BUCKET)
         env = {"WALLET_STORAGE_URL": url, "WALLET_S3_ACCESS_KEY": s3.access_key, "WALLET_S3_SECRET_KEY": s3.secret_key}
-        with wallet_server(env) as wallet, _client() as client, transport_floor(client) as floor:
+        with wallet_server(env) as wallet, new_client() as client, transport_floor(client) as floor:
             api = sign_up(wallet, client, 1)
             print(f"wallet: {ROUND_TRIPS} × 10 MiB up + down, S3 store (SeaweedFS, +{WARMUP_TRIPS} warm-up)")
             store = blob_store_from_url(url, access_key=s3.access_key, secret_key=s3.secret_key)

@@ -26,10 +26,10 @@ from bench.cpu import Costs, Meter
 from bench.foundation import wallet_server
 from bench.harness import load, percentile, record
 from bench.transport import TransportFloor, transport_floor
-from bench.wallet_cipher import CRYPTO_BYTES, CRYPTO_REPEAT, cipher_throughput
+from bench.wallet_cipher import CRYPTO_BYTES, CRYPTO_REPEAT, cipher_throughput, open_pieces
 from bench.wallet_requests import MB, MIB, PDF_HEAD, Api, Form, expect, new_client, pdf_bytes, sign_up
 from crypto.aead import Context
-from crypto.stream import StreamDecryptor, StreamEncryptor
+from crypto.stream import StreamEncryptor
 from storage.blobs import BlobStore, blob_store_from_url
 from tests.seaweed import SeaweedServer
 
@@ -121,9 +121,7 @@ async def _in_process_trip(store: BlobStore, key: str, chunks: list[bytes], data
     stream = b"".join(sealed)
     pieces = [stream[i : i + STORE_CHUNK] for i in range(0, len(stream), STORE_CHUNK)]
     started_open = time.perf_counter()
-    decryptor = StreamDecryptor(key_bytes, context=context)
-    plain = [decryptor.update(piece) for piece in pieces]
-    decryptor.finalize()
+    plain = open_pieces(key_bytes, context, pieces)
     opened = time.perf_counter()
     if sum(map(len, plain)) != len(data):
         raise RuntimeError("STREAM opened to a different size")

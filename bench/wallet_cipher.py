@@ -28,6 +28,14 @@ class CipherTimes:
     decrypt: list[float] = field(default_factory=list)
 
 
+def open_pieces(key: bytes, context: Context, pieces: list[bytes]) -> list[bytearray]:
+    """A sealed stream opened piece by piece, as a download opens the chunks it reads."""
+    decryptor = StreamDecryptor(key, context=context)
+    plain = [decryptor.update(piece) for piece in pieces]
+    decryptor.finalize()
+    return plain
+
+
 def _stream_once(key: bytes, context: Context, chunks: list[bytes], data: bytes, times: CipherTimes) -> None:
     started = time.perf_counter()
     encryptor = StreamEncryptor(key, context=context)
@@ -39,9 +47,7 @@ def _stream_once(key: bytes, context: Context, chunks: list[bytes], data: bytes,
     stream = b"".join(sealed)
     pieces = [stream[i : i + CRYPTO_CHUNK] for i in range(0, len(stream), CRYPTO_CHUNK)]
     started = time.perf_counter()
-    decryptor = StreamDecryptor(key, context=context)
-    plain = [decryptor.update(piece) for piece in pieces]
-    decryptor.finalize()
+    plain = open_pieces(key, context, pieces)
     times.open.append(time.perf_counter() - started)
     if b"".join(plain) != data:
         raise RuntimeError("STREAM opened to different bytes")

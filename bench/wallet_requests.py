@@ -12,26 +12,18 @@ import httpx
 
 from bench import raw_http
 from bench.foundation import Citizen, Wallet
+from bench.papers import diploma_fields as paper_fields
 
 MIB = 1024 * 1024
 MB = 1_000_000  # throughput unit
 PDF_HEAD = b"%PDF-1.7\n"
 BOUNDARY = "bench-wallet-7d1c0f"
+HOLDER = {"full_name": "Nguyễn Văn An", "date_of_birth": "1995-03-02"}  # a diploma's holder (not checked)
 
 
 def diploma_fields(n: int) -> dict[str, Any]:
-    """Valid diploma fields (the shape of tests/integration/wallet_helpers.py), the serial number made unique."""
-    return {
-        "title": "Bằng cử nhân",
-        "holder_name": "Nguyễn Văn An",
-        "date_of_birth": "1995-03-02",
-        "institution": "Đại học Đà Nẵng",
-        "major": "Công nghệ thông tin",
-        "graduation_year": 2017,
-        "classification": "Giỏi",
-        "serial_number": f"DN-2017-{n:06d}",
-        "issue_date": "2017-07-01",
-    }
+    """Valid diploma fields (`bench.papers`), the serial number made unique."""
+    return paper_fields(HOLDER, n)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -246,4 +247,16 @@ def create_app(
 
 def app_factory() -> Litestar:
     """Entry point for `uvicorn --factory api.app:app_factory` (each worker builds its own)."""
-    return create_app()
+    app = create_app()
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up built (modules, the app, its routes and schemas: ~200k objects) out of the garbage
+    collector's sight for the life of the worker. Otherwise every full collection walks all of it: ~120 ms here, during
+    which the event loop answers nobody, and under load that pause was the p99 of the fast paths (a counter scan's p99
+    156 ms at a p50 of 25 ms). Once a worker process: frozen objects are never freed, so never for apps that come and
+    go (the tests build hundreds)."""
+    gc.collect()
+    gc.freeze()

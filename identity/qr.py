@@ -182,7 +182,8 @@ class QrService:
     def _officer_agency(self, officer: Principal) -> tuple[str, str, str]:
         """The officer's agency code and name and the officer's name; Forbidden unless both are active."""
         officer.require("officer")
-        row = self._repo.officer_state(officer.subject_id)
+        # The login check's read when there was one in this request (the same row, a moment before); else read.
+        row = officer.officer if officer.officer is not None else self._repo.officer_state(officer.subject_id)
         if row is None or row.status != "active" or row.agency_code is None or row.agency_status != "active":
             raise Forbidden()
         return row.agency_code, str(row.agency_name), row.full_name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -13,7 +13,7 @@ from sqlmodel import Session
 from crypto.tokens import TokenError
 from identity.errors import Forbidden, InvalidToken, RefreshTokenReused, SessionExpired
 from identity.models import Agency, AuthSession, RefreshToken
-from identity.repository import AgencyState, IdentityRepository, SessionState
+from identity.repository import AgencyState, IdentityRepository, OfficerState, SessionState
 from identity.schemas import TokenPair
 from identity.toolkit import IdentityToolkit
 
@@ -34,6 +34,9 @@ class Principal:
     scopes: frozenset[str] = frozenset()
     auth_time: datetime | None = None  # the second factor's last proof (a step-up renews it)
     login_at: datetime | None = None  # the login that began the session
+    # An officer and their agency as this request's login check read them (in a read request, in the same
+    # transaction): a counter scan answers from it instead of reading the row again (`identity.qr.QrService.check`).
+    officer: OfficerState | None = field(default=None, compare=False, repr=False)
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -159,14 +162,16 @@ class SessionService:
         now = self._kit.clock.now()
         self._check_alive(auth, now)
         seen_due = (now - auth.last_seen_at).total_seconds() >= _SEEN_GRANULARITY_SECONDS
+        officer = self._active_officer(auth.subject_id) if role == "officer" else None
         principal = Principal(
             role,
             auth.subject_id,
             auth.id,
             claims.get("agency"),
-            scopes=self._officer_scopes(auth.subject_id) if role == "officer" else frozenset(),
+            scopes=_officer_scopes(officer) if officer is not None else frozenset(),
             auth_time=auth.auth_time,
             login_at=auth.started_at or auth.auth_time,
+            officer=officer,
         )
         return principal, seen_due
 
@@ -187,14 +192,12 @@ class SessionService:
         scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(agency.scopes.split())
         return Principal("agency", agency.code, agency_code=agency.code, scopes=scopes)
 
-    def _officer_scopes(self, officer_id: str) -> frozenset[str]:
-        """An officer acts with their agency's scopes as they are now; a suspended officer's session is over."""
+    def _active_officer(self, officer_id: str) -> OfficerState:
+        """A suspended (or removed) officer's session is over."""
         officer = self._repo.officer_state(officer_id)
         if officer is None or officer.status != "active":
             raise SessionExpired()
-        if officer.agency_status != "active" or officer.agency_scopes is None:
-            return frozenset()
-        return frozenset(officer.agency_scopes.split())
+        return officer
 
     def mark_fresh(self, session_id: str) -> None:
         """Record a newly proven second factor (step-up)."""
@@ -202,3 +205,10 @@ class SessionService:
         if auth is not None:
             auth.auth_time = self._kit.clock.now()
             self._repo.add(auth)
+
+
+def _officer_scopes(officer: OfficerState) -> frozenset[str]:
+    """An officer acts with their agency's scopes as they are now."""
+    if officer.agency_status != "active" or officer.agency_scopes is None:
+        return frozenset()
+    return frozenset(officer.agency_scopes.split())

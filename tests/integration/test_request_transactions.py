@@ -1,6 +1,6 @@
 """What one request costs the databases, counted at the driver: a read is one transaction on the main database
 (its caller's session row read once, in it) and, once the citizen's key is cached, nothing on the key store; a
-counter scan reads in one transaction and writes its two rows in another, short one."""
+counter scan reads in one transaction (its officer's row once) and writes its two rows in another, short one."""
 
 from __future__ import annotations
 
@@ -90,6 +90,7 @@ def test_a_counter_scan_reads_in_one_transaction_and_writes_in_a_short_other(wal
     assert scan.status_code == 200 and scan.json()["valid"]
     [checked] = reads.with_table("auth_session")
     assert reads.with_table("officer") == [checked] and reads.with_table("citizen") == [checked]
+    assert sum(" officer " in f"{s} " for s in checked) == 1  # the login check's read serves the scan too
     assert not reads.writes_to("presence") and not reads.writes_to("access_log")
     [written] = writes.with_table("presence")
     assert writes.with_table("access_log")[0] is written

@@ -2,7 +2,9 @@
 SQLite and on PostgreSQL, with 1 and 2 uvicorn workers, each against a baseline measured in the same run.
 The wallet's own floor is measured beside them: `GET /.well-known/jwks.json`, a public route with no database work
 through the wallet's whole middleware stack (access log, limits, metrics, JSON guard, compression, CSRF) and guard,
-so the gap between the bare app and an authenticated read splits into what every route pays and what the read adds.
+so the gap between the bare app and an authenticated read splits into what every route pays and what the read adds;
+and the stack's own floor for `GET /me` (`bench/stack_floor_app.py`: token, two reads, the profile's open, no
+middleware) beside the bare app, which with the wallet's middleware added bounds what `GET /me` could reach here.
 
 `python -m bench.fast_paths` (also run by `python -m bench`, about 3 minutes). Baselines: the bare Litestar app of
 `bench/baseline_app.py` (`GET /plain`, and `POST /jwt`, one EdDSA JWT verified with pyjwt) with as many workers as the
@@ -75,12 +77,27 @@ def bare_baselines(workers: int) -> dict[str, float]:
         token = baseline_jwt.signed_token()
         _expect(httpx.post(f"{server.base_url}/jwt", json={"token": token}, trust_env=False), 200)
         post = _measured(f"bare POST /jwt, {workers}w", f"{server.base_url}/jwt", method="POST", json={"token": token})
+    floor = stack_floor(workers, token)
     return {
         f"fast.bare_get_rps_{workers}w": plain.rps,
         f"fast.bare_get_p99_ms_{workers}w": plain.p99_ms,
         f"fast.bare_post_jwt_rps_{workers}w": post.rps,
         f"fast.bare_post_jwt_p99_ms_{workers}w": post.p99_ms,
+        f"fast.stack_floor_me_rps_{workers}w": floor.rps,
+        f"fast.stack_floor_me_vs_bare_{workers}w": floor.rps / plain.rps,
     }
+
+
+def stack_floor(workers: int, token: str) -> LoadResult:
+    """`GET /me` of `bench.stack_floor_app` (the stack's floor for an authenticated profile read) on SQLite."""
+    with tempfile.TemporaryDirectory(prefix="bench-stack-floor-") as tmp:
+        path = Path(tmp) / "floor.db"
+        floors_module.stack_floor_database(path)
+        env = {floors_module.STACK_FLOOR_DB_ENV: str(path)}
+        with ServerProcess("bench.stack_floor_app:app", workers=workers, env=env) as server:
+            url, auth = f"{server.base_url}/me", {"Authorization": f"Bearer {token}"}
+            _expect(httpx.get(url, headers=auth, trust_env=False), 200)
+            return _measured(f"stack floor GET /me, {workers}w", url, headers=auth)
 
 
 def documents_inprocess(data_dir: Path, database_url: str | None, citizen_id: str, over_http: Any) -> float:
@@ -282,18 +299,33 @@ def path_floors(
     PostgreSQL the reads are made from worker threads (the check, the read, the end: one hop each). Optimistic
     bounds: a path's ratio can come near its floor, never above it."""
     prefix = f"fast.{kind}.1w"
+    stack = stack_floors(kind, figures, bare) if kind == "sqlite" else {}
     floor_us = 1e6 / figures[f"{prefix}.wallet_floor_rps"]
     hops = 3 * floors["thread_hop_us"] if kind == "postgres" else 0.0
     read = floors[f"{kind}_core_two_reads_txn_us"] + floors["aes_gcm_open_300b_us"]
     me_us = floor_us + floors["ed25519_verify_us"] + read + hops
     write = floors[f"{kind}_core_write_batch16_txn_us"] / 16
     scan_us = floor_us + 2 * floors["ed25519_verify_us"] + read + write + hops
-    return {
+    return stack | {
         f"{prefix}.me_path_floor_us": me_us,
         f"{prefix}.me_path_floor_vs_bare": 1e6 / me_us / bare["fast.bare_get_rps_1w"],
         f"{prefix}.verify_qr_path_floor_us": scan_us,
         f"{prefix}.verify_qr_path_floor_vs_bare_post_jwt": 1e6 / scan_us / bare["fast.bare_post_jwt_rps_1w"],
     }
+
+
+def stack_floors(kind: str, figures: dict[str, float], bare: dict[str, float]) -> dict[str, float]:
+    """For each worker count, `GET /me` at the stack's floor (`bench.stack_floor_app`, no middleware) plus what the
+    wallet's middleware and guard cost every route (its own floor's time a request less the bare app's): the best
+    `GET /me` could do here if the service's own work cost nothing beyond what the floor app does."""
+    bounds: dict[str, float] = {}
+    for workers in WORKERS:
+        prefix, w = f"fast.{kind}.{workers}w", f"{workers}w"
+        middleware_us = 1e6 / figures[f"{prefix}.wallet_floor_rps"] - 1e6 / bare[f"fast.bare_get_rps_{w}"]
+        me_us = 1e6 / bare[f"fast.stack_floor_me_rps_{w}"] + middleware_us
+        bounds[f"{prefix}.me_stack_floor_us"] = me_us
+        bounds[f"{prefix}.me_stack_floor_vs_bare"] = 1e6 / me_us / bare[f"fast.bare_get_rps_{w}"]
+    return bounds
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ _TABLE = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("sealed", sa.LargeBinary, nullable=False),
 )
-_BY_ID = sa.select(_TABLE.c.id, _TABLE.c.sealed).where(_TABLE.c.id == sa.bindparam("id"))
+BY_ID = sa.select(_TABLE.c.id, _TABLE.c.sealed).where(_TABLE.c.id == sa.bindparam("id"))
 
 
 def per_call_us(call: Callable[[], object], batch: int = BATCH) -> float:
@@ -101,7 +101,7 @@ def transaction_floors(engine: sa.Engine, batch: int) -> dict[str, float]:
         def read() -> None:
             with Session(engine, expire_on_commit=False) as session:
                 for n in range(count):
-                    session.execute(_BY_ID, {"id": f"row{n * 7}"}).first()
+                    session.execute(BY_ID, {"id": f"row{n * 7}"}).first()
                 session.commit()
 
         return read
@@ -123,7 +123,7 @@ def transaction_floors(engine: sa.Engine, batch: int) -> dict[str, float]:
         def read() -> None:
             with engine.connect() as connection, connection.begin():
                 for n in range(count):
-                    connection.execute(_BY_ID, {"id": f"row{n * 7}"}).first()
+                    connection.execute(BY_ID, {"id": f"row{n * 7}"}).first()
 
         return read
 
@@ -137,22 +137,44 @@ def transaction_floors(engine: sa.Engine, batch: int) -> dict[str, float]:
     }
 
 
+def sqlite_engine(path: Path) -> sa.Engine:
+    """A WAL file with the service's pragmas, each read transaction a deferred `BEGIN` (a reading unit)."""
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _deferred(connection: sa.Connection) -> None:
+        connection.connection.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
+
+    return engine
+
+
+# The stack's floor app (`bench.stack_floor_app`): its login row and its sealed profile row, sealed with a fixed,
+# public benchmark key.
+STACK_FLOOR_DB_ENV = "BENCH_STACK_FLOOR_DB"
+STACK_FLOOR_KEY, STACK_FLOOR_NONCE, STACK_FLOOR_AAD = bytes(range(32)), bytes(12), b"profile"
+STACK_FLOOR_LOGIN, STACK_FLOOR_PROFILE = "row7", "row14"
+
+
+def stack_floor_database(path: Path) -> None:
+    """The floor app's SQLite file: `ROWS` rows, the profile row's value sealed as a citizen's profile is."""
+    engine = _filled(sqlite_engine(path))
+    sealed = AESGCM(STACK_FLOOR_KEY).encrypt(STACK_FLOOR_NONCE, os.urandom(ROW_BYTES), STACK_FLOOR_AAD)
+    with engine.begin() as connection:
+        connection.execute(_TABLE.update().where(_TABLE.c.id == STACK_FLOOR_PROFILE).values(sealed=sealed))
+    engine.dispose()
+
+
 def sqlite_floors() -> dict[str, float]:
-    """On a WAL file with the service's pragmas, each read transaction a deferred `BEGIN` (a reading unit)."""
+    """On a WAL file with the service's pragmas (`sqlite_engine`)."""
     with tempfile.TemporaryDirectory(prefix="bench-floors-") as tmp:
         path = Path(tmp) / "floors.db"
-        engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-            dbapi_connection.isolation_level = None
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-        @sa.event.listens_for(engine, "begin")
-        def _deferred(connection: sa.Connection) -> None:
-            connection.connection.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
-
+        engine = sqlite_engine(path)
         figures = transaction_floors(_filled(engine), BATCH)
         engine.dispose()
         raw = sqlite3.connect(path, isolation_level=None)

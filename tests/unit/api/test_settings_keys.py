@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +18,9 @@ from api.container import ConfigurationError, Container, build_container
 from api.settings import Settings
 from crypto.clock import FrozenClock
 from crypto.keyring import Keyring, load_keyring, save_keyring
+from tests.unit.api.fresh import run_fresh
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[3]
 PROD_DELIVERY = {"sms_gateway_url": "https://sms.example.invalid/send", "smtp_host": "smtp.example.invalid"}
 
 
@@ -93,14 +91,7 @@ class TestDevelopmentKeys:
             "configure_logging(s.log_level, json=s.log_json)\n"
             "build_container(s)\n"
         )
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WALLET_")},
-            "WALLET_DATA_DIR": str(tmp_path / "data"),
-            "WALLET_LOG_LEVEL": "warning",
-        }
-        done = subprocess.run(
-            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-        )
+        done = run_fresh(script, tmp_path / "data", log_level="warning")
         assert done.returncode == 0, done.stderr
         lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
         warnings = [line for line in lines if line.get("level") == "warning"]

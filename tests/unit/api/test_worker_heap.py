@@ -6,12 +6,9 @@ Each case runs in a fresh interpreter: freezing is for the life of a process, wh
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.unit.api.fresh import run_fresh
 
 SCRIPT = """
 import gc, json
@@ -27,14 +24,7 @@ print(json.dumps({"after_create": after_create, "frozen": gc.get_freeze_count(),
 
 
 def test_only_a_workers_factory_freezes_what_start_up_built(tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WALLET_")},
-        "WALLET_DATA_DIR": str(tmp_path / "data"),
-        "WALLET_LOG_LEVEL": "error",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    done = run_fresh(SCRIPT, tmp_path / "data", log_level="error")
     assert done.returncode == 0, done.stderr
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     assert counts["after_create"] == 0  # tests build hundreds of apps in one process: none of them is frozen

@@ -8,7 +8,8 @@ middleware) beside the bare app, which with the wallet's middleware added bounds
 
 `python -m bench.fast_paths` (also run by `python -m bench`, about 3 minutes). Baselines: the bare Litestar app of
 `bench/baseline_app.py` (`GET /plain`, and `POST /jwt`, one EdDSA JWT verified with pyjwt) with as many workers as the
-wallet, and the wallet's own page of 50 papers built in this process over the same data (the rows, the unseal and the
+wallet, measured just before and just after each path its ratio is taken against (`bench.fast_baselines`), and the
+wallet's own page of 50 papers built in this process over the same data (the rows, the unseal and the
 JSON encoding the controller does, without HTTP). The wallet runs as in `bench.foundation`; citizens come from the
 real register → outbox → OTP flow, the officer from the `congdanso` CLI and a phone + PIN + OTP login. PostgreSQL is
 a throwaway cluster (`tests.postgres.PostgresServer`, durability off). Only HTTP and public names that older commits
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,16 @@ import jwt
 from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.serialization import encode_json, get_serializer
 
-from bench import baseline_jwt
 from bench import floors as floors_module
+from bench.fast_baselines import Baselines, baseline_figures, short_load
 from bench.foundation import PIN, Citizen, Wallet, check_environment, wallet_server
-from bench.harness import REPO_ROOT, LoadResult, RequestFactory, ServerProcess, load, record
+from bench.harness import REPO_ROOT, LoadResult, RequestFactory, record
 from bench.qr import _expect
 from bench.wallet_requests import Form
 
 CONCURRENCY = 16
 DURATION = 4.0  # seconds of measured load
 WARMUP = 1.0  # seconds of unmeasured load before it
-MAX_REQUESTS = 10_000_000  # the duration is the bound
 WORKERS = (1, 2)
 PAPERS = 50  # diplomas without files in the wallet `GET /documents?limit=50` lists
 QR_POOL = 20  # fresh QR tokens the officer scans in turn (each valid 5 minutes)
@@ -59,45 +59,7 @@ OFFICER_E164 = "+84981234500"
 
 def _measured(name: str, target: str | RequestFactory, **request: Any) -> LoadResult:
     """`CONCURRENCY` keep-alive connections, `WARMUP` s unmeasured, then `DURATION` s; a failed request stops it."""
-    asyncio.run(load(target, concurrency=CONCURRENCY, duration=WARMUP, max_requests=MAX_REQUESTS, **request))
-    result = asyncio.run(load(target, concurrency=CONCURRENCY, duration=DURATION, max_requests=MAX_REQUESTS, **request))
-    print(f"  {name}: {result}", flush=True)
-    if result.errors:
-        raise RuntimeError(f"{name}: {result.errors} of {result.requests} requests failed")
-    return result
-
-
-# -- baselines -------------------------------------------------------------------------------------------------------
-
-
-def bare_baselines(workers: int) -> dict[str, float]:
-    """The bare app with `workers` workers: `GET /plain`, then `POST /jwt` with a token its key accepts."""
-    with ServerProcess("bench.baseline_app:app", workers=workers) as server:
-        plain = _measured(f"bare GET /plain, {workers}w", f"{server.base_url}/plain")
-        token = baseline_jwt.signed_token()
-        _expect(httpx.post(f"{server.base_url}/jwt", json={"token": token}, trust_env=False), 200)
-        post = _measured(f"bare POST /jwt, {workers}w", f"{server.base_url}/jwt", method="POST", json={"token": token})
-    floor = stack_floor(workers, token)
-    return {
-        f"fast.bare_get_rps_{workers}w": plain.rps,
-        f"fast.bare_get_p99_ms_{workers}w": plain.p99_ms,
-        f"fast.bare_post_jwt_rps_{workers}w": post.rps,
-        f"fast.bare_post_jwt_p99_ms_{workers}w": post.p99_ms,
-        f"fast.stack_floor_me_rps_{workers}w": floor.rps,
-        f"fast.stack_floor_me_vs_bare_{workers}w": floor.rps / plain.rps,
-    }
-
-
-def stack_floor(workers: int, token: str) -> LoadResult:
-    """`GET /me` of `bench.stack_floor_app` (the stack's floor for an authenticated profile read) on SQLite."""
-    with tempfile.TemporaryDirectory(prefix="bench-stack-floor-") as tmp:
-        path = Path(tmp) / "floor.db"
-        floors_module.stack_floor_database(path)
-        env = {floors_module.STACK_FLOOR_DB_ENV: str(path)}
-        with ServerProcess("bench.stack_floor_app:app", workers=workers, env=env) as server:
-            url, auth = f"{server.base_url}/me", {"Authorization": f"Bearer {token}"}
-            _expect(httpx.get(url, headers=auth, trust_env=False), 200)
-            return _measured(f"stack floor GET /me, {workers}w", url, headers=auth)
+    return short_load(name, target, duration=DURATION, warmup=WARMUP, **request)
 
 
 def documents_inprocess(data_dir: Path, database_url: str | None, citizen_id: str, over_http: Any) -> float:
@@ -204,13 +166,19 @@ class People:
 
 
 def wallet_loads(
-    wallet: Wallet, people: People, kind: str, workers: int, *, bare: dict[str, float], inprocess: float
+    wallet: Wallet, people: People, kind: str, workers: int, *, baselines: Baselines, inprocess: float
 ) -> dict[str, float]:
-    """The four paths on one server; ratios against the bare app with as many workers and the in-process page."""
-    prefix, w = f"fast.{kind}.{workers}w", f"{workers}w"
+    """The four paths on one server; each ratio against the bare app with as many workers measured around it
+    (`Baselines.around`), and the page against the in-process page."""
+    prefix = f"fast.{kind}.{workers}w"
     me_auth = people.auth(people.citizen)
-    floor = _measured(f"{prefix} GET /.well-known/jwks.json", f"{wallet.server.base_url}/.well-known/jwks.json")
-    me = _measured(f"{prefix} GET /me", f"{wallet.api}/me", headers=me_auth)
+    jwks_url = f"{wallet.server.base_url}/.well-known/jwks.json"
+    floor, floor_bare = baselines.around(
+        workers, "get", lambda: _measured(f"{prefix} GET /.well-known/jwks.json", jwks_url)
+    )
+    me, me_bare = baselines.around(
+        workers, "get", lambda: _measured(f"{prefix} GET /me", f"{wallet.api}/me", headers=me_auth)
+    )
     people.documents(wallet)
     documents = _measured(
         f"{prefix} GET /documents", f"{wallet.api}/documents?limit={PAPERS}", headers=people.auth(people.holder)
@@ -219,23 +187,28 @@ def wallet_loads(
     people.check_scan(wallet, tokens[0])
     url, officer = f"{wallet.api}/verify/qr", people.auth(people.officer)
     scans = [httpx.Request("POST", url, json={"token": token}, headers=officer) for token in tokens]
-    verify = _measured(f"{prefix} POST /verify/qr", lambda n: scans[n % len(scans)])
+    verify, verify_bare = baselines.around(
+        workers, "post", lambda: _measured(f"{prefix} POST /verify/qr", lambda n: scans[n % len(scans)])
+    )
     people.check_scan(wallet, tokens[-1])  # still valid at the end: the load measured real verifications
     me_qr = _measured(f"{prefix} GET /me/qr", f"{wallet.api}/me/qr", headers=me_auth)
     return {
         f"{prefix}.wallet_floor_rps": floor.rps,
-        f"{prefix}.wallet_floor_vs_bare": floor.rps / bare[f"fast.bare_get_rps_{w}"],
+        f"{prefix}.wallet_floor_bare_rps": floor_bare,
+        f"{prefix}.wallet_floor_vs_bare": floor.rps / floor_bare,
         f"{prefix}.me_vs_wallet_floor": me.rps / floor.rps,
         f"{prefix}.me_rps": me.rps,
         f"{prefix}.me_p50_ms": me.p50_ms,
         f"{prefix}.me_p99_ms": me.p99_ms,
-        f"{prefix}.me_vs_bare": me.rps / bare[f"fast.bare_get_rps_{w}"],
+        f"{prefix}.me_bare_rps": me_bare,
+        f"{prefix}.me_vs_bare": me.rps / me_bare,
         f"{prefix}.documents_rps": documents.rps,
         f"{prefix}.documents_p99_ms": documents.p99_ms,
         f"{prefix}.documents_vs_inprocess": documents.rps / inprocess,
         f"{prefix}.verify_qr_rps": verify.rps,
         f"{prefix}.verify_qr_p99_ms": verify.p99_ms,
-        f"{prefix}.verify_qr_vs_bare_post_jwt": verify.rps / bare[f"fast.bare_post_jwt_rps_{w}"],
+        f"{prefix}.verify_qr_bare_rps": verify_bare,
+        f"{prefix}.verify_qr_vs_bare_post_jwt": verify.rps / verify_bare,
         f"{prefix}.me_qr_rps": me_qr.rps,
         f"{prefix}.me_qr_p99_ms": me_qr.p99_ms,
     }
@@ -264,7 +237,7 @@ def postgres_available() -> bool:
     return True
 
 
-def measure_database(kind: str, bare: dict[str, float]) -> dict[str, float]:
+def measure_database(kind: str, baselines: Baselines, bare: dict[str, float]) -> dict[str, float]:
     figures: dict[str, float] = {}
     with database(kind) as url, tempfile.TemporaryDirectory(prefix=f"bench-fast-{kind}-") as tmp:
         data_dir = Path(tmp)
@@ -278,7 +251,7 @@ def measure_database(kind: str, bare: dict[str, float]) -> dict[str, float]:
                         inprocess = documents_inprocess(data_dir, url, holder_id, people.documents(wallet))
                         figures[f"fast.{kind}.documents_inprocess_per_s"] = inprocess
                     print(f"fast_paths: {kind}, {workers} worker(s), {CONCURRENCY} connections", flush=True)
-                    figures |= wallet_loads(wallet, people, kind, workers, bare=bare, inprocess=inprocess)
+                    figures |= wallet_loads(wallet, people, kind, workers, baselines=baselines, inprocess=inprocess)
         print(f"fast_paths: {kind}: the floors in process", flush=True)
         floors = floors_module.measure(kind, url)
     return (
@@ -308,39 +281,43 @@ def path_floors(
     scan_us = floor_us + 2 * floors["ed25519_verify_us"] + read + write + hops
     return stack | {
         f"{prefix}.me_path_floor_us": me_us,
-        f"{prefix}.me_path_floor_vs_bare": 1e6 / me_us / bare["fast.bare_get_rps_1w"],
+        f"{prefix}.me_path_floor_vs_bare": 1e6 / me_us / figures[f"{prefix}.wallet_floor_bare_rps"],
         f"{prefix}.verify_qr_path_floor_us": scan_us,
-        f"{prefix}.verify_qr_path_floor_vs_bare_post_jwt": 1e6 / scan_us / bare["fast.bare_post_jwt_rps_1w"],
+        f"{prefix}.verify_qr_path_floor_vs_bare_post_jwt": 1e6 / scan_us / figures[f"{prefix}.verify_qr_bare_rps"],
     }
 
 
 def stack_floors(kind: str, figures: dict[str, float], bare: dict[str, float]) -> dict[str, float]:
     """For each worker count, `GET /me` at the stack's floor (`bench.stack_floor_app`, no middleware) plus what the
     wallet's middleware and guard cost every route (its own floor's time a request less the bare app's): the best
-    `GET /me` could do here if the service's own work cost nothing beyond what the floor app does."""
+    `GET /me` could do here if the service's own work cost nothing beyond what the floor app does. Each part is taken
+    in bare requests' time from its own ratio (measured between bare loads), so their sum does not carry the drift
+    between the moments they were measured."""
     bounds: dict[str, float] = {}
     for workers in WORKERS:
         prefix, w = f"fast.{kind}.{workers}w", f"{workers}w"
-        middleware_us = 1e6 / figures[f"{prefix}.wallet_floor_rps"] - 1e6 / bare[f"fast.bare_get_rps_{w}"]
-        me_us = 1e6 / bare[f"fast.stack_floor_me_rps_{w}"] + middleware_us
-        bounds[f"{prefix}.me_stack_floor_us"] = me_us
-        bounds[f"{prefix}.me_stack_floor_vs_bare"] = 1e6 / me_us / bare[f"fast.bare_get_rps_{w}"]
+        floor_app = 1 / bare[f"fast.stack_floor_me_vs_bare_{w}"]  # in bare requests
+        middleware = 1 / figures[f"{prefix}.wallet_floor_vs_bare"] - 1
+        bounds[f"{prefix}.me_stack_floor_us"] = (floor_app + middleware) * 1e6 / figures[f"{prefix}.me_bare_rps"]
+        bounds[f"{prefix}.me_stack_floor_vs_bare"] = 1 / (floor_app + middleware)
     return bounds
 
 
 def main() -> None:
     check_environment()
     print(f"fast_paths: {os.cpu_count()} CPUs, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    bare: dict[str, float] = {}
-    for workers in WORKERS:
-        bare |= bare_baselines(workers)
-    record(bare)
-    kinds = ["sqlite", *(["postgres"] if postgres_available() else [])]
-    for kind in kinds:
-        figures = measure_database(kind, bare)
-        if kind == "sqlite":  # the name the goals use; the same figure as fast.sqlite.documents_inprocess_per_s
-            figures["fast.documents_inprocess_per_s"] = figures["fast.sqlite.documents_inprocess_per_s"]
-        record(figures)
+    with ExitStack() as stack:
+        baselines = Baselines(stack, WORKERS)
+        bare: dict[str, float] = {}
+        for workers in WORKERS:
+            bare |= baseline_figures(baselines, workers, duration=DURATION, warmup=WARMUP)
+        record(bare)
+        kinds = ["sqlite", *(["postgres"] if postgres_available() else [])]
+        for kind in kinds:
+            figures = measure_database(kind, baselines, bare)
+            if kind == "sqlite":  # the name the goals use; the same figure as fast.sqlite.documents_inprocess_per_s
+                figures["fast.documents_inprocess_per_s"] = figures["fast.sqlite.documents_inprocess_per_s"]
+            record(figures)
 
 
 if __name__ == "__main__":

@@ -9,20 +9,17 @@ it: sealed under the draft's data key, in the contexts of `wallet.service`.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, Table, bindparam, func, select
 from sqlmodel import Session, SQLModel, col
 
-from crypto.aead import Context, seal
 from identity.models import Agency, Citizen
 from storage.types import new_id
 from wallet.models import Attestation, Document, DocumentFile, DocumentVersion
 from wallet.repository import WalletRepository
-from wallet.service import Draft, fields_context, file_row_values
+from wallet.service import Draft, file_row_values, seal_fields
 
 _TABLES: dict[type[SQLModel], Table] = {
     model: model.__table__  # type: ignore[union-attr]
@@ -106,14 +103,21 @@ def paper_rows(
         created_at=now,
         updated_at=now,
     )
-    payload = {"fields": clean, "file_ids": [upload.file_id for upload in draft.stored]}
+    file_ids = [upload.file_id for upload in draft.stored]
     version = row(
         DocumentVersion,
         id=new_id(),
         document_id=draft.document_id,
         version=draft.version,
         wrapped_data_key=draft.wrapped_data_key,
-        sealed=_sealed(draft, payload, fields_context(draft.citizen_id, draft.document_id, draft.version)),
+        sealed=seal_fields(
+            draft.data_key,
+            citizen_id=draft.citizen_id,
+            document_id=draft.document_id,
+            version=draft.version,
+            clean=clean,
+            file_ids=file_ids,
+        ),
         created_at=now,
     )
     return [document, version, *_file_rows(draft, now)]
@@ -121,10 +125,6 @@ def paper_rows(
 
 def _file_rows(draft: Draft, now: datetime) -> list[Row]:
     return [row(DocumentFile, **file_row_values(draft, upload, now)) for upload in draft.stored]
-
-
-def _sealed(draft: Draft, content: Mapping[str, object], context: Context) -> bytes:
-    return seal(draft.data_key, json.dumps(content, ensure_ascii=False).encode(), context=context)
 
 
 def insert(session: Session, rows: list[Row]) -> None:

@@ -72,6 +72,14 @@ def fields_context(citizen_id: str, document_id: str, version: int) -> Context:
     return Context("document-fields", citizen=citizen_id, document=document_id, version=version)
 
 
+def seal_fields(
+    data_key: bytes, *, citizen_id: str, document_id: str, version: int, clean: object, file_ids: Sequence[str]
+) -> bytes:
+    """A version's sealed payload: its validated fields and its files' ids, under the version's data key."""
+    payload = json.dumps({"fields": clean, "file_ids": list(file_ids)}, ensure_ascii=False).encode()
+    return seal(data_key, payload, context=fields_context(citizen_id, document_id, version))
+
+
 def file_meta_context(citizen_id: str, document_id: str, version: int, file_id: str) -> Context:
     return Context("file-meta", citizen=citizen_id, document=document_id, version=version, file=file_id)
 
@@ -261,9 +269,14 @@ class WalletService:
 
     def _write_version(self, document: Document, draft: Draft, clean: dict[str, object], file_ids: list[str]) -> None:
         now = self._deps.clock.now()
-        payload = json.dumps({"fields": clean, "file_ids": file_ids}, ensure_ascii=False).encode()
-        context = fields_context(document.citizen_id, document.id, draft.version)
-        sealed = _seal(draft.data_key, payload, context)
+        sealed = seal_fields(
+            draft.data_key,
+            citizen_id=document.citizen_id,
+            document_id=document.id,
+            version=draft.version,
+            clean=clean,
+            file_ids=file_ids,
+        )
         self._repo.add(
             DocumentVersion(
                 document_id=document.id,
@@ -490,10 +503,6 @@ def _as_object(fields: Any) -> dict[str, object]:
     if not isinstance(fields, dict):
         raise FieldsInvalid({"fields": ["must be a JSON object"]})
     return fields
-
-
-def _seal(key: bytes, plaintext: bytes, context: Context) -> bytes:
-    return seal(key, plaintext, context=context)
 
 
 def _open(key: bytes, token: bytes, context: Context) -> bytes:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.cli_audit import add_audit_arguments
+from api.cli_seed import add_seed_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
 from api.logging import configure_logging
 from api.settings import Settings
@@ -256,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     rotate.set_defaults(run=_keys_rotate)
     add_signing_arguments(keys, rotate)
     add_audit_arguments(commands)
+    add_seed_arguments(commands)
     return parser
 
 

@@ -42,6 +42,9 @@ class CitizenKeyStore(Protocol):
     def get_many(self, citizen_ids: Sequence[str]) -> dict[str, bytes]: ...
     def delete(self, citizen_id: str) -> None: ...
     def ids(self, *, updated_before: datetime | None = None) -> Iterator[str]: ...
+    def items(self, *, updated_before: datetime | None = None) -> Iterator[tuple[str, bytes]]:
+        """Every (slot, wrapped key) in slot order, streamed (a store may hold millions)."""
+        ...
 
 
 # Unwrapped keys kept in this process for reading (`open`): two reads of the key store (another database) and an
@@ -180,7 +183,17 @@ class CitizenKeys:
 
     def ids(self, *, updated_before: datetime | None = None) -> list[str]:
         """Citizens holding a key (a replacement slot counts for its citizen)."""
-        return sorted({citizen_of_slot(i) for i in self._store.ids(updated_before=updated_before)})
+        return list(self.walk_ids(updated_before=updated_before))
+
+    def walk_ids(self, *, updated_before: datetime | None = None) -> Iterator[str]:
+        """`ids`, streamed in order from the store: a citizen's replacement slot (`<id>#next`) sorts right after
+        their own, so each citizen comes once."""
+        last = None
+        for slot in self._store.ids(updated_before=updated_before):
+            citizen_id = citizen_of_slot(slot)
+            if citizen_id != last:
+                yield citizen_id
+                last = citizen_id
 
     def destroy(self, citizen_id: str) -> None:
         self.forget(citizen_id)
@@ -192,18 +205,12 @@ class CitizenKeys:
         """Rewrap every citizen key under the current master key; no document is rewritten."""
         count = 0
         self.forget_all()
-        for slot in list(self._store.ids()):
-            wrapped = self._store.get(slot)
-            if wrapped is None or self._provider.kid_of(wrapped) == self._provider.current_kid:
+        for slot, wrapped in self._store.items():
+            if self._provider.kid_of(wrapped) == self._provider.current_kid:
                 continue
             self._store.put(slot, rewrap_citizen_key(self._provider, citizen_of_slot(slot), wrapped))
             count += 1
         return count
 
     def kids_in_use(self) -> set[str]:
-        kids = set()
-        for citizen_id in self._store.ids():
-            wrapped = self._store.get(citizen_id)
-            if wrapped is not None:
-                kids.add(self._provider.kid_of(wrapped))
-        return kids
+        return {self._provider.kid_of(wrapped) for _slot, wrapped in self._store.items()}

@@ -21,6 +21,8 @@ citizen_keys = Table(
 )
 
 
+PAGE = 1_000  # rows a walk of the store reads at a time
+
 _ONE = select(citizen_keys.c.wrapped).where(citizen_keys.c.citizen_id == bindparam("citizen_id"))
 
 
@@ -67,9 +69,26 @@ class SqlCitizenKeyStore:
                 raw.close()
 
     def ids(self, *, updated_before: datetime | None = None) -> Iterator[str]:
-        query = select(citizen_keys.c.citizen_id)
-        if updated_before is not None:
-            query = query.where(citizen_keys.c.updated_at < updated_before)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).scalars().all()
-        yield from rows
+        for slot, _wrapped in self.items(updated_before=updated_before):
+            yield slot
+
+    def items(self, *, updated_before: datetime | None = None) -> Iterator[tuple[str, bytes]]:
+        """Every (slot, wrapped key), in slot order, read `PAGE` rows at a time: with millions of citizens a walk
+        (the janitor, a rotation) holds one page, never the whole store, and no read transaction stays open."""
+        after = ""
+        while True:
+            query = (
+                select(citizen_keys.c.citizen_id, citizen_keys.c.wrapped)
+                .where(citizen_keys.c.citizen_id > after)
+                .order_by(citizen_keys.c.citizen_id)
+                .limit(PAGE)
+            )
+            if updated_before is not None:
+                query = query.where(citizen_keys.c.updated_at < updated_before)
+            with read_only(self._engine).connect() as conn:
+                rows = conn.execute(query).all()
+            for slot, wrapped in rows:
+                yield str(slot), bytes(wrapped)
+            if len(rows) < PAGE:
+                return
+            after = str(rows[-1][0])

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,11 +25,12 @@ from crypto.errors import DecryptionError
 from identity.models import Citizen
 from identity.profile import profile_context
 from storage.blobs import BlobInfo, BlobNotFound
-from storage.db import transaction
+from storage.db import read_only, transaction
 from wallet.repository import WalletRepository
 from wallet.service import WalletDeps
 
 BLOB_PREFIX = "c/"
+KEY_PAGE = 1_000  # citizen keys checked against the citizens per read
 
 
 @dataclass
@@ -119,12 +121,27 @@ class Janitor:
         return removed
 
     def _unused_keys(self, cutoff: datetime) -> int:
-        """Keys of erased citizens, and keys whose registration never committed, are destroyed."""
-        key_ids = set(self._deps.keys.ids(updated_before=cutoff))
-        with transaction(self._deps.engine) as session:
-            live = set(session.exec(select(Citizen.id).where(col(Citizen.status) != "erased")).all())
+        """Keys of erased citizens, and keys whose registration never committed, are destroyed. The keys are walked
+        a page at a time and each page checked against the citizens by primary key: a million citizens cost a
+        thousand small reads, never a list of every citizen in memory."""
         destroyed = 0
-        for citizen_id in key_ids - live:
-            self._deps.keys.destroy(citizen_id)
-            destroyed += 1
+        for page in batched(self._deps.keys.walk_ids(updated_before=cutoff), KEY_PAGE):
+            with transaction(read_only(self._deps.engine)) as session:
+                live_query = select(Citizen.id).where(col(Citizen.id).in_(page), col(Citizen.status) != "erased")
+                live = set(session.exec(live_query).all())
+            for citizen_id in page:
+                if citizen_id not in live:
+                    self._deps.keys.destroy(citizen_id)
+                    destroyed += 1
         return destroyed
+
+
+def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    page: list[str] = []
+    for item in items:
+        page.append(item)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page

@@ -7,8 +7,10 @@ Both are generated with CKA_SENSITIVE and without CKA_EXTRACTABLE, so no call, w
 Sessions: one logged-in read/write session per token and process, opened on first use. uvicorn's workers each open
 their own; a process forked after its parent used the library initialises it again rather than using the parent's
 state, which PKCS#11 forbids. PKCS#11 logins are per process and token, so every `Pkcs11Token` of a process shares
-that one session. python-pkcs11 locks multi-step operations of a session, but finding a key and then using it is two
-of them and some modules are not built for concurrent callers, so every use holds the session's lock.
+that one session. python-pkcs11 initialises the library without CKF_OS_LOCKING_OK (its documentation: for the
+widest compatibility), which tells the module it will not be called from several threads at once; its own lock only
+covers one session's multi-step operations. So every PKCS#11 call of this process (opening a session, finding a key,
+using it) holds one process-wide lock; the module releases the GIL meanwhile, so other threads still run Python.
 """
 
 from __future__ import annotations
@@ -66,11 +68,22 @@ class Pkcs11Config:
 class _Session:
     pid: int
     session: Any
-    lock: threading.Lock
     handles: dict[tuple[ObjectClass, str], Any]
 
 
-_REGISTRY_LOCK = threading.Lock()
+class _ProcessLock:
+    """Held around every PKCS#11 call of the process, whatever the token (see the module's docstring). A forked child
+    gets a new one: its parent may have held the old one at the moment of the fork."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    def renew(self) -> None:
+        self.lock = threading.RLock()
+
+
+_PROCESS = _ProcessLock()
+os.register_at_fork(after_in_child=_PROCESS.renew)
 _SESSIONS: dict[tuple[str, str], _Session] = {}
 _INITIALISED_IN: dict[str, int] = {}
 
@@ -97,12 +110,12 @@ def _open_session(config: Pkcs11Config) -> _Session:
         session = token.open(rw=True, user_pin=config.pin)
     except p11.PKCS11Error as exc:
         raise KeyModuleError(f"cannot open token {config.token_label!r}: {type(exc).__name__}") from None
-    return _Session(os.getpid(), session, threading.Lock(), {})
+    return _Session(os.getpid(), session, {})
 
 
 def _session_for(config: Pkcs11Config, *, fresh: bool = False) -> _Session:
     name = (str(config.module), config.token_label)
-    with _REGISTRY_LOCK:
+    with _PROCESS.lock:
         known = _SESSIONS.get(name)
         if fresh or known is None or known.pid != os.getpid():
             known = _SESSIONS[name] = _open_session(config)
@@ -114,7 +127,7 @@ def rescan(module: Path) -> None:
     token folder once). Every session this process has on the module is closed; the next use opens a new one. For
     tools and tests between operations, never while serving."""
     path = str(module)
-    with _REGISTRY_LOCK:
+    with _PROCESS.lock:
         lib = _library(path)
         lib.reinitialize()
         for name in [name for name in _SESSIONS if name[0] == path]:
@@ -144,8 +157,8 @@ class Pkcs11Token:
             raise KeyModuleError(f"the token failed: {type(exc).__name__}") from exc
 
     def _locked(self, action: Callable[[_Session], T], *, fresh: bool = False, forget: bool = False) -> T:
-        state = _session_for(self._config, fresh=fresh)
-        with state.lock:
+        with _PROCESS.lock:
+            state = _session_for(self._config, fresh=fresh)
             if forget:
                 state.handles.clear()
             return action(state)

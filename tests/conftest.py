@@ -8,7 +8,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +19,9 @@ from tests import log_audit
 from tests.oidc_provider import TEST_CLIENT_REDIRECT_URI, OidcProvider
 from tests.postgres import PostgresServer
 from tests.seaweed import SeaweedServer
+
+if TYPE_CHECKING:
+    from tests.softhsm import SoftHsm
 
 _AUDIT_ROOT = pytest.StashKey[Path]()
 
@@ -61,7 +64,7 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def softhsm() -> Iterator[Any]:
+def softhsm() -> Iterator[SoftHsm]:
     """SoftHSM2 for this test process (each test makes its own token); skipped only where it is not installed."""
     from tests.softhsm import SoftHsm, find_library
 

@@ -41,12 +41,16 @@ deps: $(VENV)/.synced $(CATALOGS:.po=.mo) $(SWAGGER_UI)/.copied
 i18n: $(VENV)/.synced
 	$(BIN)/python -m web.i18n extract
 
-# The tests start a real PostgreSQL server themselves, and drive the pages in a real Chromium; both come from
-# Debian's packages (Playwright never downloads a browser of its own).
+# The tests start a real PostgreSQL server themselves, drive the pages in a real Chromium and keep keys in a real
+# PKCS#11 token (SoftHSM2); all come from Debian's packages (Playwright never downloads a browser of its own).
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL (Debian package) for the integration tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! command -v softhsm2-util >/dev/null 2>&1; then \
+		echo "installing SoftHSM2 (Debian package) for the PKCS#11 key tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; \
 	fi
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing Chromium (Debian package) for the browser tests"; \

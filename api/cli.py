@@ -9,12 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.cli_audit import add_audit_arguments
 from api.cli_seed import add_seed_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
+from api.key_custody import ConfigurationError, key_module, read_keyring
 from api.logging import configure_logging
 from api.settings import Settings
 from storage.db import create_db_engine, transaction
@@ -176,13 +176,13 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     import anyio
 
     from api.container import build_container
-    from crypto.keyring import load_keyring, save_keyring
+    from crypto.keyring import save_keyring
     from identity.service import rewrap_totp_secrets
 
     path = settings.resolved_keyring_file
-    ring = load_keyring(path)
     if not args.remove_retired:
-        ring = ring.with_new_master_key(now=datetime.now(UTC))
+        # Under WALLET_KEY_PROVIDER=pkcs11 the new master key is generated in the token.
+        ring = read_keyring(settings).with_new_master_key(now=datetime.now(UTC))
         save_keyring(ring, path)
     container = build_container(settings)
     try:
@@ -193,26 +193,56 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
         report: dict[str, Any] = {"current_master_kid": container.keys.current_kid, "citizen_keys_rewrapped": rewrapped}
         report["totp_secrets_rewrapped"] = secrets
         if args.remove_retired:
-            report["removed"] = _remove_retired(container, path)
+            report["removed"] = _remove_retired(container, settings)
     finally:
         anyio.run(container.aclose)
     print(json.dumps(report))
     return 0
 
 
-def _remove_retired(container: Container, path: Path) -> list[str]:
-    """Drop master keys nothing is wrapped under any more."""
-    from crypto.keyring import load_keyring, save_keyring
+def _remove_retired(container: Container, settings: Settings) -> list[str]:
+    """Drop master keys nothing is wrapped under any more; one held in the token is destroyed there, after the
+    keyring file stops naming it."""
+    from crypto.keyring import save_keyring
     from identity.service import totp_kids_in_use
 
     with transaction(container.engine) as session:
         in_use = container.citizen_keys.kids_in_use() | totp_kids_in_use(session, container.keys)
-    ring = load_keyring(path)
-    retired = [k.kid for k in ring.master_keys if k.kid != ring.current_master_kid and k.kid not in in_use]
-    for kid in retired:
-        ring = ring.without_master_key(kid)
+    module = key_module(settings)
+    ring = read_keyring(settings, module)
+    retired = [k for k in ring.master_keys if k.kid != ring.current_master_kid and k.kid not in in_use]
+    for master in retired:
+        ring = ring.without_master_key(master.kid)
+    save_keyring(ring, settings.resolved_keyring_file)
+    for master in retired:
+        if master.in_module and module is not None:
+            module.destroy_master_key(master.kid)
+    return [master.kid for master in retired]
+
+
+def _keys_init(settings: Settings, _args: argparse.Namespace) -> int:
+    """A production keyring (not marked development): the first master and signing keys, generated in the token
+    under WALLET_KEY_PROVIDER=pkcs11, and the blind-index key. Refuses to replace an existing keyring."""
+    from crypto.keyring import Keyring, save_keyring
+
+    path = settings.resolved_keyring_file
+    if path.exists():
+        print(f"error: a keyring already exists at {path}", file=sys.stderr)
+        return 2
+    ring = Keyring.generate(now=datetime.now(UTC), development=False, module=key_module(settings))
     save_keyring(ring, path)
-    return retired
+    signing = ring.signing_keys[0]
+    print(
+        json.dumps(
+            {
+                "keyring": str(path),
+                "provider": settings.key_provider,
+                "master_kid": ring.current_master_kid,
+                "signing_kid": signing.kid,
+            }
+        )
+    )
+    return 0
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -250,6 +280,8 @@ def _parser() -> argparse.ArgumentParser:
     gc.add_argument("--grace-seconds", type=int, default=None, help="only older than this (default 3600)")
     gc.set_defaults(run=_storage_gc)
     keys = commands.add_parser("keys", help="key operations").add_subparsers(dest="sub", required=True)
+    init = keys.add_parser("init", help="create the production keyring (keys in the token with WALLET_KEY_PROVIDER)")
+    init.set_defaults(run=_keys_init)
     rotate = keys.add_parser("rotate", help="add a master key and re-wrap every citizen key under it")
     rotate.add_argument(
         "--remove-retired", action="store_true", help="instead: re-wrap leftovers, then drop unused old master keys"
@@ -269,12 +301,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, json=settings.log_json)
     if args.command not in {"serve", "migrate"}:
         migrate(settings)
+    from crypto.keyring import KeyringError
     from identity.errors import IdentityError
 
     try:
         code: int = args.run(settings, args)
     except IdentityError as exc:
         print(f"error: {exc.code}: {exc}", file=sys.stderr)
+        return 2
+    except (ConfigurationError, KeyringError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return code
 

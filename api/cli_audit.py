@@ -11,11 +11,12 @@ import json
 import sys
 from pathlib import Path
 
+from api.key_custody import read_keyring, watched_keyring
 from api.settings import Settings
 from audit.checkpoints import CheckpointService, CheckpointVerifier, public_checkpoint
 from audit.verification import BATCH, verify_log
 from crypto.clock import SystemClock
-from crypto.keyring import Keyring, KeyringError, KeyringFile, load_keyring
+from crypto.keyring import Keyring, KeyringError
 from storage.db import create_db_engine, transaction
 
 EXIT_TAMPERED = 1
@@ -42,7 +43,7 @@ def add_audit_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def _keyring(settings: Settings) -> Keyring | None:
     try:
-        return load_keyring(settings.resolved_keyring_file)
+        return read_keyring(settings)
     except KeyringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
@@ -75,7 +76,7 @@ def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 def audit_checkpoint(settings: Settings, _args: argparse.Namespace) -> int:
     if _keyring(settings) is None:
         return EXIT_UNUSABLE
-    keyring = KeyringFile(settings.resolved_keyring_file)
+    keyring = watched_keyring(settings)
     engine = create_db_engine(settings.resolved_database_url, pool_size=1)
     try:
         with transaction(engine) as session:

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.key_custody import read_keyring
 from api.settings import Settings
 from consent.signing_usage import ConsentKeyUsage, combined
 from crypto.jwks import JWKS_MAX_AGE_SECONDS
-from crypto.keyring import Keyring, KeyringError, load_keyring, save_keyring
+from crypto.keyring import Keyring, KeyringError, save_keyring
 from crypto.signing_rotation import (
     DEFAULT_GRACE,
     AttestationLookup,
@@ -80,7 +81,7 @@ def list_signing_keys(settings: Settings, args: argparse.Namespace) -> int:
             settings, lambda ring, usage: (reschedule_retirements(ring, now=now, attestations=usage), {}), now=now
         )
     try:
-        ring = load_keyring(settings.resolved_keyring_file)
+        ring = read_keyring(settings)
     except KeyringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -97,7 +98,9 @@ def _update_keyring(
     path = settings.resolved_keyring_file
     engine = create_db_engine(settings.resolved_database_url, pool_size=1)
     try:
-        ring, report = change(load_keyring(path), combined(AttestationKeyUsage(engine), ConsentKeyUsage(engine)))
+        # Under WALLET_KEY_PROVIDER=pkcs11 a new signing key is generated in the token.
+        usage = combined(AttestationKeyUsage(engine), ConsentKeyUsage(engine))
+        ring, report = change(read_keyring(settings), usage)
     except KeyringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.key_custody import ConfigurationError, key_module, provider_factory
 from api.settings import Settings
 from assurance.deps import AssuranceDeps
 from assurance.eid import EidClient, EidConfig
@@ -23,7 +24,7 @@ from consent.service import ConsentDeps, ConsentService
 from crypto.citizen_keys import CitizenKeys
 from crypto.clock import Clock, SystemClock
 from crypto.derive import BlindIndex, derive_key
-from crypto.keyring import Keyring, KeyringFile, load_or_create_keyring
+from crypto.keyring import KeyModule, Keyring, KeyringFile, load_or_create_keyring
 from crypto.keys import KeyProvider, LocalKeyProvider
 from crypto.passwords import PinHasher
 from crypto.tokens import TokenSigner
@@ -53,22 +54,19 @@ from wallet.service import MIB, WalletConfig, WalletDeps, WalletService
 log = structlog.get_logger("api.container")
 
 
-class ConfigurationError(Exception):
-    """The settings cannot make a safe service (e.g. development keys in production)."""
-
-
 class ReloadingKeyProvider:
-    """A LocalKeyProvider over the current keyring, rebuilt when the keyring file changes."""
+    """The KeyProvider of the current keyring (the file's or the token's), rebuilt when the keyring file changes."""
 
-    def __init__(self, keyring: KeyringFile) -> None:
+    def __init__(self, keyring: KeyringFile, make: Callable[[Keyring], KeyProvider] = LocalKeyProvider) -> None:
         self._keyring = keyring
+        self._make = make
         self._ring = keyring()
-        self._provider = LocalKeyProvider(self._ring)
+        self._provider = make(self._ring)
 
-    def _current(self) -> LocalKeyProvider:
+    def _current(self) -> KeyProvider:
         ring = self._keyring()
         if ring is not self._ring:
-            self._ring, self._provider = ring, LocalKeyProvider(ring)
+            self._ring, self._provider = ring, self._make(ring)
         return self._provider
 
     def wrap(self, key: bytes, *, context: Any) -> bytes:
@@ -88,16 +86,16 @@ class ReloadingKeyProvider:
         return self._current().current_kid
 
 
-def load_keys(settings: Settings, clock: Clock) -> KeyringFile:
+def load_keys(settings: Settings, clock: Clock, module: KeyModule | None = None) -> KeyringFile:
     path = settings.resolved_keyring_file
     if settings.env == "prod":
         if not path.exists():
             raise ConfigurationError(f"WALLET_ENV=prod needs a keyring at {path} (WALLET_KEYRING_FILE)")
     else:
-        _ring, created = load_or_create_keyring(path, now=clock.now())
+        _ring, created = load_or_create_keyring(path, now=clock.now(), module=module)
         if created:
             log.warning("development_keys_generated", path=str(path), note="DEVELOPMENT KEYS: never use in production")
-    keyring = KeyringFile(path)
+    keyring = KeyringFile(path, module=module)
     if keyring().development:
         if settings.env == "prod":
             raise ConfigurationError("WALLET_ENV=prod refuses development keys; provision a production keyring")
@@ -302,8 +300,9 @@ class Container:
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    keyring = load_keys(settings, clock)
-    keys = ReloadingKeyProvider(keyring)
+    module = key_module(settings)
+    keyring = load_keys(settings, clock, module)
+    keys = ReloadingKeyProvider(keyring, provider_factory(module))
     engine = create_db_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     throttle_url = settings.resolved_throttle_url
     throttle_engine = engine if throttle_url == settings.resolved_database_url else create_db_engine(throttle_url)

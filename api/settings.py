@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     public_url: str | None = Field(default=None, description="base URL printed in verification links")
     keyring_file: Path | None = Field(default=None, description="default: <data dir>/keys/keyring.json")
+    # Where the master and signing keys live: the keyring file, or a PKCS#11 token (an HSM) that generates and holds
+    # them; the keyring file then keeps only their metadata and the blind-index key (docs/operations/keys.md).
+    key_provider: Literal["local", "pkcs11"] = "local"
+    pkcs11_module: Path | None = Field(default=None, description="the HSM's PKCS#11 library (.so)")
+    pkcs11_token_label: str | None = Field(default=None, description="the label of the token holding the keys")
+    pkcs11_pin: SecretStr | None = Field(default=None, description="the token's user PIN (or WALLET_PKCS11_PIN_FILE)")
+    pkcs11_pin_file: Path | None = Field(default=None, description="a file whose first line is the user PIN")
     max_file_mb: int = Field(default=20, ge=1, le=1024)
     quota_mb: int = Field(default=1024, ge=1, description="per-citizen storage quota")
     max_json_kb: int = Field(default=256, ge=1)

@@ -99,7 +99,8 @@ class LocalKeyProvider:
     __slots__ = ("_current_kid", "_wrapping_keys")
 
     def __init__(self, keyring: Keyring) -> None:
-        self._wrapping_keys = {m.kid: _wrapping_key(m.key, m.kid) for m in keyring.master_keys}
+        # Master keys held in a hardware module are not this provider's (crypto.pkcs11_keys opens them).
+        self._wrapping_keys = {m.kid: _wrapping_key(m.key, m.kid) for m in keyring.master_keys if m.key is not None}
         self._current_kid = keyring.current_master_kid
         if self._current_kid not in self._wrapping_keys:
             raise ValueError("the keyring's current master key is missing")

@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from tests import log_audit
 from tests.oidc_provider import TEST_CLIENT_REDIRECT_URI, OidcProvider
 from tests.postgres import PostgresServer
 from tests.seaweed import SeaweedServer
+
+if TYPE_CHECKING:
+    from tests.softhsm import SoftHsm
 
 _AUDIT_ROOT = pytest.StashKey[Path]()
 
@@ -57,6 +61,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def softhsm() -> Iterator[SoftHsm]:
+    """SoftHSM2 for this test process (each test makes its own token); skipped only where it is not installed."""
+    from tests.softhsm import SoftHsm, find_library
+
+    if find_library() is None:
+        pytest.skip("SoftHSM2's PKCS#11 library is not installed (`make system-deps` installs Debian's softhsm2)")
+    hsm = SoftHsm()
+    yield hsm
+    hsm.remove()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,3 @@
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -8,6 +7,7 @@ from crypto.aead import Context
 from crypto.errors import DecryptionError
 from crypto.keyring import Keyring, MasterKey
 from crypto.keys import KeyProvider, LocalKeyProvider, generate_key
+from tests.unit.crypto.conftest import Custody
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 CONTEXT = Context("citizen-key", citizen="c-1")
@@ -17,13 +17,10 @@ def create_keyring() -> Keyring:
     return Keyring.generate(now=NOW, development=True)
 
 
-# One contract suite for every KeyProvider: add the KMS / PKCS#11 backends here when they exist.
-PROVIDERS: dict[str, Callable[[], KeyProvider]] = {"local": lambda: LocalKeyProvider(create_keyring())}
-
-
-@pytest.fixture(params=sorted(PROVIDERS))
-def provider(request: pytest.FixtureRequest) -> KeyProvider:
-    return PROVIDERS[request.param]()
+# One contract suite for every KeyProvider: the keyring file's and the PKCS#11 token's (tests/unit/crypto/conftest.py).
+@pytest.fixture
+def provider(custody: Custody) -> KeyProvider:
+    return custody.provider(custody.new_ring())
 
 
 class TestKeyProviderContract:
@@ -79,50 +76,65 @@ class TestKeyProviderContract:
         assert provider.rewrap(wrapped, context=CONTEXT) == wrapped
 
 
-class TestLocalKeyProviderRotation:
-    def test_keys_wrapped_before_rotation_still_unwrap(self) -> None:
-        ring = create_keyring()
+class TestKeyProviderRotation:
+    def test_keys_wrapped_before_rotation_still_unwrap(self, custody: Custody) -> None:
+        ring = custody.new_ring()
         key = generate_key()
-        wrapped = LocalKeyProvider(ring).wrap(key, context=CONTEXT)
-        rotated = LocalKeyProvider(ring.with_new_master_key(now=NOW))
+        wrapped = custody.provider(ring).wrap(key, context=CONTEXT)
+        rotated = custody.provider(ring.with_new_master_key(now=NOW))
         assert rotated.current_kid != ring.current_master_kid
         assert rotated.unwrap(wrapped, context=CONTEXT) == key
 
-    def test_rewrap_moves_the_key_to_the_current_master(self) -> None:
-        ring = create_keyring()
+    def test_rewrap_moves_the_key_to_the_current_master(self, custody: Custody) -> None:
+        ring = custody.new_ring()
         key = generate_key()
-        wrapped = LocalKeyProvider(ring).wrap(key, context=CONTEXT)
-        rotated = LocalKeyProvider(ring.with_new_master_key(now=NOW))
+        wrapped = custody.provider(ring).wrap(key, context=CONTEXT)
+        rotated = custody.provider(ring.with_new_master_key(now=NOW))
         rewrapped = rotated.rewrap(wrapped, context=CONTEXT)
         assert rotated.kid_of(wrapped) == ring.current_master_kid
         assert rotated.kid_of(rewrapped) == rotated.current_kid
         assert rotated.unwrap(rewrapped, context=CONTEXT) == key
 
-    def test_after_the_old_master_is_removed_only_rewrapped_keys_open(self) -> None:
-        ring = create_keyring()
+    def test_after_the_old_master_is_removed_only_rewrapped_keys_open(self, custody: Custody) -> None:
+        ring = custody.new_ring()
         old_kid = ring.current_master_kid
         kept, forgotten = generate_key(), generate_key()
-        wrapped_kept = LocalKeyProvider(ring).wrap(kept, context=CONTEXT)
-        wrapped_forgotten = LocalKeyProvider(ring).wrap(forgotten, context=CONTEXT)
+        wrapped_kept = custody.provider(ring).wrap(kept, context=CONTEXT)
+        wrapped_forgotten = custody.provider(ring).wrap(forgotten, context=CONTEXT)
         rotated_ring = ring.with_new_master_key(now=NOW)
-        rewrapped = LocalKeyProvider(rotated_ring).rewrap(wrapped_kept, context=CONTEXT)
+        rewrapped = custody.provider(rotated_ring).rewrap(wrapped_kept, context=CONTEXT)
 
-        retired = LocalKeyProvider(rotated_ring.without_master_key(old_kid))
+        retired = custody.provider(rotated_ring.without_master_key(old_kid))
         assert retired.unwrap(rewrapped, context=CONTEXT) == kept
         with pytest.raises(DecryptionError):
             retired.unwrap(wrapped_forgotten, context=CONTEXT)
         with pytest.raises(DecryptionError):
             retired.rewrap(wrapped_forgotten, context=CONTEXT)
 
-    def test_pointing_a_wrapped_key_at_another_master_fails(self) -> None:
-        ring = create_keyring()
-        wrapped = LocalKeyProvider(ring).wrap(generate_key(), context=CONTEXT)
-        rotated = LocalKeyProvider(ring.with_new_master_key(now=NOW))
+    def test_pointing_a_wrapped_key_at_another_master_fails(self, custody: Custody) -> None:
+        ring = custody.new_ring()
+        wrapped = custody.provider(ring).wrap(generate_key(), context=CONTEXT)
+        rotated = custody.provider(ring.with_new_master_key(now=NOW))
         old, new = ring.current_master_kid.encode(), rotated.current_kid.encode()
         assert len(old) == len(new)
         with pytest.raises(DecryptionError):
             rotated.unwrap(wrapped.replace(old, new), context=CONTEXT)
 
+    def test_another_keyring_cannot_unwrap(self, custody: Custody) -> None:
+        wrapped = custody.provider(custody.new_ring()).wrap(generate_key(), context=CONTEXT)
+        with pytest.raises(DecryptionError):
+            custody.provider(custody.new_ring()).unwrap(wrapped, context=CONTEXT)
+
+    def test_an_unknown_kid_fails(self, custody: Custody) -> None:
+        ring = custody.new_ring()
+        wrapped = custody.provider(ring).wrap(generate_key(), context=CONTEXT)
+        unknown = wrapped.replace(ring.current_master_kid.encode(), b"mk-000000000000")
+        with pytest.raises(DecryptionError):
+            custody.provider(ring).unwrap(unknown, context=CONTEXT)
+        assert custody.provider(ring).kid_of(unknown) == "mk-000000000000"
+
+
+class TestLocalKeyProvider:
     def test_the_kid_is_bound_even_between_masters_sharing_material(self) -> None:
         material = generate_key()
         masters = (MasterKey("mk-aaaa", material, NOW), MasterKey("mk-bbbb", material, NOW))
@@ -131,11 +143,6 @@ class TestLocalKeyProviderRotation:
         wrapped = provider.wrap(generate_key(), context=CONTEXT)
         with pytest.raises(DecryptionError):
             provider.unwrap(wrapped.replace(b"mk-aaaa", b"mk-bbbb"), context=CONTEXT)
-
-    def test_another_keyring_cannot_unwrap(self) -> None:
-        wrapped = LocalKeyProvider(create_keyring()).wrap(generate_key(), context=CONTEXT)
-        with pytest.raises(DecryptionError):
-            LocalKeyProvider(create_keyring()).unwrap(wrapped, context=CONTEXT)
 
     def test_repr_shows_kids_and_hides_keys(self) -> None:
         ring = create_keyring()

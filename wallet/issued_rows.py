@@ -19,7 +19,7 @@ from identity.models import Agency, Citizen
 from storage.types import new_id
 from wallet.models import Attestation, Document, DocumentFile, DocumentVersion
 from wallet.repository import WalletRepository
-from wallet.service import Draft, file_row_values, seal_fields
+from wallet.service import Draft, file_row_values
 
 _TABLES: dict[type[SQLModel], Table] = {
     model: model.__table__  # type: ignore[union-attr]
@@ -110,14 +110,7 @@ def paper_rows(
         document_id=draft.document_id,
         version=draft.version,
         wrapped_data_key=draft.wrapped_data_key,
-        sealed=seal_fields(
-            draft.data_key,
-            citizen_id=draft.citizen_id,
-            document_id=draft.document_id,
-            version=draft.version,
-            clean=clean,
-            file_ids=file_ids,
-        ),
+        sealed=draft.sealed_fields(clean, file_ids),
         created_at=now,
     )
     return [document, version, *_file_rows(draft, now)]

@@ -138,6 +138,17 @@ class Draft:
     def stored(self) -> list[IngestedFile]:
         return [f for f in self.files if f is not None]
 
+    def sealed_fields(self, clean: object, file_ids: Sequence[str]) -> bytes:
+        """This version's payload (`seal_fields`) under its data key."""
+        return seal_fields(
+            self.data_key,
+            citizen_id=self.citizen_id,
+            document_id=self.document_id,
+            version=self.version,
+            clean=clean,
+            file_ids=file_ids,
+        )
+
     async def add_file(self, _name: str, filename: str | None, chunks: AsyncIterator[bytes]) -> IngestedFile:
         slot = len(self.files)
         self.files.append(None)  # files keep the order of the upload's parts
@@ -269,14 +280,7 @@ class WalletService:
 
     def _write_version(self, document: Document, draft: Draft, clean: dict[str, object], file_ids: list[str]) -> None:
         now = self._deps.clock.now()
-        sealed = seal_fields(
-            draft.data_key,
-            citizen_id=document.citizen_id,
-            document_id=document.id,
-            version=draft.version,
-            clean=clean,
-            file_ids=file_ids,
-        )
+        sealed = draft.sealed_fields(clean, file_ids)  # the draft is of this document: same citizen, id and version
         self._repo.add(
             DocumentVersion(
                 document_id=document.id,

@@ -101,9 +101,9 @@ stack-down: deps
 stack-status: deps
 	$(BIN)/python -m stack status
 
-# The stack's own tests (tests/stack/, also part of `make test`), alone.
+# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
 test-stack: deps system-deps
-	$(BIN)/pytest -q -m stack tests/stack
+	$(BIN)/pytest -q tests/stack
 
 # A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
 FUZZ_EXAMPLES ?= 200

@@ -1,4 +1,4 @@
-"""`python -m stack up|down|status|destroy` (the Makefile's `stack-*` targets), acting on `WALLET_DATA_DIR`."""
+"""`python -m stack up|down|status|destroy|render-deploy`: the Makefile's `stack-*` targets, on `WALLET_DATA_DIR`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 
+from stack.configs import deploy_configs
 from stack.layout import Layout
 from stack.processes import StackError
 from stack.status import render, status
 from stack.supervisor import destroy, down, up
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("status", help="each process, its pid, port and health (exit 1 if any is not up)")
     show.add_argument("--json", action="store_true")
     commands.add_parser("destroy", help="stop every process and delete the stack's data, keys included")
+    commands.add_parser("render-deploy", help="write deploy/'s HAProxy and PgBouncer files from stack.configs")
     return parser
 
 
@@ -46,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "down":
             stopped = down(layout)
             print(f"stopped: {', '.join(stopped) or 'nothing was running'}; data kept in {layout.data_dir}")
+        elif args.command == "render-deploy":
+            for name, text in deploy_configs().items():
+                (DEPLOY / name).write_text(text)
+                print(f"wrote deploy/{name}")
         elif args.command == "destroy":
             destroy(layout)
             print(f"destroyed: {layout.data_dir} and {layout.pg_root}")

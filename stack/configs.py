@@ -21,14 +21,24 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def haproxy_config(*, port: int, workers: Sequence[int], socket: Path) -> str:
-    servers = "\n".join(f"    server app-{i} 127.0.0.1:{p}" for i, p in enumerate(workers, start=1))
-    return f"""# Written by `python -m stack up`; edits are lost at the next `up`.
+LOCAL_HEADER = "Written by `python -m stack up`; edits are lost at the next `up`."
+DEPLOY_HEADER = "Made by stack.configs, as `python -m stack up` writes it; a test keeps the two the same."
+
+
+def haproxy_config(
+    *, bind: str, servers: Sequence[str], socket: Path, header: str = LOCAL_HEADER, docker_dns: bool = False
+) -> str:
+    """The load balancer in front of the workers (`servers`: host:port of each)."""
+    lines = "\n".join(f"    server app-{n} {address}" for n, address in enumerate(servers, start=1))
+    # In containers the workers' names are resolved through Docker's DNS, again when a container comes back.
+    dns = "\nresolvers docker\n    nameserver dns 127.0.0.11:53\n" if docker_dns else ""
+    server_dns = " resolvers docker init-addr last,libc,none" if docker_dns else ""
+    return f"""# {header}
 global
     maxconn 4096
     stats socket {socket} mode 600 level admin
     log stdout format raw daemon
-
+{dns}
 defaults
     mode http
     log global
@@ -44,7 +54,7 @@ defaults
     retry-on conn-failure empty-response junk-response response-timeout
 
 frontend wallet
-    bind 127.0.0.1:{port}
+    bind {bind}
     default_backend workers
 
 backend workers
@@ -54,20 +64,25 @@ backend workers
     http-request disable-l7-retry unless METH_GET
     option httpchk GET /health
     http-check expect status 200
+    option log-health-checks
+    # /health pings the database and the blob store (each bounded at 5 s by the app): a check waits 3 s.
+    timeout check 3s
     # A worker that fails two checks a second apart is taken out; two good ones bring it back.
-    default-server check inter 1s fastinter 500ms downinter 1s fall 2 rise 2
-{servers}
+    default-server check inter 1s fastinter 500ms downinter 1s fall 2 rise 2{server_dns}
+{lines}
 """
 
 
-def pgbouncer_config(*, port: int, pg_port: int, auth_file: Path) -> str:
-    databases = "\n".join(f"{name} = host=127.0.0.1 port={pg_port} dbname={name}" for name in (DATABASE, KEYS_DATABASE))
-    return f"""; Written by `python -m stack up`; edits are lost at the next `up`.
+def pgbouncer_config(
+    *, listen: str, port: int, pg_host: str, pg_port: int, auth_file: Path, header: str = LOCAL_HEADER
+) -> str:
+    databases = "\n".join(f"{name} = host={pg_host} port={pg_port} dbname={name}" for name in (DATABASE, KEYS_DATABASE))
+    return f"""; {header}
 [databases]
 {databases}
 
 [pgbouncer]
-listen_addr = 127.0.0.1
+listen_addr = {listen}
 listen_port = {port}
 unix_socket_dir =
 auth_type = scram-sha-256
@@ -80,6 +95,27 @@ default_pool_size = 20
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 """
+
+
+def deploy_configs() -> dict[str, str]:
+    """deploy/'s HAProxy and PgBouncer files (Compose service names, standard ports), from the same templates."""
+    return {
+        "haproxy/haproxy.cfg": haproxy_config(
+            bind="*:8000",
+            servers=["app-1:8000", "app-2:8000"],
+            socket=Path("/var/run/haproxy-admin.sock"),
+            header=DEPLOY_HEADER,
+            docker_dns=True,
+        ),
+        "pgbouncer/pgbouncer.ini": pgbouncer_config(
+            listen="0.0.0.0",  # noqa: S104 - inside the Compose network
+            port=6432,
+            pg_host="postgres",
+            pg_port=5432,
+            auth_file=Path("/etc/pgbouncer/userlist.txt"),
+            header=DEPLOY_HEADER,
+        ),
+    }
 
 
 def pgbouncer_userlist(password: str) -> str:

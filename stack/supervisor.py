@@ -24,13 +24,14 @@ from storage.blobs.s3 import minio_client
 POSTGRES_USER = "postgres"  # the system user PostgreSQL and PgBouncer run as when the stack is started by root
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+WEED = ("weed-master", "weed-volume-1", "weed-volume-2", "weed-filer", "weed-s3")
 # Names of every port the stack listens on besides the load balancer's and the workers'.
-SERVICE_PORTS = (
-    "postgres",
-    "pgbouncer",
-    *(f"{name}{grpc}" for name in ("weed-master", "weed-volume-1", "weed-volume-2", "weed-filer", "weed-s3")
-      for grpc in ("", ".grpc")),
-)  # fmt: skip
+SERVICE_PORTS = ("postgres", "pgbouncer", *(f"{name}{grpc}" for name in WEED for grpc in ("", ".grpc")))
+
+
+def process_names(workers: int) -> list[str]:
+    """The stack's processes in the order they start."""
+    return ["postgres", "pgbouncer", *WEED, *(f"app-{n}" for n in range(1, workers + 1)), "haproxy"]
 
 
 def up(layout: Layout, *, workers: int, port: int, env: Mapping[str, str] | None = None) -> State:
@@ -131,7 +132,10 @@ def _start_pgbouncer(layout: Layout, state: State) -> None:
     userlist, ini = folder / "userlist.txt", folder / "pgbouncer.ini"
     configs.write_private(userlist, configs.pgbouncer_userlist(state.db_password))
     port = state.ports["pgbouncer"]
-    configs.write_private(ini, configs.pgbouncer_config(port=port, pg_port=state.ports["postgres"], auth_file=userlist))
+    text = configs.pgbouncer_config(
+        listen="127.0.0.1", port=port, pg_host="127.0.0.1", pg_port=state.ports["postgres"], auth_file=userlist
+    )
+    configs.write_private(ini, text)
     user = POSTGRES_USER if _as_root() else None  # PgBouncer refuses to run as root
     if user is not None:
         for path in (folder, userlist, ini):
@@ -234,8 +238,9 @@ def _start_workers(layout: Layout, state: State, env: Mapping[str, str] | None) 
 
 
 def _start_haproxy(layout: Layout, state: State) -> None:
-    workers = [state.ports[f"app-{n}"] for n in range(1, state.workers + 1)]
-    text = configs.haproxy_config(port=state.ports["haproxy"], workers=workers, socket=layout.haproxy_socket)
+    workers = [f"127.0.0.1:{state.ports[f'app-{n}']}" for n in range(1, state.workers + 1)]
+    bind = f"127.0.0.1:{state.ports['haproxy']}"
+    text = configs.haproxy_config(bind=bind, servers=workers, socket=layout.haproxy_socket)
     configs.write_private(layout.haproxy_config, text)
     haproxy = _binary("haproxy")
     command = [haproxy, "-c", "-q", "-f", str(layout.haproxy_config)]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from stack.layout import Layout
+from stack.status import status
 from stack.supervisor import destroy
 from tests.factories import e164, last_code, registration
 from tests.web.server import REPO, free_port
@@ -63,8 +63,8 @@ class RunningStack:
         )
 
     def status(self) -> dict[str, dict[str, Any]]:
-        answer = self.run("status", "--json")
-        return {row["name"]: row for row in json.loads(answer.stdout)}
+        """What `stack status --json` prints (read in this process: a poll every few hundred milliseconds)."""
+        return {row.name: asdict(row) for row in status(self.layout)}
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.base_url}/api/v1", timeout=30)

@@ -91,7 +91,7 @@ test: lint typecheck pytest
 
 # The production topology as local processes (python -m stack; docs/operations/stack.md): PostgreSQL behind PgBouncer,
 # a SeaweedFS cluster, WALLET_WORKERS app workers (default 2) behind HAProxy on WALLET_PORT (default 8000), all of it
-# under WALLET_DATA_DIR (default ./data). `stack-status` exits 1 while any process is not up.
+# under WALLET_DATA_DIR (default ./stack-data). `stack-status` exits 1 while any process is not up.
 stack-up: deps system-deps
 	$(BIN)/python -m stack up
 

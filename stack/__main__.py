@@ -21,8 +21,12 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stack", description="the production topology, as local processes")
+    # Not ./data, `make serve`'s: its settings.env would turn every command run from the checkout (the tests' too)
+    # towards the stack.
     parser.add_argument(
-        "--data-dir", default=os.environ.get("WALLET_DATA_DIR", "./data"), help="default: WALLET_DATA_DIR, ./data"
+        "--data-dir",
+        default=os.environ.get("WALLET_DATA_DIR", "./stack-data"),
+        help="default: WALLET_DATA_DIR, else ./stack-data",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start PostgreSQL, PgBouncer, SeaweedFS, the workers and HAProxy")

@@ -78,9 +78,11 @@ def down(layout: Layout) -> list[str]:
 
 
 def destroy(layout: Layout) -> None:
-    """Stop the stack and delete all its data (its keys and PostgreSQL's cluster too)."""
-    if layout.state_file.exists():
-        down(layout)
+    """Stop the stack and delete all its data (its keys and PostgreSQL's cluster too). Only a folder a stack made
+    (it holds the stack's state) is deleted: never, by a mistyped WALLET_DATA_DIR, `make serve`'s data and keys."""
+    if not layout.state_file.exists():
+        raise StackError(f"no stack in {layout.data_dir} (no {layout.state_file}): nothing deleted")
+    down(layout)
     shutil.rmtree(layout.pg_root, ignore_errors=True)
     shutil.rmtree(layout.data_dir, ignore_errors=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,5 +89,6 @@ def running_stack() -> Iterator[RunningStack]:
         assert answer.returncode == 0, answer.stdout + answer.stderr
         yield running
     finally:
-        destroy(running.layout)
-        running.data_dir.parent.rmdir()
+        if running.layout.state_file.exists():  # `up` may have failed before it wrote anything
+            destroy(running.layout)
+        shutil.rmtree(running.data_dir.parent, ignore_errors=True)

@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance seed
+PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance seed stack
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean
+.PHONY: stack-up stack-down stack-status test-stack
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,10 @@ system-deps:
 		echo "installing SoftHSM2 (Debian package) for the PKCS#11 key tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; \
 	fi
+	@if ! command -v haproxy >/dev/null 2>&1 || ! command -v pgbouncer >/dev/null 2>&1; then \
+		echo "installing HAProxy and PgBouncer (Debian packages) for the local stack (make stack-up)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy pgbouncer >/dev/null; \
+	fi
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing Chromium (Debian package) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -87,6 +92,22 @@ pytest: deps system-deps test-node-deps
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
+
+# The production topology as local processes (python -m stack; docs/operations/stack.md): PostgreSQL behind PgBouncer,
+# a SeaweedFS cluster, WALLET_WORKERS app workers (default 2) behind HAProxy on WALLET_PORT (default 8000), all of it
+# under WALLET_DATA_DIR (default ./stack-data). `stack-status` exits 1 while any process is not up.
+stack-up: deps system-deps
+	$(BIN)/python -m stack up
+
+stack-down: deps
+	$(BIN)/python -m stack down
+
+stack-status: deps
+	$(BIN)/python -m stack status
+
+# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
+test-stack: deps system-deps
+	$(BIN)/pytest -q tests/stack
 
 # A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
 FUZZ_EXAMPLES ?= 200

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+# A file in the data folder, written by whoever set that folder up (`python -m stack up`), so that every command run
+# with the same WALLET_DATA_DIR acts on the same databases, blob store and keys.
+DATA_DIR_SETTINGS = "settings.env"
 
 
 class Settings(BaseSettings):
@@ -102,6 +114,23 @@ class Settings(BaseSettings):
     eid_birthdate_claim: str = "birthdate"
     eid_phone_claim: str = "phone_number"
     eid_display_name: str = Field(default="VNeID", description="how citizens know the provider")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then `<data dir>/settings.env` (if there is one), then the defaults."""
+        given = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
+        data_dir = Path(
+            given.get("data_dir") or os.environ.get("WALLET_DATA_DIR") or cls.model_fields["data_dir"].default
+        )
+        in_data_dir = DotEnvSettingsSource(settings_cls, env_file=data_dir / DATA_DIR_SETTINGS)
+        return init_settings, env_settings, in_data_dir, file_secret_settings
 
     @field_validator("cors_origins", mode="before")
     @classmethod

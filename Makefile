@@ -8,7 +8,7 @@ PACKAGES := api web identity wallet consent forms notify crypto storage audit as
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean
-.PHONY: stack-up stack-down stack-status test-stack
+.PHONY: stack-up stack-down stack-status test-stack bench-scale
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +122,11 @@ $(LIGHTHOUSE): bench/lighthouse/package-lock.json
 
 bench: deps system-deps $(LIGHTHOUSE)
 	$(BIN)/python -m bench
+
+# The wallet at a province's size on the local stack: BENCH_SCALE_CITIZENS (default 1,000,000) seeded citizens of ten
+# papers, then the wallet's list at 8/16/32 connections through the load balancer (~10 minutes; bench/scale.py).
+bench-scale: deps system-deps
+	$(BIN)/python -m bench.scale
 
 # The same benchmarks on an older commit (BASE) and on this tree, one after the other, side by side in
 # bench/compare.md (bench/compare.py says how); BENCH_MODULES narrows both runs to some modules.

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from api.settings import Settings
 from bench.foundation import OutboxReader
-from bench.harness import REPO_ROOT, LoadResult, load, record
+from bench.harness import REPO_ROOT, LoadResult, free_port, load, record
 from seed.people import profile
 from seed.service import SEED_PIN
 from storage.db import create_db_engine
@@ -46,14 +46,6 @@ APP_ENV = {
     "WALLET_LOG_LEVEL": "warning",
     "WALLET_WORKERS": "2",
 }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -140,7 +132,7 @@ def database_mb(data_dir: Path) -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        data_dir, port = Path(tmp) / "stack", _free_port()
+        data_dir, port = Path(tmp) / "stack", free_port()
         with stack(data_dir, port) as env:
             figures = seed(env) | {"scale.citizens": float(CITIZENS), "scale.papers": float(CITIZENS * PAPERS)}
             figures["scale.database_mb"] = database_mb(data_dir)

@@ -1,5 +1,6 @@
-"""`congdanso seed --citizens N --papers-per-citizen M`: realistic sealed data for measurements and drills
-(`seed`), refused with `WALLET_ENV=prod`. Prints progress to stderr and one JSON line (or a sentence) at the end."""
+"""`congdanso seed --citizens N --papers-per-citizen M [--dossiers-per-citizen D]`: realistic sealed data for
+measurements and drills (`seed`), refused with `WALLET_ENV=prod`. Prints progress to stderr and one JSON line (or
+a sentence) at the end."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def add_seed_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPar
     parser = commands.add_parser("seed", help="add synthetic citizens and papers (development and measurement only)")
     parser.add_argument("--citizens", type=_positive, required=True)
     parser.add_argument("--papers-per-citizen", type=_count, default=10)
+    parser.add_argument(
+        "--dossiers-per-citizen", type=_count, default=0, help="dossiers over the 12 months before the seed"
+    )
     parser.add_argument("--start", type=_count, default=None, help="the first citizen's number (default: after all)")
     parser.add_argument(
         "--processes", type=_positive, default=None, help="on PostgreSQL, seed in this many processes (default: CPUs)"
@@ -42,13 +46,16 @@ def run_seed(settings: Settings, args: argparse.Namespace) -> int:
     engine.dispose()
     began = time.perf_counter()
     try:
-        _run_parts(settings, _parts(start, args.citizens, processes), args.papers_per_citizen)
+        _run_parts(
+            settings, _parts(start, args.citizens, processes), args.papers_per_citizen, args.dossiers_per_citizen
+        )
     except SeedCollision:
         print(f"error: seed_collision: citizens from number {start} on exist already; pass --start", file=sys.stderr)
         return 2
     report = SeedReport(start, args.citizens, args.citizens * args.papers_per_citizen, time.perf_counter() - began)
     rate = report.papers / report.seconds if report.seconds else 0.0
     data: dict[str, object] = {"start": report.start, "citizens": report.citizens, "papers": report.papers}
+    data["dossiers"] = args.citizens * args.dossiers_per_citizen
     data |= {"seconds": round(report.seconds, 2), "papers_per_second": round(rate), "processes": processes}
     text = f"seeded citizens {report.start}..{report.start + report.citizens - 1} with {report.papers} papers"
     print(json.dumps(data | {"pin": SEED_PIN}) if args.json else f"{text} in {report.seconds:.1f} s (PIN {SEED_PIN})")
@@ -64,17 +71,17 @@ def _parts(start: int, citizens: int, processes: int) -> list[range]:
     return [range(first, min(first + per, start + citizens)) for first in range(start, start + citizens, per)]
 
 
-def _run_parts(settings: Settings, parts: list[range], papers_per_citizen: int) -> None:
+def _run_parts(settings: Settings, parts: list[range], papers_per_citizen: int, dossiers: int) -> None:
     if len(parts) == 1:
-        _seed_part(settings, parts[0], papers_per_citizen)
+        _seed_part(settings, parts[0], papers_per_citizen, dossiers)
         return
     context = multiprocessing.get_context("spawn")  # each part opens its own keys and connections
     with ProcessPoolExecutor(len(parts), mp_context=context) as pool:
-        for done in [pool.submit(_seed_part, settings, part, papers_per_citizen) for part in parts]:
+        for done in [pool.submit(_seed_part, settings, part, papers_per_citizen, dossiers) for part in parts]:
             done.result()
 
 
-def _seed_part(settings: Settings, numbers: range, papers_per_citizen: int) -> None:
+def _seed_part(settings: Settings, numbers: range, papers_per_citizen: int, dossiers: int) -> None:
     from api.container import build_container
     from seed.rows import SeedKit
     from seed.service import SEED_PIN, seed
@@ -92,6 +99,7 @@ def _seed_part(settings: Settings, numbers: range, papers_per_citizen: int) -> N
             citizens=len(numbers),
             papers_per_citizen=papers_per_citizen,
             start=numbers.start,
+            dossiers_per_citizen=dossiers,
             progress=lambda done: print(f"seed: {numbers.start + done - 1}", file=sys.stderr, flush=True),
         )
     finally:

@@ -17,6 +17,7 @@ from crypto.derive import BlindIndex
 from crypto.envelope import CitizenKey
 from crypto.keys import KeyProvider
 from identity.profile import profile_context
+from seed.dossiers import dossiers
 from seed.people import papers, profile
 from storage.types import new_id
 from wallet.service import seal_fields
@@ -41,17 +42,19 @@ class Batch:
     citizens: list[Row] = field(default_factory=list)
     documents: list[Row] = field(default_factory=list)
     versions: list[Row] = field(default_factory=list)
+    applications: list[Row] = field(default_factory=list)
 
 
-def build(kit: SeedKit, numbers: range, papers_per_citizen: int) -> Batch:
-    """The rows of citizens `numbers`, each with `papers_per_citizen` papers."""
+def build(kit: SeedKit, numbers: range, papers_per_citizen: int, dossiers_per_citizen: int = 0) -> Batch:
+    """The rows of citizens `numbers`, each with `papers_per_citizen` papers and `dossiers_per_citizen` dossiers
+    spread over the year before `kit.now` (`seed.dossiers`)."""
     batch = Batch()
     for n in numbers:
-        _citizen(kit, batch, n, papers_per_citizen)
+        _citizen(kit, batch, n, papers_per_citizen, dossiers_per_citizen)
     return batch
 
 
-def _citizen(kit: SeedKit, batch: Batch, n: int, count: int) -> None:
+def _citizen(kit: SeedKit, batch: Batch, n: int, count: int, dossier_count: int) -> None:
     holder, citizen_id = profile(n), new_id()
     key, wrapped = CitizenKey.create(kit.keys, citizen_id)
     batch.keys.append({"citizen_id": citizen_id, "wrapped": wrapped, "updated_at": kit.now})
@@ -73,9 +76,12 @@ def _citizen(kit: SeedKit, batch: Batch, n: int, count: int) -> None:
     # over many citizens): validating each paper again would be most of a seed's time.
     # The papers' data keys from one read of the OS CSPRNG (`generate_key` reads it once a key: a tenth of a
     # seed's time in system calls); every 32-byte slice is as random as a key read alone.
-    entropy = os.urandom(KEY_SIZE * count)
+    entropy = os.urandom(KEY_SIZE * (count + dossier_count))
     for k, (type_code, fields) in enumerate(papers(holder, n, count)):
         _paper(kit, batch, key, type_code, fields, data_key=entropy[k * KEY_SIZE : (k + 1) * KEY_SIZE])
+    if dossier_count:
+        rest = entropy[count * KEY_SIZE :]
+        batch.applications += dossiers(key, holder, n, dossier_count, now=kit.now, entropy=rest)
 
 
 def _paper(

@@ -38,13 +38,15 @@ def seed(
     citizens: int,
     papers_per_citizen: int,
     start: int,
+    dossiers_per_citizen: int = 0,
     progress: Callable[[int], None] = lambda _done: None,
 ) -> SeedReport:
     """Citizens `start` to `start + citizens - 1`, each with `papers_per_citizen` papers, written `BATCH` citizens
-    to a transaction into the main database and the key store (`engines`)."""
+    to a transaction into the main database and the key store (`engines`), with `dossiers_per_citizen` dossiers
+    each over the year before the seed."""
     began = time.perf_counter()
     for first in range(start, start + citizens, BATCH):
         numbers = range(first, min(first + BATCH, start + citizens))
-        write(*engines, build(kit, numbers, papers_per_citizen))
+        write(*engines, build(kit, numbers, papers_per_citizen, dossiers_per_citizen))
         progress(numbers.stop - start)
     return SeedReport(start, citizens, citizens * papers_per_citizen, time.perf_counter() - began)

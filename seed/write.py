@@ -13,6 +13,7 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
+from forms.models import Application
 from identity.models import Citizen
 from seed.rows import Batch, Row
 from storage.keystore import citizen_keys
@@ -22,6 +23,7 @@ _MAIN: tuple[tuple[sa.Table, str], ...] = (
     (Citizen.__table__, "citizens"),  # type: ignore[attr-defined]
     (Document.__table__, "documents"),  # type: ignore[attr-defined]
     (DocumentVersion.__table__, "versions"),  # type: ignore[attr-defined]
+    (Application.__table__, "applications"),  # type: ignore[attr-defined]
 )
 
 

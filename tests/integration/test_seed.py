@@ -5,14 +5,17 @@ first, a seed that collides leaves nothing behind, and production refuses it."""
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col
 
 from api.cli import main
 from api.cli_seed import run_seed
 from api.settings import Settings
+from forms.models import Application
 from identity.models import Citizen
 from seed.people import papers, profile
 from seed.service import SEED_PIN
@@ -25,8 +28,23 @@ from wallet.catalog import validate_fields
 PAPERS = 3
 
 
-def _seed(settings: Settings, citizens: int, start: int | None = None, papers: int = PAPERS, processes: int = 1) -> int:
-    args = argparse.Namespace(citizens=citizens, papers_per_citizen=papers, start=start, processes=processes, json=True)
+def _seed(
+    settings: Settings,
+    citizens: int,
+    start: int | None = None,
+    papers: int = PAPERS,
+    processes: int = 1,
+    *,
+    dossiers: int = 0,
+) -> int:
+    args = argparse.Namespace(
+        citizens=citizens,
+        papers_per_citizen=papers,
+        dossiers_per_citizen=dossiers,
+        start=start,
+        processes=processes,
+        json=True,
+    )
     return run_seed(settings, args)
 
 
@@ -84,6 +102,28 @@ def test_two_processes_seed_one_run_of_numbers(wallet: Wallet, capsys: pytest.Ca
     assert _counts(wallet.settings) == (1_500, 1_500)
     _sign_in(wallet, 0)
     _sign_in(wallet, 1_499)
+
+
+def test_seeded_dossiers_span_a_year_and_open_with_the_citizens_key(wallet: Wallet) -> None:
+    """Dossiers over the 12 months before the seed, each readable by its citizen through the API (the sheet opened
+    with the data key wrapped under their key) and counted by the agency statistics' SQL."""
+    assert _seed(wallet.settings, 20, papers=0, dossiers=6) == 0
+    engine = create_db_engine(wallet.settings.resolved_database_url, pool_size=1)
+    with engine.connect() as connection:
+        times = connection.execute(sa.select(col(Application.created_at))).scalars().all()
+    engine.dispose()
+    assert len(times) == 120
+    spread = max(times) - min(times)
+    assert timedelta(days=300) < spread < timedelta(days=365)
+    assert max(times) < datetime.now(UTC) - timedelta(hours=23)
+    token = _sign_in(wallet, 3)
+    listed = wallet.get("/applications", token)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert len(items) == 6
+    opened = wallet.get(f"/applications/{items[0]['id']}", token)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["fields"]["full_name"] == profile(3).full_name
 
 
 def test_production_refuses_to_seed(monkeypatch: pytest.MonkeyPatch, wallet: Wallet) -> None:

@@ -13,6 +13,7 @@ import os
 import re
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -80,13 +81,15 @@ class OutboxReader:
         self._path = path
         self._offset = 0
         self._codes: dict[str, str] = {}
+        self._lock = threading.Lock()  # threads signing in side by side share one reader
 
     def code_for(self, to: str, *, timeout: float = OUTBOX_WAIT) -> str:
         """The newest unread SMS code sent to `to` (E.164), waiting up to `timeout` seconds for it."""
         deadline = time.monotonic() + timeout
         while True:
-            self._read_new_lines()
-            code = self._codes.pop(to, None)
+            with self._lock:
+                self._read_new_lines()
+                code = self._codes.pop(to, None)
             if code is not None:
                 return code
             if time.monotonic() > deadline:

@@ -2,12 +2,13 @@
 
 A stack (`python -m stack up`: PostgreSQL behind PgBouncer, a SeaweedFS cluster, two workers, HAProxy) in a
 temporary folder is seeded with `BENCH_SCALE_CITIZENS` citizens (default 1,000,000) of `PAPERS` papers each
-(`congdanso seed`, through the real key hierarchy and PgBouncer). `SIGNED_IN` of them, spread over the whole number
-range, sign in through the real login (national ID, PIN, the SMS code from the dev outbox); then the wallet's list
-(`GET /api/v1/documents?limit=50`: every paper of the citizen, opened with their key) is loaded through the load
-balancer at 8, 16 and 32 connections, each request by one of those citizens in turn. The goal of issue 15: a p99
-under 50 ms at 8 connections, with the curve at 16 and 32. About 10 minutes at a million citizens here, most of it
-the seed; the stack is destroyed afterwards.
+(`congdanso seed`, through the real key hierarchy and PgBouncer), and with the statistics part one dossier each over
+the last 12 months. `SIGNED_IN` of them, spread over the whole number range, sign in through the real login
+(national ID, PIN, the SMS code from the dev outbox). Then the parts of `BENCH_SCALE_PARTS` (default all, in this
+order): `list` (the wallet's list at 8, 16 and 32 connections; goal p99 < 50 ms at 8), `signin`, `scan`, `consent`,
+`stats` (`bench.scale_flows`), `audit` (`audit verify` over `BENCH_SCALE_AUDIT_ENTRIES` access-log entries,
+`bench.scale_audit`) and `workers` (1, 2 and 4 app workers with CPU per request, `bench.scale_workers`). The stack is
+destroyed afterwards. bench/README.md says what each figure means.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ import sqlalchemy as sa
 from api.settings import Settings
 from bench.foundation import OutboxReader
 from bench.harness import REPO_ROOT, LoadResult, free_port, load, record
-from seed.people import profile
-from seed.service import SEED_PIN
+from bench.scale_audit import AUDIT_ENTRIES, audit_at_scale
+from bench.scale_flows import Site, consent_pull, officer_token, scan_throughput, sign_in, signin_throughput, year_stats
+from bench.scale_workers import worker_curve
 from storage.db import create_db_engine
 
 CITIZENS = int(os.environ.get("BENCH_SCALE_CITIZENS", "1000000"))
+PARTS = ("list", "signin", "scan", "consent", "stats", "audit", "workers")
+DOSSIERS_PER_CITIZEN = 1  # with `stats`: a million dossiers a year for a million citizens
 PAPERS = 10
 SIGNED_IN = 64
 CONNECTIONS = (8, 16, 32)
@@ -67,31 +71,29 @@ def _run(command: list[str], env: dict[str, str], *, timeout: float, check: bool
     return done.stdout
 
 
-def seed(env: dict[str, str]) -> dict[str, float]:
-    print(f"scale: seeding {CITIZENS:,} citizens with {PAPERS} papers each", flush=True)
-    command = [sys.executable, "-m", "api.cli", "seed", "--citizens", str(CITIZENS)]
-    out = _run([*command, "--papers-per-citizen", str(PAPERS), "--json"], env, timeout=3600)
-    report = json.loads(out.strip().splitlines()[-1])
-    return {"scale.seed_seconds": report["seconds"], "scale.seed_papers_per_s": report["papers_per_second"]}
+def seed(env: dict[str, str], dossiers: int) -> dict[str, float]:
+    print(f"scale: seeding {CITIZENS:,} citizens with {PAPERS} papers and {dossiers} dossiers each", flush=True)
+    command = [sys.executable, "-m", "api.cli", "seed", "--citizens", str(CITIZENS), "--json"]
+    command += ["--papers-per-citizen", str(PAPERS), "--dossiers-per-citizen", str(dossiers)]
+    report = json.loads(_run(command, env, timeout=3600).strip().splitlines()[-1])
+    return {
+        "scale.seed_seconds": report["seconds"],
+        "scale.seed_papers_per_s": report["papers_per_second"],
+        "scale.dossiers": float(report["dossiers"]),
+    }
 
 
-def sign_in(client: httpx.Client, outbox: OutboxReader) -> list[str]:
-    """Access tokens of `SIGNED_IN` seeded citizens spread over the number range, each list checked whole."""
+def sign_in_all(client: httpx.Client, outbox: OutboxReader) -> tuple[list[int], list[str]]:
+    """`SIGNED_IN` seeded citizens spread over the number range, signed in, each list checked whole."""
+    numbers = [k * CITIZENS // SIGNED_IN for k in range(min(SIGNED_IN, CITIZENS))]
     tokens = []
-    for k in range(SIGNED_IN):
-        holder = profile(k * CITIZENS // SIGNED_IN)
-        challenge = client.post("/auth/login", json={"national_id": holder.national_id, "pin": SEED_PIN})
-        challenge.raise_for_status()
-        code = outbox.code_for(str(holder.phone))
-        answer = {"challenge_id": challenge.json()["challenge_id"], "code": code}
-        verified = client.post("/auth/otp/verify", json=answer)
-        verified.raise_for_status()
-        token = str(verified.json()["access_token"])
+    for n in numbers:
+        token = sign_in(client, outbox, n)
         listed = client.get("/documents?limit=50", headers={"Authorization": f"Bearer {token}"})
         if len(listed.json()["items"]) != PAPERS:
-            raise RuntimeError(f"citizen {k} lists {len(listed.json()['items'])} papers, not {PAPERS}")
+            raise RuntimeError(f"citizen {n} lists {len(listed.json()['items'])} papers, not {PAPERS}")
         tokens.append(token)
-    return tokens
+    return numbers, tokens
 
 
 def list_loads(base_url: str, tokens: list[str]) -> dict[str, float]:
@@ -130,17 +132,53 @@ def database_mb(data_dir: Path) -> float:
     return float(size) / 2**20
 
 
+def selected_parts() -> list[str]:
+    words = os.environ.get("BENCH_SCALE_PARTS", ",".join(PARTS)).replace(",", " ").split()
+    if unknown := sorted(set(words) - set(PARTS)):
+        raise SystemExit(f"BENCH_SCALE_PARTS: unknown {', '.join(unknown)}; the parts are {', '.join(PARTS)}")
+    return [part for part in PARTS if part in words]
+
+
+def run_parts(site: Site, parts: list[str], env: dict[str, str], dossiers: int) -> None:
+    """Each part in turn, its figures recorded as soon as it ends (kept if a later part fails)."""
+    officer = officer_token(site) if {"scan", "consent"} & set(parts) else ""
+    signed = set(site.numbers)
+    for part in parts:
+        if part == "list":
+            figures = list_loads(site.base_url, site.tokens)
+        elif part == "signin":
+            figures = signin_throughput(site, (n for n in range(CITIZENS) if n not in signed))
+        elif part == "scan":
+            figures = scan_throughput(site, officer)
+        elif part == "consent":
+            figures = consent_pull(site, officer, PAPERS)
+        elif part == "stats":
+            figures = year_stats(site, CITIZENS * dossiers)
+        elif part == "audit":
+            figures = audit_at_scale(site.data_dir, AUDIT_ENTRIES)
+        else:
+            figures = worker_curve(site, env)
+        record(figures)
+
+
 def main() -> None:
+    parts = selected_parts()
+    dossiers = DOSSIERS_PER_CITIZEN if "stats" in parts else 0
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         data_dir, port = Path(tmp) / "stack", free_port()
         with stack(data_dir, port) as env:
-            figures = seed(env) | {"scale.citizens": float(CITIZENS), "scale.papers": float(CITIZENS * PAPERS)}
+            figures = seed(env, dossiers) | {
+                "scale.citizens": float(CITIZENS),
+                "scale.papers": float(CITIZENS * PAPERS),
+            }
             figures["scale.database_mb"] = database_mb(data_dir)
+            record(figures)
             base_url = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30, trust_env=False) as client:
-                tokens = sign_in(client, OutboxReader(data_dir / "outbox.jsonl"))
-            figures |= list_loads(base_url, tokens)
-    record(figures)
+                outbox = OutboxReader(data_dir / "outbox.jsonl")
+                numbers, tokens = sign_in_all(client, outbox)
+                site = Site(base_url, data_dir, client, outbox, numbers, tokens)
+                run_parts(site, parts, env, dossiers)
 
 
 if __name__ == "__main__":

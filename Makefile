@@ -124,7 +124,8 @@ bench: deps system-deps $(LIGHTHOUSE)
 	$(BIN)/python -m bench
 
 # The wallet at a province's size on the local stack: BENCH_SCALE_CITIZENS (default 1,000,000) seeded citizens of ten
-# papers, then the wallet's list at 8/16/32 connections through the load balancer (~10 minutes; bench/scale.py).
+# papers, then the parts of BENCH_SCALE_PARTS (default all: list,signin,scan,consent,stats,audit,workers) through the
+# load balancer; BENCH_SCALE_AUDIT_ENTRIES (default 10,000,000) for `audit` (~45 minutes in all; bench/README.md).
 bench-scale: deps system-deps
 	$(BIN)/python -m bench.scale
 

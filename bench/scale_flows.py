@@ -69,7 +69,7 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _checked(result: LoadResult, what: str) -> LoadResult:
+def checked(result: LoadResult, what: str) -> LoadResult:
     print(f"scale: {what}: {result}", flush=True)
     if result.errors:
         raise RuntimeError(f"{result.errors} of {result.requests} {what} failed under load")
@@ -81,7 +81,7 @@ def _load(requests: list[httpx.Request], connections: int, what: str) -> LoadRes
         return requests[n % len(requests)]
 
     asyncio.run(load(nth, concurrency=connections, duration=WARMUP, max_requests=10**7))
-    return _checked(asyncio.run(load(nth, concurrency=connections, duration=DURATION, max_requests=10**7)), what)
+    return checked(asyncio.run(load(nth, concurrency=connections, duration=DURATION, max_requests=10**7)), what)
 
 
 def _figures(prefix: str, result: LoadResult) -> dict[str, float]:

@@ -24,7 +24,7 @@ import httpx
 
 from bench.cpu import own_seconds
 from bench.harness import REPO_ROOT, load
-from bench.scale_flows import WARMUP, Site, _checked
+from bench.scale_flows import WARMUP, Site, checked, sign_in
 
 WORKER_COUNTS = (1, 2, 4)
 CONNECTIONS = 16
@@ -65,11 +65,11 @@ def _cpu(pids: dict[str, list[int]]) -> dict[str, float]:
     return {role: sum(_tree_seconds(pid) for pid in group) for role, group in pids.items()}
 
 
-def _measure(site: Site, env: dict[str, str], workers: int) -> dict[str, float]:
+def _measure(site: Site, env: dict[str, str], tokens: list[str], workers: int) -> dict[str, float]:
     _stack(env, "down")
     _stack(env, "up", "--workers", str(workers))
     url = f"{site.api}/me"
-    requests = [httpx.Request("GET", url, headers={"Authorization": f"Bearer {token}"}) for token in site.tokens]
+    requests = [httpx.Request("GET", url, headers={"Authorization": f"Bearer {token}"}) for token in tokens]
 
     def nth(n: int) -> httpx.Request:
         return requests[n % len(requests)]
@@ -79,7 +79,7 @@ def _measure(site: Site, env: dict[str, str], workers: int) -> dict[str, float]:
     before, client_before = _cpu(pids), own_seconds()
     result = asyncio.run(load(nth, concurrency=CONNECTIONS, duration=DURATION, max_requests=10**7))
     after, client_after = _cpu(pids), own_seconds()
-    _checked(result, f"GET /me with {workers} workers at {CONNECTIONS} connections")
+    checked(result, f"GET /me with {workers} workers at {CONNECTIONS} connections")
     prefix = f"scale.workers_{workers}"
     figures = {f"{prefix}_rps": result.rps, f"{prefix}_p99_ms": result.p99_ms}
     spent = {role: after[role] - before[role] for role in ROLES}
@@ -94,10 +94,12 @@ def _measure(site: Site, env: dict[str, str], workers: int) -> dict[str, float]:
 def worker_curve(site: Site, env: dict[str, str]) -> dict[str, float]:
     """`GET /me` through the load balancer with 1, 2 and 4 workers, each with CPU per request by process."""
     had = len(_pids(env)["app"])
+    # Fresh sign-ins: the earlier parts (a long audit part above all) may have outlived the first tokens (15 min).
+    tokens = [sign_in(site.client, site.outbox, n) for n in site.numbers]
     figures: dict[str, float] = {}
     try:
         for workers in WORKER_COUNTS:
-            figures |= _measure(site, env, workers)
+            figures |= _measure(site, env, tokens, workers)
     finally:
         _stack(env, "down")
         _stack(env, "up", "--workers", str(had))

@@ -44,8 +44,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     # assurance composes identity, wallet, consent and forms (proofing, recovery, closing an impostor's account);
     # only api imports it
     "assurance": frozenset({"api", "web", "seed", "litestar"}),
-    # seed builds synthetic citizens and papers with identity's and the wallet's own sealing; only api imports it
-    "seed": frozenset({"api", "web", "consent", "forms", "assurance", "litestar"}),
+    # seed builds synthetic citizens, papers and dossiers with identity's, the wallet's and forms' own sealing; only
+    # api imports it
+    "seed": frozenset({"api", "web", "consent", "assurance", "litestar"}),
     # the pages sit beside api: they use its composition root (container, unit of work) and the domain's services
     "web": frozenset(),
     "api": frozenset(),

@@ -36,7 +36,8 @@ from storage.db import create_db_engine
 
 CITIZENS = int(os.environ.get("BENCH_SCALE_CITIZENS", "1000000"))
 PARTS = ("list", "signin", "scan", "consent", "stats", "audit", "workers")
-DOSSIERS_PER_CITIZEN = 1  # with `stats`: a million dossiers a year for a million citizens
+# With `stats`: dossiers each citizen started over the last 12 months (one: a million a year for a million citizens).
+DOSSIERS_PER_CITIZEN = int(os.environ.get("BENCH_SCALE_DOSSIERS_PER_CITIZEN", "1"))
 PAPERS = 10
 SIGNED_IN = 64
 CONNECTIONS = (8, 16, 32)

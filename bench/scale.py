@@ -13,7 +13,6 @@ destroyed afterwards. bench/README.md says what each figure means.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -28,9 +27,19 @@ import sqlalchemy as sa
 
 from api.settings import Settings
 from bench.foundation import OutboxReader
-from bench.harness import REPO_ROOT, LoadResult, free_port, load, record
+from bench.harness import REPO_ROOT, free_port, record
 from bench.scale_audit import AUDIT_ENTRIES, audit_at_scale
-from bench.scale_flows import Site, consent_pull, officer_token, scan_throughput, sign_in, signin_throughput, year_stats
+from bench.scale_flows import (
+    Site,
+    consent_pull,
+    figures_of,
+    measured_load,
+    officer_token,
+    scan_throughput,
+    sign_in,
+    signin_throughput,
+    year_stats,
+)
 from bench.scale_workers import worker_curve
 from storage.db import create_db_engine
 
@@ -41,8 +50,6 @@ DOSSIERS_PER_CITIZEN = int(os.environ.get("BENCH_SCALE_DOSSIERS_PER_CITIZEN", "1
 PAPERS = 10
 SIGNED_IN = 64
 CONNECTIONS = (8, 16, 32)
-DURATION = 5.0
-WARMUP = 1.0
 # Cheap PIN hashing and per-address limits out of the way: every sign-in comes from 127.0.0.1.
 APP_ENV = {
     "WALLET_ARGON2_TIME_COST": "1",
@@ -102,24 +109,9 @@ def list_loads(base_url: str, tokens: list[str]) -> dict[str, float]:
     requests = [httpx.Request("GET", url, headers={"Authorization": f"Bearer {token}"}) for token in tokens]
     figures: dict[str, float] = {}
     for connections in CONNECTIONS:
-        asyncio.run(_load(requests, connections, WARMUP))
-        result = _checked(asyncio.run(_load(requests, connections, DURATION)))
-        print(f"scale: GET /documents at {connections} connections: {result.rps:.0f} req/s", flush=True)
-        prefix = f"scale.list_{connections}c"
-        figures |= {f"{prefix}_rps": result.rps, f"{prefix}_p50_ms": result.p50_ms, f"{prefix}_p99_ms": result.p99_ms}
+        result = measured_load(requests, connections, f"GET /documents at {connections} connections")
+        figures |= figures_of(f"scale.list_{connections}c", result)
     return figures
-
-
-async def _load(requests: list[httpx.Request], connections: int, duration: float) -> LoadResult:
-    return await load(
-        lambda n: requests[n % len(requests)], concurrency=connections, duration=duration, max_requests=10**7
-    )
-
-
-def _checked(result: LoadResult) -> LoadResult:
-    if result.errors:
-        raise RuntimeError(f"{result.errors} of {result.requests} wallet lists failed under load")
-    return result
 
 
 def database_mb(data_dir: Path) -> float:

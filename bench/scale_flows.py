@@ -76,7 +76,9 @@ def checked(result: LoadResult, what: str) -> LoadResult:
     return result
 
 
-def _load(requests: list[httpx.Request], connections: int, what: str) -> LoadResult:
+def measured_load(requests: list[httpx.Request], connections: int, what: str) -> LoadResult:
+    """`requests` in turn at `connections`, 1 s unmeasured then `DURATION` measured; any failure stops the run."""
+
     def nth(n: int) -> httpx.Request:
         return requests[n % len(requests)]
 
@@ -84,7 +86,7 @@ def _load(requests: list[httpx.Request], connections: int, what: str) -> LoadRes
     return checked(asyncio.run(load(nth, concurrency=connections, duration=DURATION, max_requests=10**7)), what)
 
 
-def _figures(prefix: str, result: LoadResult) -> dict[str, float]:
+def figures_of(prefix: str, result: LoadResult) -> dict[str, float]:
     return {f"{prefix}_rps": result.rps, f"{prefix}_p50_ms": result.p50_ms, f"{prefix}_p99_ms": result.p99_ms}
 
 
@@ -155,8 +157,8 @@ def scan_throughput(site: Site, officer: str) -> dict[str, float]:
     _scan(site, officer, codes[0])
     url = f"{site.api}/verify/qr"
     requests = [httpx.Request("POST", url, json={"token": qr}, headers=_bearer(officer)) for qr in codes]
-    result = _load(requests, SCAN_CONNECTIONS, f"POST /verify/qr at {SCAN_CONNECTIONS} connections")
-    return _figures("scale.scan", result)
+    result = measured_load(requests, SCAN_CONNECTIONS, f"POST /verify/qr at {SCAN_CONNECTIONS} connections")
+    return figures_of("scale.scan", result)
 
 
 # -- consent pull ----------------------------------------------------------------------------------------------------
@@ -191,8 +193,10 @@ def consent_pull(site: Site, officer: str, papers: int) -> dict[str, float]:
         raise RuntimeError(f"a consent pull answered {len(pulled['items'])} papers, not {papers}")
     urls = [f"{site.api}/consents/{consent}/documents" for consent in consents]
     requests = [httpx.Request("GET", url, headers=_bearer(agency)) for url in urls]
-    result = _load(requests, PULL_CONNECTIONS, f"GET /consents/{{id}}/documents at {PULL_CONNECTIONS} connections")
-    return _figures("scale.consent_pull", result)
+    result = measured_load(
+        requests, PULL_CONNECTIONS, f"GET /consents/{{id}}/documents at {PULL_CONNECTIONS} connections"
+    )
+    return figures_of("scale.consent_pull", result)
 
 
 # -- statistics ------------------------------------------------------------------------------------------------------

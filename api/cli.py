@@ -42,7 +42,7 @@ def _models_metadata() -> Any:
 
 
 def migrate(settings: Settings) -> None:
-    """Upgrade the three migration chains, each in its own database (or one shared database)."""
+    """Upgrade the migration chains, each in its own database (or one shared database)."""
     from storage.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -51,6 +51,8 @@ def migrate(settings: Settings) -> None:
         ("throttle", settings.resolved_throttle_url),
         ("keystore", settings.resolved_keystore_url),
     ]
+    if settings.resolved_jobs_database_url.startswith("postgresql"):
+        targets.append(("jobs", settings.resolved_jobs_database_url))  # the job queue: PostgreSQL only
     for chain, url in targets:
         engine = create_db_engine(url, pool_size=1)
         try:

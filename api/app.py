@@ -181,10 +181,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
-            tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
-            tasks.start_soon(partial(run_audit_checkpoints, container, interval=settings.audit_checkpoint_seconds))
-            tasks.start_soon(partial(run_audit_chain, container, interval=CHAIN_INTERVAL_SECONDS))
+            if settings.background == "inline":  # else one `congdanso jobs worker` runs them as jobs (`jobs`)
+                tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
+                tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
+                tasks.start_soon(partial(run_audit_checkpoints, container, interval=settings.audit_checkpoint_seconds))
+                tasks.start_soon(partial(run_audit_chain, container, interval=CHAIN_INTERVAL_SECONDS))
             try:
                 yield
             finally:

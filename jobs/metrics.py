@@ -30,6 +30,11 @@ class JobsCollector(Collector):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The names without a query, so a registry knows them (and refuses a second copy) before any scrape."""
+        yield GaugeMetricFamily(FAILED, "")
+        yield GaugeMetricFamily(OLDEST_QUEUED, "")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             with self._engine.connect() as connection:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from sqlalchemy import text
 
 from api.cli import main, migrate
 from api.container import Container, build_container
+from api.metrics_listener import register_jobs_gauges
 from api.settings import Settings
 from jobs.metrics import JobsCollector
 from jobs.queue import Schedule, build_queue
 from jobs.worker import run_worker
-from tests.integration.conftest import settings_for
+from tests.integration.conftest import Wallet, settings_for
 from tests.integration.jobs_helpers import events_of, jobs_of, queue_message, sent_with
 
 pytestmark = [pytest.mark.parametrize("database_url", ["postgres"], indirect=True)]
@@ -162,3 +164,27 @@ class TestFailingJob:
         assert "only a failed job" in capsys.readouterr().err
         scraped = _scrape(container)
         assert scraped["cds_jobs_failed"] == 0 and scraped["cds_jobs_oldest_queued_seconds"] >= 0
+
+
+class TestWhoRunsTheLoops:
+    """With a background worker (`external`) the app workers leave the outbox alone; `inline` (the default) they
+    deliver it themselves, as the embedded SQLite service always does."""
+
+    @pytest.mark.parametrize(("background", "delivered"), [("external", 0), ("inline", 1)])
+    def test_the_app_loops_follow_the_setting(
+        self, make_wallet: Callable[..., Wallet], background: str, delivered: int
+    ) -> None:
+        wallet = make_wallet(background=background, outbox_interval_seconds=0.1)
+        container: Container = wallet.app.state.container
+        message = queue_message(container, "ai gửi?")
+        time.sleep(1.0)
+        assert len(sent_with(wallet.outbox, message)) == delivered
+
+
+class TestMetricsRegistration:
+    def test_the_gauges_join_a_registry_once(self, settings: Settings) -> None:
+        registry = CollectorRegistry()
+        assert register_jobs_gauges(settings, registry)
+        assert not register_jobs_gauges(settings, registry)  # the listener and a lone worker share one process
+        names = {family.name for family in text_string_to_metric_families(generate_latest(registry).decode())}
+        assert names == {"cds_jobs_failed", "cds_jobs_oldest_queued_seconds"}

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from api.cli import main, migrate
 from api.container import Container, build_container
@@ -25,10 +25,12 @@ from api.settings import Settings
 from jobs.metrics import JobsCollector
 from jobs.queue import Schedule, build_queue
 from jobs.worker import run_worker
+from storage.db import create_db_engine
+from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from tests.integration.conftest import Wallet, settings_for
 from tests.integration.jobs_helpers import events_of, jobs_of, queue_message, sent_with
 
-pytestmark = [pytest.mark.parametrize("database_url", ["postgres"], indirect=True)]
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 EVERY_SECOND = Schedule(outbox=1, janitor=1, audit_chain=1, audit_checkpoint=1)
 TASKS = ("outbox.dispatch", "wallet.janitor", "audit.chain", "audit.checkpoint")
 
@@ -54,6 +56,7 @@ async def _work_for(seconds: float, *workers: asyncio.Task[None]) -> None:
     await asyncio.gather(*workers, return_exceptions=True)
 
 
+@ON_POSTGRES
 class TestPeriodicJobs:
     def test_two_workers_run_each_tick_once(self, settings: Settings, container: Container) -> None:
         message = queue_message(container, "một lần")
@@ -88,6 +91,7 @@ class TestPeriodicJobs:
         assert len(sent_with(settings.outbox_file, message)) == 1
 
 
+@ON_POSTGRES
 class TestIdempotentDispatch:
     def test_running_the_dispatcher_job_twice_sends_nothing_twice(
         self, settings: Settings, container: Container
@@ -113,6 +117,7 @@ def _scrape(container: Container) -> dict[str, float]:
     return {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples}
 
 
+@ON_POSTGRES
 class TestFailingJob:
     def test_retried_with_backoff_then_parked_listed_and_requeued(
         self,
@@ -166,6 +171,7 @@ class TestFailingJob:
         assert scraped["cds_jobs_failed"] == 0 and scraped["cds_jobs_oldest_queued_seconds"] >= 0
 
 
+@ON_POSTGRES
 class TestWhoRunsTheLoops:
     """With a background worker (`external`) the app workers leave the outbox alone; `inline` (the default) they
     deliver it themselves, as the embedded SQLite service always does."""
@@ -181,6 +187,7 @@ class TestWhoRunsTheLoops:
         assert len(sent_with(wallet.outbox, message)) == delivered
 
 
+@ON_POSTGRES
 class TestMetricsRegistration:
     def test_the_gauges_join_a_registry_once(self, settings: Settings) -> None:
         registry = CollectorRegistry()
@@ -188,3 +195,22 @@ class TestMetricsRegistration:
         assert not register_jobs_gauges(settings, registry)  # the listener and a lone worker share one process
         names = {family.name for family in text_string_to_metric_families(generate_latest(registry).decode())}
         assert names == {"cds_jobs_failed", "cds_jobs_oldest_queued_seconds"}
+
+
+class TestQueueSchema:
+    """The `jobs` chain replays procrastinate's own SQL files; it comes off whole and goes on again."""
+
+    @pytest.mark.parametrize("empty_database_url", ["postgres"], indirect=True)
+    def test_up_down_up(self, empty_database_url: str) -> None:
+        engine = create_db_engine(empty_database_url, pool_size=1)
+        try:
+            upgrade(engine, chain="jobs")
+            assert current_revision(engine, chain="jobs") == head_revision("jobs")
+            queue_tables = {"procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers"}
+            assert queue_tables <= set(inspect(engine).get_table_names())
+            downgrade(engine, chain="jobs", revision="base")
+            assert set(inspect(engine).get_table_names()) == {"alembic_version_jobs"}
+            upgrade(engine, chain="jobs")
+            assert current_revision(engine, chain="jobs") == head_revision("jobs")
+        finally:
+            engine.dispose()

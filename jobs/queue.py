@@ -17,6 +17,8 @@ from sqlalchemy import make_url
 from jobs import work
 from jobs.retry import Backoff
 from jobs.schedule import cron_every
+from jobs.stalled import PERIOD_SECONDS as STALLED_PERIOD
+from jobs.stalled import recover_stalled
 
 WORK_DEPS = "work"  # the key of `work.WorkDeps` in the worker's additional context
 QUEUE = "upkeep"
@@ -69,6 +71,12 @@ def build_queue(database_url: str, schedule: Schedule) -> procrastinate.App:
             _runner(unit)
         )
         app.periodic(cron=cron_every(period))(task)
+
+    async def stalled(timestamp: int) -> None:
+        await recover_stalled(app)
+
+    recovery = app.task(name="queue.stalled", queue=QUEUE, lock="queue.stalled", queueing_lock="queue.stalled")
+    app.periodic(cron=cron_every(STALLED_PERIOD))(recovery(stalled))
     return app
 
 

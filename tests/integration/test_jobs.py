@@ -24,6 +24,7 @@ from api.metrics_listener import register_jobs_gauges
 from api.settings import Settings
 from jobs.metrics import JobsCollector
 from jobs.queue import Schedule, build_queue
+from jobs.stalled import recover_stalled
 from jobs.worker import run_worker
 from storage.db import create_db_engine
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
@@ -214,3 +215,30 @@ class TestQueueSchema:
             assert current_revision(engine, chain="jobs") == head_revision("jobs")
         finally:
             engine.dispose()
+
+
+@ON_POSTGRES
+class TestStalledJob:
+    def test_a_dead_workers_job_runs_again(self, settings: Settings, container: Container) -> None:
+        message = queue_message(container, "sau khi worker chết")
+        app = build_queue(settings.resolved_jobs_database_url, Schedule())
+
+        async def die_then_recover() -> int:
+            async with app.open_async():
+                await app.tasks["outbox.dispatch"].defer_async(timestamp=1)
+                dead = await app.job_manager.register_worker()
+                taken = await app.job_manager.fetch_job(queues=None, worker_id=dead)
+                assert taken is not None  # `doing`, holding its lock, and then its worker stops beating
+            with container.engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 minute'")
+                )
+            async with app.open_async():
+                found = await recover_stalled(app)
+            await run_worker(app, container.work, wait=False, delete_jobs="never", install_signal_handlers=False)
+            return found
+
+        assert asyncio.run(die_then_recover()) == 1
+        [job] = jobs_of(container.engine, "outbox.dispatch")
+        assert job.status == "succeeded"
+        assert len(sent_with(settings.outbox_file, message)) == 1

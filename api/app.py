@@ -43,6 +43,7 @@ from api.errors import exception_handlers
 from api.json_guard import json_guard
 from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
+from api.metrics_listener import register_jobs_gauges
 from api.middleware import access_log_middleware, add_security_headers
 from api.openapi_allow import allow_matches_route
 from api.openapi_swagger import LocalSwaggerPlugin, swagger_csp
@@ -181,10 +182,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
-            tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
-            tasks.start_soon(partial(run_audit_checkpoints, container, interval=settings.audit_checkpoint_seconds))
-            tasks.start_soon(partial(run_audit_chain, container, interval=CHAIN_INTERVAL_SECONDS))
+            if settings.background == "inline":  # else one `congdanso jobs worker` runs them as jobs (`jobs`)
+                tasks.start_soon(partial(container.dispatcher.run, interval=settings.outbox_interval_seconds))
+                tasks.start_soon(partial(run_janitor, container, interval=settings.gc_interval_seconds))
+                tasks.start_soon(partial(run_audit_checkpoints, container, interval=settings.audit_checkpoint_seconds))
+                tasks.start_soon(partial(run_audit_chain, container, interval=CHAIN_INTERVAL_SECONDS))
             try:
                 yield
             finally:
@@ -248,6 +250,7 @@ def create_app(
 def app_factory() -> Litestar:
     """Entry point for `uvicorn --factory api.app:app_factory` (each worker builds its own)."""
     app = create_app()
+    register_jobs_gauges(app.state.container.settings)  # /metrics on this port too (once per worker process)
     freeze_startup_heap()
     return app
 

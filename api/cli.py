@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from api.cli_audit import add_audit_arguments
+from api.cli_jobs import add_jobs_arguments
 from api.cli_seed import add_seed_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
 from api.key_custody import ConfigurationError, key_module, read_keyring
@@ -42,7 +43,7 @@ def _models_metadata() -> Any:
 
 
 def migrate(settings: Settings) -> None:
-    """Upgrade the three migration chains, each in its own database (or one shared database)."""
+    """Upgrade the migration chains, each in its own database (or one shared database)."""
     from storage.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -51,6 +52,8 @@ def migrate(settings: Settings) -> None:
         ("throttle", settings.resolved_throttle_url),
         ("keystore", settings.resolved_keystore_url),
     ]
+    if settings.resolved_jobs_database_url.startswith("postgresql"):
+        targets.append(("jobs", settings.resolved_jobs_database_url))  # the job queue: PostgreSQL only
     for chain, url in targets:
         engine = create_db_engine(url, pool_size=1)
         try:
@@ -290,6 +293,7 @@ def _parser() -> argparse.ArgumentParser:
     add_signing_arguments(keys, rotate)
     add_audit_arguments(commands)
     add_seed_arguments(commands)
+    add_jobs_arguments(commands)
     return parser
 
 

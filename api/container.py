@@ -39,6 +39,7 @@ from identity.schemas import FreshFactor
 from identity.service import AuthService
 from identity.sessions import Principal
 from identity.toolkit import IdentityConfig, IdentityToolkit, Limit
+from jobs.work import WorkDeps
 from notify.dispatcher import OutboxDispatcher
 from notify.senders import DevOutboxFileSender, InAppSender, Sender, SmsGatewaySender, SmtpSender
 from notify.service import Notifier
@@ -209,6 +210,11 @@ class Container:
             verify_url,
             holds=dossiers_holding,
         )
+
+    @property
+    def work(self) -> WorkDeps:
+        """What the periodic upkeep needs, in-process or in the background worker (`jobs.work`)."""
+        return WorkDeps(self.engine, self.dispatcher, self.wallet, self.clock, self.keyring)
 
     def _keyed(self, name: str, make: Callable[[Keyring], T]) -> T:
         ring = self.keyring()

@@ -27,7 +27,25 @@ def start_metrics_listener(settings: Settings) -> bool:
     if settings.workers > 1:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=str(_fresh_multiprocess_dir(settings)))  # type: ignore[no-untyped-call]
+    register_jobs_gauges(settings, registry)
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    return True
+
+
+def register_jobs_gauges(settings: Settings, registry: CollectorRegistry = REGISTRY) -> bool:
+    """The job queue's gauges (`jobs.metrics`) on PostgreSQL, once per registry; False on SQLite (no queue)."""
+    from jobs.metrics import JobsCollector
+    from storage.db import create_db_engine
+
+    url = settings.resolved_jobs_database_url
+    if not url.startswith("postgresql"):
+        return False
+    engine = create_db_engine(url, pool_size=1)  # connects at the first scrape
+    try:
+        registry.register(JobsCollector(engine))
+    except ValueError:  # registered already (the listener and a single worker share one process)
+        engine.dispose()
+        return False
     return True
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(
         default=300, gt=0, description="how often a signed checkpoint of the access log's hash chain is made"
     )
+    # Who runs the periodic work (outbox retries, janitor, audit chain and checkpoints): each app worker in-process
+    # (`inline`, the embedded default), or one `congdanso jobs worker` on PostgreSQL's job queue (`external`).
+    background: Literal["inline", "external"] = "inline"
+    jobs_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL the job worker connects to directly (LISTEN/NOTIFY does not pass PgBouncer in "
+        "transaction mode); default: the main database URL",
+    )
+    jobs_retry_attempts: int = Field(default=5, ge=1, le=50, description="runs of a failing job before it is parked")
+    jobs_retry_seconds: float = Field(default=10, gt=0, description="wait before the first retry; doubles each time")
     sms_gateway_url: str | None = None
     sms_gateway_token: SecretStr | None = None
     smtp_host: str | None = None
@@ -132,6 +142,12 @@ class Settings(BaseSettings):
         in_data_dir = DotEnvSettingsSource(settings_cls, env_file=data_dir / DATA_DIR_SETTINGS)
         return init_settings, env_settings, in_data_dir, file_secret_settings
 
+    @model_validator(mode="after")
+    def _external_needs_postgres(self) -> Settings:
+        if self.background == "external" and self.resolved_jobs_database_url.startswith("sqlite"):
+            raise ValueError("WALLET_BACKGROUND=external needs PostgreSQL (the job queue lives there)")
+        return self
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -154,6 +170,10 @@ class Settings(BaseSettings):
     @property
     def resolved_keystore_url(self) -> str:
         return self.keystore_url or f"sqlite:///{(self.data_dir / 'keys' / 'citizen_keys.db').resolve()}"
+
+    @property
+    def resolved_jobs_database_url(self) -> str:
+        return self.jobs_database_url or self.resolved_database_url
 
     @property
     def resolved_storage_url(self) -> str:

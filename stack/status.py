@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack.jobs import jobs_heartbeat
 from stack.layout import Layout, State
 from stack.processes import Process, http_ok, tcp_open
 from stack.seaweed import volume_servers
@@ -44,6 +45,8 @@ def _check(process: Process, state: State) -> bool:
     base = f"http://127.0.0.1:{process.port}"
     if process.name.startswith("app-") or process.name == "haproxy":
         return http_ok(f"{base}/health")
+    if process.name == "jobs":
+        return jobs_heartbeat(state)
     if process.name == "weed-master":
         return http_ok(f"{base}/cluster/status")
     if process.name.startswith("weed-volume-"):

@@ -16,6 +16,7 @@ from minio import Minio
 
 from crypto.keyring import load_or_create_keyring
 from stack import configs, seaweed
+from stack.jobs import jobs_heartbeat
 from stack.layout import ROOT_PG_PARENT, Layout, State
 from stack.postgres import PostgresServer
 from stack.processes import Process, StackError, free_ports, http_ok, spawn, started_at, stop_all, tcp_open, wait_until
@@ -31,7 +32,7 @@ SERVICE_PORTS = ("postgres", "pgbouncer", *(f"{name}{grpc}" for name in WEED for
 
 def process_names(workers: int) -> list[str]:
     """The stack's processes in the order they start."""
-    return ["postgres", "pgbouncer", *WEED, *(f"app-{n}" for n in range(1, workers + 1)), "haproxy"]
+    return ["postgres", "pgbouncer", *WEED, *(f"app-{n}" for n in range(1, workers + 1)), "jobs", "haproxy"]
 
 
 def up(layout: Layout, *, workers: int, port: int, env: Mapping[str, str] | None = None) -> State:
@@ -52,6 +53,7 @@ def up(layout: Layout, *, workers: int, port: int, env: Mapping[str, str] | None
         _run_congdanso(layout, ["migrate"], env)  # once, before the workers: concurrent first migrations would race
         _development_keyring(layout, env)
         _start_workers(layout, state, env)
+        _start_jobs(layout, state, env)
         _start_haproxy(layout, state)
     except BaseException:
         down(layout)
@@ -65,7 +67,7 @@ def down(layout: Layout) -> list[str]:
     by_name = {p.name: p for p in state.processes}
     layers: list[Callable[[str], bool]] = [
         lambda name: name == "haproxy",
-        lambda name: name.startswith("app-"),
+        lambda name: name.startswith("app-") or name == "jobs",
         lambda name: name.startswith("weed-") or name == "pgbouncer",
     ]
     for in_layer in layers:
@@ -195,6 +197,7 @@ def _write_settings(layout: Layout, state: State) -> None:
         data_dir=layout.data_dir,
         lb_port=state.ports["haproxy"],
         pgbouncer_port=state.ports["pgbouncer"],
+        postgres_port=state.ports["postgres"],
         db_password=state.db_password,
         s3_port=state.ports["weed-s3"],
         access=state.s3_access_key,
@@ -237,6 +240,15 @@ def _start_workers(layout: Layout, state: State, env: Mapping[str, str] | None) 
             what=f"{name}'s /health",
             log=layout.log(name),
         )
+
+
+def _start_jobs(layout: Layout, state: State, env: Mapping[str, str] | None) -> None:
+    """The one background worker (`congdanso jobs worker`), once the app workers answer; it has no port, and counts
+    as up once its heartbeat is in the queue's table (`stack.status`)."""
+    command = [str(Path(sys.executable).parent / "congdanso"), "jobs", "worker"]
+    log = layout.log("jobs")
+    _record(layout, state, spawn("jobs", command, port=0, log=log, env=_app_env(layout, env)))
+    wait_until(partial(jobs_heartbeat, state), timeout=START_TIMEOUT, what="the job worker's heartbeat", log=log)
 
 
 def _start_haproxy(layout: Layout, state: State) -> None:

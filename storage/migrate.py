@@ -1,8 +1,9 @@
 """Schema migrations: tables are created only through Alembic revisions.
 
-Three independent chains, each with its own version table so they can share one database:
-`main` (the service's data), `throttle` (shared counters) and `keystore` (wrapped citizen keys,
-normally in a database of its own so backups of the main database hold no keys)."""
+Four independent chains, each with its own version table so they can share one database:
+`main` (the service's data), `throttle` (shared counters), `keystore` (wrapped citizen keys,
+normally in a database of its own so backups of the main database hold no keys) and `jobs` (the
+background job queue's tables, procrastinate's own schema, on PostgreSQL only: `storage.jobs_schema`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData
 
-Chain = Literal["main", "throttle", "keystore"]
+Chain = Literal["main", "throttle", "keystore", "jobs"]
 _HERE = Path(__file__).parent
 _CHAINS: dict[Chain, tuple[Path, str]] = {
     "main": (_HERE / "migrations", "alembic_version"),
     "throttle": (_HERE / "migrations_throttle", "alembic_version_throttle"),
     "keystore": (_HERE / "migrations_keystore", "alembic_version_keystore"),
+    "jobs": (_HERE / "migrations_jobs", "alembic_version_jobs"),
 }
 
 
@@ -36,6 +38,14 @@ def _config(chain: Chain, metadata: MetaData | None) -> Config:
 def upgrade(engine: Engine, *, chain: Chain = "main", metadata: MetaData | None = None, revision: str = "head") -> None:
     """Bring one chain to `revision`; safe to run on every start."""
     config = _config(chain, metadata)
+    if chain == "jobs":
+        # A transaction per revision: procrastinate's files add enum values that a later file uses, which
+        # PostgreSQL allows only once the values are committed.
+        config.attributes["transaction_per_migration"] = True
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -16,6 +16,7 @@ def run_migrations() -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         version_table=config.attributes.get("version_table", "alembic_version"),
         compare_type=True,
+        transaction_per_migration=config.attributes.get("transaction_per_migration", False),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -105,11 +105,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server: PostgresServer) -> str:
-    """A PostgreSQL database migrated once (the main and throttle chains share it there), the template of every test's
-    database (`CREATE DATABASE … TEMPLATE`)."""
+    """A PostgreSQL database migrated once (the main, throttle and job queue chains share it there), the template of
+    every test's database (`CREATE DATABASE … TEMPLATE`)."""
     name = f"t_template_{uuid.uuid4().hex[:8]}"
     engine = create_db_engine(postgres_server.create_database(name), pool_size=1)
-    for chain in ("main", "throttle"):
+    for chain in ("main", "throttle", "jobs"):
         upgrade(engine, chain=chain)
     engine.dispose()
     return name

@@ -3,6 +3,7 @@ SeaweedFS cluster, two app workers behind HAProxy; everything through the load b
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,15 +13,17 @@ from typing import Any
 import httpx
 import pytest
 
+from api.container import build_container
 from api.settings import Settings
 from stack.processes import started_at
+from tests.integration.jobs_helpers import queue_message, sent_with
 from tests.integration.wallet_helpers import cccd_fields, png_bytes
 from tests.stack.conftest import RunningStack
 
 # Up (~16 s), the flows, down (~20 s: the filer waits 15 s for its gRPC streams): about a minute here.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
 EXPECTED = {"postgres", "pgbouncer", "weed-master", "weed-volume-1", "weed-volume-2", "weed-filer", "weed-s3"}
-EXPECTED |= {"app-1", "app-2", "haproxy"}
+EXPECTED |= {"app-1", "app-2", "jobs", "haproxy"}
 
 
 class TestStack:
@@ -31,6 +34,7 @@ class TestStack:
         assert set(status) == EXPECTED
         assert all(row["health"] == "up" for row in status.values()), status
         assert_commands_act_on_the_stack(running_stack, status)
+        assert_the_job_worker_sends_the_outbox(running_stack)
         with running_stack.api() as api:
             token = a_citizen_with_a_paper(running_stack, api)
             os.kill(status["app-2"]["pid"], signal.SIGKILL)
@@ -59,6 +63,20 @@ def assert_commands_act_on_the_stack(running: RunningStack, status: dict[str, di
     assert f"endpoint=127.0.0.1:{status['weed-s3']['port']}" in settings.resolved_storage_url
     created = running.congdanso("agency", "create", "--code", "STACK", "--name", "Stack agency", "--json")
     assert created.returncode == 0, created.stderr
+
+
+def assert_the_job_worker_sends_the_outbox(running: RunningStack) -> None:
+    """The app workers run no periodic work here (WALLET_BACKGROUND=external): a message left in the outbox is sent
+    by the `jobs` process's periodic dispatch, once."""
+    container = build_container(Settings(data_dir=running.data_dir))
+    try:
+        message = queue_message(container, "từ hàng đợi công việc")
+    finally:
+        asyncio.run(container.aclose())
+    outbox = running.data_dir / "outbox.jsonl"
+    assert wait_for(lambda: len(sent_with(outbox, message)), lambda sent: sent > 0) == 1
+    time.sleep(2.5)  # another tick of the dispatch job: nothing is sent twice
+    assert len(sent_with(outbox, message)) == 1
 
 
 def a_citizen_with_a_paper(running: RunningStack, api: httpx.Client) -> str:

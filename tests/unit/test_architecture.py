@@ -19,40 +19,83 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 OURS = (
     "api", "web", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "seed", "crypto", "storage",
-    "stack",
+    "stack", "jobs",
 )  # fmt: skip
 DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance", "seed")
 
 # importer package -> packages it must not import (a package never "imports" itself)
 FORBIDDEN: dict[str, frozenset[str]] = {
     "crypto": frozenset(
-        {"api", "identity", "wallet", "consent", "forms", "notify", "audit", "storage", "assurance", "seed", "litestar"}
+        {
+            "api",
+            "jobs",
+            "identity",
+            "wallet",
+            "consent",
+            "forms",
+            "notify",
+            "audit",
+            "storage",
+            "assurance",
+            "seed",
+            "litestar",
+        }
     ),
     "storage": frozenset(
-        {"api", "identity", "wallet", "consent", "forms", "notify", "audit", "crypto", "assurance", "seed", "litestar"}
+        {
+            "api",
+            "jobs",
+            "identity",
+            "wallet",
+            "consent",
+            "forms",
+            "notify",
+            "audit",
+            "crypto",
+            "assurance",
+            "seed",
+            "litestar",
+        }
     ),
-    "identity": frozenset({"api", "wallet", "consent", "forms", "assurance", "web", "seed", "litestar"}),
-    "notify": frozenset({"api", "identity", "wallet", "consent", "forms", "assurance", "web", "seed", "litestar"}),
-    "wallet": frozenset({"api", "consent", "forms", "assurance", "web", "seed", "litestar"}),
-    "consent": frozenset({"api", "forms", "assurance", "web", "seed", "litestar"}),
+    "identity": frozenset({"api", "jobs", "wallet", "consent", "forms", "assurance", "web", "seed", "litestar"}),
+    "notify": frozenset(
+        {"api", "jobs", "identity", "wallet", "consent", "forms", "assurance", "web", "seed", "litestar"}
+    ),
+    "wallet": frozenset({"api", "jobs", "consent", "forms", "assurance", "web", "seed", "litestar"}),
+    "consent": frozenset({"api", "jobs", "forms", "assurance", "web", "seed", "litestar"}),
     # forms builds on the wallet (papers, issuing), identity (contacts), audit and notify; never on consent
-    "forms": frozenset({"api", "consent", "assurance", "web", "seed", "litestar"}),
+    "forms": frozenset({"api", "jobs", "consent", "assurance", "web", "seed", "litestar"}),
     # audit builds only on crypto and storage; any other package may record into it
     "audit": frozenset(
-        {"api", "identity", "wallet", "consent", "forms", "notify", "assurance", "web", "seed", "litestar"}
+        {"api", "jobs", "identity", "wallet", "consent", "forms", "notify", "assurance", "web", "seed", "litestar"}
     ),
     # assurance composes identity, wallet, consent and forms (proofing, recovery, closing an impostor's account);
     # only api imports it
-    "assurance": frozenset({"api", "web", "seed", "litestar"}),
+    "assurance": frozenset({"api", "jobs", "web", "seed", "litestar"}),
     # seed builds synthetic citizens, papers and dossiers with identity's, the wallet's and forms' own sealing; only
     # api imports it
-    "seed": frozenset({"api", "web", "consent", "assurance", "litestar"}),
+    "seed": frozenset({"api", "jobs", "web", "consent", "assurance", "litestar"}),
     # the pages sit beside api: they use its composition root (container, unit of work) and the domain's services
+    # background jobs call the domain's services for the api's `congdanso jobs` commands; only api imports them
+    "jobs": frozenset({"api", "web", "seed", "stack", "litestar"}),
     "web": frozenset(),
     "api": frozenset(),
     # the local stack runs the service as processes and speaks to it over HTTP and its settings file only
     "stack": frozenset(
-        {"api", "web", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "seed", "litestar"}
+        {
+            "api",
+            "jobs",
+            "web",
+            "identity",
+            "wallet",
+            "consent",
+            "forms",
+            "notify",
+            "audit",
+            "assurance",
+            "seed",
+            "litestar",
+        }
     ),
 }
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+
+from storage.partitions import is_partition
+
+
+def _not_a_partition(name: str | None, type_: str, _parent: Any) -> bool:
+    # PostgreSQL's monthly partitions are made by the migrations and `ensure_partitions`, never by the models.
+    return not (type_ == "table" and is_partition(name))
 
 
 def run_migrations() -> None:
@@ -16,6 +25,7 @@ def run_migrations() -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         version_table=config.attributes.get("version_table", "alembic_version"),
         compare_type=True,
+        include_name=_not_a_partition,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,6 +6,8 @@
   record was even written cannot happen: it is committed before the write) goes too, once old enough.
 - A citizen-key replacement left half-way by a crash (`CitizenKeys.begin_replacement`) is finished when the
   citizen's profile is already sealed under the new key (the closing transaction committed), else abandoned.
+- PostgreSQL: the coming months' partitions of the access log and the outbox are made ahead of time
+  (`storage.partitions`; rows never wait for one, an unpartitioned month fills the default partition).
 - A key whose citizen was erased (or whose registration never committed) is destroyed. Keys are
   created before their citizen row commits, so this runs only from the CLI or the periodic job,
   after registrations in flight have had time to finish.
@@ -26,6 +28,7 @@ from identity.models import Citizen
 from identity.profile import profile_context
 from storage.blobs import BlobInfo, BlobNotFound
 from storage.db import read_only, transaction
+from storage.partitions import ensure_partitions
 from wallet.repository import WalletRepository
 from wallet.service import WalletDeps
 
@@ -39,6 +42,7 @@ class GcReport:
     orphans_removed: int = 0
     keys_destroyed: int = 0
     replacements_settled: int = 0
+    partitions_created: int = 0
 
 
 class Janitor:
@@ -53,6 +57,8 @@ class Janitor:
         report.orphans_removed = await self._orphans(cutoff)
         report.replacements_settled = await anyio.to_thread.run_sync(self._replacements, cutoff)
         report.keys_destroyed = await anyio.to_thread.run_sync(self._unused_keys, cutoff)
+        created = await anyio.to_thread.run_sync(ensure_partitions, self._deps.engine, now)
+        report.partitions_created = len(created)
         return report
 
     def _replacements(self, cutoff: datetime) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from api.cli import migrate
 from audit.appends import chain_committed
@@ -98,19 +98,35 @@ class TestRowsLandInTheirMonth:
 
 @ON_POSTGRES
 class TestQueriesOnPartitions:
-    def test_a_month_bounded_query_reads_one_partition(self, engine: Engine) -> None:
+    def test_a_month_bounded_page_reads_one_partition(self, engine: Engine) -> None:
+        """The citizen's log narrowed to January (`GET /me/access-log?from=…&to=…`): the statement the service
+        sends, planned by PostgreSQL, reads January's partition alone."""
         for days in range(0, 120, 10):
             _record(engine, NOW + timedelta(days=days))
-        since, until = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)
+        sent: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, _many: bool) -> None:
+            if "FROM access_log" in sql:
+                sent.append((sql, parameters))
+
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            with transaction(engine) as session:
+                since, until = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)
+                page, _ = AuditService(session, FrozenClock(NOW)).access_log("citizen-1", since=since, until=until)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        assert [entry.at.month for entry in page] == [1, 1, 1]
+        (sql, parameters), *_ = sent
         with engine.connect() as connection:
-            plan = connection.execute(
-                text(
-                    "EXPLAIN (FORMAT JSON) SELECT * FROM access_log WHERE citizen_id = :citizen"
-                    " AND at >= :since AND at < :until ORDER BY at DESC, id DESC LIMIT 20"
-                ),
-                {"citizen": "citizen-1", "since": since, "until": until},
-            ).scalar_one()
+            plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", parameters).scalar_one()
         assert set(_relations(plan[0]["Plan"])) == {"access_log_p2027_01"}
+        with engine.connect() as connection:  # the same page without the bounds reads every month
+            plan = connection.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) SELECT * FROM access_log WHERE citizen_id = 'citizen-1' ORDER BY at DESC"
+                " LIMIT 20"
+            ).scalar_one()
+        assert len(set(_relations(plan[0]["Plan"]))) > 2
 
     def test_pages_and_chain_across_months(self, engine: Engine) -> None:
         times = [NOW + timedelta(days=days, microseconds=days) for days in range(0, 100, 7)]

@@ -45,6 +45,7 @@ def _models_metadata() -> Any:
 def migrate(settings: Settings) -> None:
     """Upgrade the migration chains, each in its own database (or one shared database)."""
     from storage.migrate import upgrade
+    from storage.partitions import ensure_partitions
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     targets: list[tuple[Chain, str]] = [
@@ -58,6 +59,8 @@ def migrate(settings: Settings) -> None:
         engine = create_db_engine(url, pool_size=1)
         try:
             upgrade(engine, chain=chain, metadata=_models_metadata() if chain == "main" else None)
+            if chain == "main":  # PostgreSQL: the coming months' partitions (the janitor keeps adding them)
+                ensure_partitions(engine, datetime.now(UTC))
         finally:
             engine.dispose()
 

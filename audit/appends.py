@@ -68,7 +68,9 @@ def link_pending(repo: AuditRepository) -> int:
         for row in rows:  # the columns ROW_COLUMNS: row[1] is `at`, row[2] the id
             seq = head.seq + 1
             digest = hasher.row_hash((seq, *row[1:]), micros_since_epoch(row[1]), head.entry_hash)
-            links.append({"row_id": row[2], "seq": seq, "prev_hash": head.entry_hash, "entry_hash": digest})
+            links.append(
+                {"row_id": row[2], "at": row[1], "seq": seq, "prev_hash": head.entry_hash, "entry_hash": digest}
+            )
             head = ChainHead(seq, digest)
         repo.link(links)
         total += len(rows)

@@ -45,11 +45,14 @@ _LINK_ONE = (
     .where(_ENTRY_COLUMNS.id == bindparam("row_id"), _ENTRY_COLUMNS.seq.is_(None))
     .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), entry_hash=bindparam("entry_hash"))
 )
-# psycopg's own placeholders, `%(…)b`: arrays sent in the binary format cost a fifth of the text format to write.
+# psycopg's own placeholders, `%(…)b`: arrays sent in the binary format cost a fifth of the text format to write. The
+# entry's time joins too: the access log is partitioned by month on PostgreSQL (`storage.partitions`), and the time
+# takes each link to its own month's partition.
 _LINK_BATCH = (
     "UPDATE access_log SET seq = link.seq, prev_hash = link.prev_hash, entry_hash = link.entry_hash"
-    " FROM unnest(%(row_id)b::varchar[], %(seq)b::bigint[], %(prev_hash)b::varchar[], %(entry_hash)b::varchar[])"
-    " AS link(id, seq, prev_hash, entry_hash) WHERE access_log.id = link.id AND access_log.seq IS NULL"
+    " FROM unnest(%(row_id)b::varchar[], %(at)b::timestamptz[], %(seq)b::bigint[], %(prev_hash)b::varchar[],"
+    " %(entry_hash)b::varchar[]) AS link(id, at, seq, prev_hash, entry_hash)"
+    " WHERE access_log.id = link.id AND access_log.at = link.at AND access_log.seq IS NULL"
 )
 
 
@@ -155,14 +158,14 @@ class AuditRepository:
         return list(self.session.connection().execute(_UNCHAINED, {"limit": limit}).all())
 
     def link(self, links: list[dict[str, Any]]) -> None:
-        """Give each unchained entry `row_id` its `seq`, `prev_hash` and `entry_hash` (keys of each dict).
+        """Give each unchained entry `row_id` (at `at`) its `seq`, `prev_hash` and `entry_hash` (keys of each dict).
         PostgreSQL: one UPDATE of the whole batch from arrays, instead of an UPDATE a row (the chaining pass runs
         alongside the appends, on the same cores)."""
         connection = connection_of(self.session)
         if connection.dialect.name != "postgresql":
-            connection.execute(_LINK_ONE, links)
+            connection.execute(_LINK_ONE, [{k: v for k, v in link.items() if k != "at"} for link in links])
             return
-        columns = {key: [link[key] for link in links] for key in ("row_id", "seq", "prev_hash", "entry_hash")}
+        columns = {key: [link[key] for link in links] for key in ("row_id", "at", "seq", "prev_hash", "entry_hash")}
         connection.exec_driver_sql(_LINK_BATCH, columns)
 
     def count_unchained(self) -> int:

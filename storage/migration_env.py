@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+
+from storage.partitions import is_partition
+
+
+def _not_a_partition(name: str | None, type_: str, _parent: Any) -> bool:
+    # PostgreSQL's monthly partitions are made by the migrations and `ensure_partitions`, never by the models.
+    return not (type_ == "table" and is_partition(name))
 
 
 def run_migrations() -> None:
@@ -17,6 +26,7 @@ def run_migrations() -> None:
         version_table=config.attributes.get("version_table", "alembic_version"),
         compare_type=True,
         transaction_per_migration=config.attributes.get("transaction_per_migration", False),
+        include_name=_not_a_partition,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -4,8 +4,16 @@
   (if any) and the record go.
 - A blob no committed file references and no pending record announces (a crash before the pending
   record was even written cannot happen: it is committed before the write) goes too, once old enough.
+  The bucket is walked a slice at a time: each run examines at most `WalletConfig.gc_slice_blobs` keys, in key
+  order, from where the previous run stopped (`JanitorCursor`), and starts over once it reaches the end; a bucket of
+  a million citizens is covered over successive runs at a bounded cost each. The slices are bounded by count, not by
+  fixed key prefixes: blob keys are `c/<citizen id>/<file id>` with UUIDv7 ids, whose first characters are the
+  time of creation, so the citizens of a year share their first hex characters and prefix slices would be as
+  uneven as registrations over time.
 - A citizen-key replacement left half-way by a crash (`CitizenKeys.begin_replacement`) is finished when the
   citizen's profile is already sealed under the new key (the closing transaction committed), else abandoned.
+- PostgreSQL: the coming months' partitions of the access log and the outbox are made ahead of time
+  (`storage.partitions`; rows never wait for one, an unpartitioned month fills the default partition).
 - A key whose citizen was erased (or whose registration never committed) is destroyed. Keys are
   created before their citizen row commits, so this runs only from the CLI or the periodic job,
   after registrations in flight have had time to finish.
@@ -13,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,19 +35,26 @@ from identity.models import Citizen
 from identity.profile import profile_context
 from storage.blobs import BlobInfo, BlobNotFound
 from storage.db import read_only, transaction
+from storage.partitions import ensure_partitions
+from wallet.models import JanitorCursor
 from wallet.repository import WalletRepository
 from wallet.service import WalletDeps
 
 BLOB_PREFIX = "c/"
 KEY_PAGE = 1_000  # citizen keys checked against the citizens per read
+ORPHAN_BATCH = 500  # listed blobs checked against the database per read
+ORPHAN_WALK = "orphan_blobs"  # the name of the walk's cursor
 
 
 @dataclass
 class GcReport:
     pending_removed: int = 0
     orphans_removed: int = 0
+    blobs_examined: int = 0
+    walk_completed: bool = False  # this run's slice reached the end of the bucket (the next starts over)
     keys_destroyed: int = 0
     replacements_settled: int = 0
+    partitions_created: int = 0
 
 
 class Janitor:
@@ -50,9 +66,11 @@ class Janitor:
         cutoff = now - self._deps.config.gc_grace
         report = GcReport()
         report.pending_removed = await self._stale_pending(cutoff)
-        report.orphans_removed = await self._orphans(cutoff)
+        await self._orphans(cutoff, now, report)
         report.replacements_settled = await anyio.to_thread.run_sync(self._replacements, cutoff)
         report.keys_destroyed = await anyio.to_thread.run_sync(self._unused_keys, cutoff)
+        created = await anyio.to_thread.run_sync(ensure_partitions, self._deps.engine, now)
+        report.partitions_created = len(created)
         return report
 
     def _replacements(self, cutoff: datetime) -> int:
@@ -90,16 +108,36 @@ class Janitor:
         await anyio.to_thread.run_sync(forget)
         return len(keys)
 
-    async def _orphans(self, cutoff: datetime) -> int:
-        removed = 0
-        batch: list[BlobInfo] = []
-        async for info in self._deps.blobs.list(BLOB_PREFIX):
-            if info.modified_at < cutoff:
-                batch.append(info)
-            if len(batch) >= 500:
-                removed += await self._remove_unreferenced(batch)
-                batch = []
-        return removed + await self._remove_unreferenced(batch)
+    async def _orphans(self, cutoff: datetime, now: datetime, report: GcReport) -> None:
+        """One slice of the walk over the blobs: at most `gc_slice_blobs` keys after the cursor, then the cursor
+        moved to the last key examined (or back to the start when the walk reached the end)."""
+        start_after = await anyio.to_thread.run_sync(self._cursor)
+        limit, last, batch = self._deps.config.gc_slice_blobs, start_after, []
+        listing = self._deps.blobs.list(BLOB_PREFIX, start_after=start_after)
+        async with contextlib.aclosing(listing):  # type: ignore[type-var]  # every backend's `list` is a generator
+            async for info in listing:
+                report.blobs_examined += 1
+                last = info.key
+                if info.modified_at < cutoff:
+                    batch.append(info)
+                if len(batch) >= ORPHAN_BATCH:
+                    report.orphans_removed += await self._remove_unreferenced(batch)
+                    batch = []
+                if report.blobs_examined >= limit:
+                    break
+            else:
+                last, report.walk_completed = "", True
+        report.orphans_removed += await self._remove_unreferenced(batch)
+        await anyio.to_thread.run_sync(self._move_cursor, last, now)
+
+    def _cursor(self) -> str:
+        with transaction(read_only(self._deps.engine)) as session:
+            cursor = session.get(JanitorCursor, ORPHAN_WALK)
+            return "" if cursor is None else cursor.position
+
+    def _move_cursor(self, position: str, now: datetime) -> None:
+        with transaction(self._deps.engine) as session:
+            session.merge(JanitorCursor(name=ORPHAN_WALK, position=position, updated_at=now))
 
     async def _remove_unreferenced(self, batch: list[BlobInfo]) -> int:
         keys = [info.key for info in batch]

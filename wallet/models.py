@@ -72,6 +72,17 @@ class PendingBlob(SQLModel, table=True):
     reserved_bytes: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
+class JanitorCursor(SQLModel, table=True):
+    """Where a walk of the janitor over the blob store stopped: the last key it examined (empty: the walk starts over
+    at the first key). Each run resumes after it, so a run's work is bounded whatever the size of the bucket."""
+
+    __tablename__ = "janitor_cursor"
+
+    name: str = Field(primary_key=True, max_length=40)
+    position: str = Field(max_length=1024)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class CitizenUsage(SQLModel, table=True):
     """Bytes a citizen's papers hold, plus those reserved by uploads in flight: the quota is one conditional update
     of this row, so concurrent uploads cannot pass it together."""

@@ -50,6 +50,7 @@ class WalletConfig:
     max_documents: int = 2000
     max_files: int = 10
     gc_grace: timedelta = timedelta(hours=1)
+    gc_slice_blobs: int = 20_000  # blobs a janitor run examines for orphans (`wallet.janitor`)
     page_default: int = 50
     page_max: int = 200
 

@@ -56,7 +56,8 @@ class BlobStore(Protocol):
     """Streams opaque objects in and out of a backend, addressed by `/`-separated keys.
 
     Keys are validated by `validate_key` (invalid keys raise ValueError before any I/O).
-    Listing order is backend-specific.
+    Listing is in the backend's key order, the same on every call (byte order on the local folder and on AWS S3;
+    SeaweedFS orders folder by folder), so `start_after` resumes a walk.
     """
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = DEFAULT_CONTENT_TYPE) -> int:
@@ -82,8 +83,9 @@ class BlobStore(Protocol):
         """Whether an object is stored under `key`."""
         ...
 
-    def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
-        """Every object whose key starts with `prefix` (a plain string prefix, as in S3)."""
+    def list(self, prefix: str = "", *, start_after: str = "") -> AsyncIterator[BlobInfo]:
+        """Every object whose key starts with `prefix` (a plain string prefix, as in S3) and sorts after
+        `start_after` (S3's `start-after`): a walk stopped at a key resumes right after it, deleted or not."""
         ...
 
     async def check(self) -> None:

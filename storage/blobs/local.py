@@ -97,8 +97,8 @@ class LocalBlobStore:
     async def exists(self, key: str) -> bool:
         return await _io(_is_file, self._path(key))
 
-    def list(self, prefix: str = "") -> AsyncGenerator[BlobInfo, None]:
-        return self._walk(validate_prefix(prefix))
+    def list(self, prefix: str = "", *, start_after: str = "") -> AsyncGenerator[BlobInfo, None]:
+        return self._walk(validate_prefix(prefix), start_after)
 
     async def check(self) -> None:
         await _io(self._probe)
@@ -159,8 +159,10 @@ class LocalBlobStore:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(file.close)
 
-    async def _walk(self, prefix: str) -> AsyncGenerator[BlobInfo, None]:
-        """Depth-first walk from the deepest folder the prefix names; yields keys in byte order."""
+    async def _walk(self, prefix: str, start_after: str) -> AsyncGenerator[BlobInfo, None]:
+        """Depth-first walk from the deepest folder the prefix names; yields keys in byte order, those after
+        `start_after` only. A folder whose keys all sort before it is skipped unread: every key under `d/` sorts
+        after `d/`, and before `start_after` when `start_after` follows `d/` without lying inside it."""
         directory = prefix.rpartition("/")[0]
         start = self._root / directory if directory else self._root
         stack: builtins.list[Iterator[_Entry]] = [iter(await _io(_scan, start, directory))]
@@ -169,9 +171,10 @@ class LocalBlobStore:
             if entry is None:
                 stack.pop()
             elif entry.is_dir:
-                if (entry.key + "/").startswith(prefix):
+                folder = entry.key + "/"
+                if folder.startswith(prefix) and (folder > start_after or start_after.startswith(folder)):
                     stack.append(iter(await _io(_scan, entry.path, entry.key)))
-            elif entry.key.startswith(prefix):
+            elif entry.key.startswith(prefix) and entry.key > start_after:
                 yield BlobInfo(entry.key, entry.size, datetime.fromtimestamp(entry.mtime, tz=UTC))
 
 

@@ -157,8 +157,8 @@ class S3BlobStore:
             return False
         return True
 
-    def list(self, prefix: str = "") -> AsyncGenerator[BlobInfo, None]:
-        return self._list(validate_prefix(prefix))
+    def list(self, prefix: str = "", *, start_after: str = "") -> AsyncGenerator[BlobInfo, None]:
+        return self._list(validate_prefix(prefix), start_after)
 
     async def check(self) -> None:
         if not await _call(self._client.bucket_exists, self._bucket):
@@ -176,8 +176,11 @@ class S3BlobStore:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(ahead.close)
 
-    async def _list(self, prefix: str) -> AsyncGenerator[BlobInfo, None]:
-        objects: Iterator[Object] = iter(self._client.list_objects(self._bucket, prefix=prefix or None, recursive=True))
+    async def _list(self, prefix: str, start_after: str) -> AsyncGenerator[BlobInfo, None]:
+        listing = self._client.list_objects(
+            self._bucket, prefix=prefix or None, recursive=True, start_after=start_after or None
+        )
+        objects: Iterator[Object] = iter(listing)
         while (obj := await _call(next, objects, None)) is not None:
             if obj.is_dir or obj.object_name is None:
                 continue

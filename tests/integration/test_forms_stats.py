@@ -20,6 +20,7 @@ from forms.catalog import ProcedureCatalog
 from forms.models import Application
 from forms.schemas import StatsReport
 from forms.stats import Period, StatsService, longest_span
+from forms.stats_sql import TOTAL, Selection, percentile_medians, portable_medians
 from identity.models import Citizen
 from identity.notices import VIETNAM
 from identity.sessions import Principal
@@ -213,6 +214,33 @@ def test_the_day_boundary_is_midnight_in_vietnam(engine: Engine) -> None:
     first_day = _report(engine, ADMIN, Period(date(2026, 6, 1), date(2026, 6, 1)))
     second_day = _report(engine, ADMIN, Period(date(2026, 6, 2), date(2026, 6, 2)))
     assert (first_day.total.submitted, second_day.total.submitted) == (1, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_percentile_cont_gives_the_portable_medians(engine: Engine) -> None:
+    """PostgreSQL's `percentile_cont(0.5)` and the portable ORDER BY/LIMIT medians, on the same dossiers: groups of
+    0 (absent from both), 1, 40, 41, 57 and 64 rows, the total, a period, and a selection with no dossier at all."""
+    codes = [p.code for p in ProcedureCatalog.shipped().all()]
+    rows = _seed(engine, codes)
+    spans = [(Application.login_at, Application.submitted_at), (Application.submitted_at, Application.decided_at)]
+    selections = [
+        Selection(codes),
+        Selection(codes, start=NOW - timedelta(days=20)),
+        Selection(codes[2:4]),  # an odd and an even group
+        Selection(codes[:1]),  # the empty group only
+        Selection(codes, start=NOW + timedelta(days=1)),
+    ]
+    with Session(engine) as session:
+        for selection in selections:
+            for start, end in spans:
+                percentile = percentile_medians(session, selection, start, end)
+                assert percentile == portable_medians(session, selection, start, end), selection
+    with Session(engine) as session:
+        everything = percentile_medians(session, Selection(codes), Application.login_at, Application.submitted_at)
+    plain = [(r.submitted_at - r.login_at).total_seconds() for r in rows if r.login_at and r.submitted_at]
+    assert everything[TOTAL] == pytest.approx(median(plain), rel=1e-12)
+    assert codes[0] not in everything and len(everything) == len(codes)  # the empty group has no median
 
 
 def test_the_longest_span_of_working_days() -> None:

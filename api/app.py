@@ -40,6 +40,7 @@ from api.controllers.qr import QrController
 from api.controllers.verify import DocumentQrController, VerifyController
 from api.deps import provide_account_service, provide_auth_service, provide_session_service
 from api.errors import exception_handlers
+from api.gauges import PREFIX
 from api.json_guard import json_guard
 from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
@@ -84,7 +85,7 @@ def _compression() -> CompressionConfig:
 
 
 def _metrics() -> PrometheusConfig:
-    return PrometheusConfig(app_name="congdanso", group_path=True, exclude=["/metrics"])
+    return PrometheusConfig(app_name="congdanso", prefix=PREFIX, group_path=True, exclude=["/metrics"])
 
 
 def _header_limits(settings: Settings) -> DefineMiddleware:

@@ -57,6 +57,12 @@ system-deps:
 		echo "installing HAProxy and PgBouncer (Debian packages) for the local stack (make stack-up)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy pgbouncer >/dev/null; \
 	fi
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		echo "installing promtool (from Debian's prometheus package, without the server) for deploy/prometheus/'s checks"; \
+		tmp=$$(mktemp -d) && apt-get update -qq && (cd $$tmp && apt-get download -qq -o APT::Sandbox::User=root prometheus) \
+			&& dpkg-deb --fsys-tarfile $$tmp/prometheus_*.deb | tar -x -O ./usr/bin/promtool > /usr/local/bin/promtool \
+			&& chmod 755 /usr/local/bin/promtool; rm -rf $$tmp; \
+	fi
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing Chromium (Debian package) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

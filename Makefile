@@ -8,7 +8,7 @@ PACKAGES := api web identity wallet consent forms notify crypto storage audit as
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean
-.PHONY: stack-up stack-down stack-status test-stack bench-scale
+.PHONY: stack-up stack-down stack-status test-stack test-stack-e2e bench-scale
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -114,6 +114,11 @@ stack-status: deps
 # The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
 test-stack: deps system-deps
 	$(BIN)/pytest -q tests/stack
+
+# The integration tests marked `e2e` over HTTP through the load balancer of a fresh stack, brought up and destroyed
+# around them (tests/stack/e2e.py; a slice of them runs in tests/stack/test_stack.py).
+test-stack-e2e: deps system-deps
+	$(BIN)/python -m tests.stack.e2e
 
 # A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
 FUZZ_EXAMPLES ?= 200

@@ -16,19 +16,23 @@ from stack.supervisor import destroy
 from tests.stack.conftest import WORKERS, RunningStack
 from tests.web.server import REPO, free_port
 
-# The slice `make test` runs (a sign-up, a login with its SMS code, a paper stored and read back, a consent pulled):
-# about 10 s here.
+# The slice `make test` runs (a sign-up, a login with its SMS code, a paper stored and read back, a consent pulled),
+# named by node id so that only their files are collected: about 10 s here.
 QUICK = (
-    "test_verified_registration_gives_tokens_and_a_profile or test_pin_then_sms_code_gives_tokens"
-    " or test_reads_back_what_was_created_and_nothing_else or test_files_of_an_unrestricted_paper_stream"
+    "tests/integration/test_registration.py::TestRegister::test_verified_registration_gives_tokens_and_a_profile",
+    "tests/integration/test_login_otp.py::TestLogin::test_pin_then_sms_code_gives_tokens",
+    "tests/integration/test_wallet_api.py::TestGetDocument::test_reads_back_what_was_created_and_nothing_else",
+    "tests/integration/test_consent.py::TestPull::test_files_of_an_unrestricted_paper_stream",
 )
 
 
 def e2e_command(running: RunningStack, *pytest_args: str) -> tuple[list[str], dict[str, str]]:
-    """pytest over tests/integration in end-to-end mode against `running`, and its environment."""
+    """pytest in end-to-end mode against `running` (over tests/integration unless `pytest_args` name tests), and its
+    environment."""
     env = running.env() | {"WALLET_TEST_BASE_URL": running.base_url, "WALLET_TEST_DATA_DIR": str(running.data_dir)}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "e2e", "tests/integration"]
-    return [*command, *pytest_args], env
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "e2e"]
+    named = any(arg.startswith("tests/") for arg in pytest_args)
+    return [*command, *pytest_args, *([] if named else ["tests/integration"])], env
 
 
 def run_e2e(running: RunningStack, *pytest_args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

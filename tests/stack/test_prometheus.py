@@ -18,7 +18,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.gauges import OUTBOX_LAG, UNSIGNED_TAIL
-from stack.configs import haproxy_config
+from stack.configs import haproxy_config, prometheus_config
 from tests.serve_process import ServeProcess
 from tests.web.server import free_port
 
@@ -48,6 +48,16 @@ class TestPromtool:
         checked = run(promtool, "check", "config", "prometheus.yml")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "1 rule files found" in checked.stdout
+
+    def test_the_config_a_local_stack_writes_is_valid(self, promtool: str, tmp_path: Path) -> None:
+        text = prometheus_config(
+            workers=["127.0.0.1:40001", "127.0.0.1:40002"],
+            balancer="127.0.0.1:40003",
+            rules=str(PROMETHEUS / "alerts.yml"),
+        )
+        (tmp_path / "prometheus.yml").write_text(text)
+        checked = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
     def test_the_rules_are_valid(self, promtool: str) -> None:
         checked = run(promtool, "check", "rules", "alerts.yml")

@@ -43,7 +43,8 @@ i18n: $(VENV)/.synced
 	$(BIN)/python -m web.i18n extract
 
 # The tests start a real PostgreSQL server themselves, drive the pages in a real Chromium and keep keys in a real
-# PKCS#11 token (SoftHSM2); all come from Debian's packages (Playwright never downloads a browser of its own).
+# PKCS#11 token (SoftHSM2); all come from Debian's packages (Playwright never downloads a browser of its own), as does
+# promtool, which checks deploy/prometheus/ (taken alone from the prometheus package: 48 MB, no server, no service).
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL (Debian package) for the integration tests"; \

@@ -8,7 +8,7 @@ PACKAGES := api web identity wallet consent forms notify crypto storage audit as
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean
-.PHONY: stack-up stack-down stack-status test-stack bench-scale
+.PHONY: stack-up stack-down stack-status test-stack test-stack-e2e bench-scale
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,8 @@ i18n: $(VENV)/.synced
 	$(BIN)/python -m web.i18n extract
 
 # The tests start a real PostgreSQL server themselves, drive the pages in a real Chromium and keep keys in a real
-# PKCS#11 token (SoftHSM2); all come from Debian's packages (Playwright never downloads a browser of its own).
+# PKCS#11 token (SoftHSM2); all come from Debian's packages (Playwright never downloads a browser of its own), as does
+# promtool, which checks deploy/prometheus/ (taken alone from the prometheus package: 48 MB, no server, no service).
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL (Debian package) for the integration tests"; \
@@ -56,6 +57,12 @@ system-deps:
 	@if ! command -v haproxy >/dev/null 2>&1 || ! command -v pgbouncer >/dev/null 2>&1; then \
 		echo "installing HAProxy and PgBouncer (Debian packages) for the local stack (make stack-up)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy pgbouncer >/dev/null; \
+	fi
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		echo "installing promtool (from Debian's prometheus package, without the server) for deploy/prometheus/'s checks"; \
+		tmp=$$(mktemp -d) && apt-get update -qq && (cd $$tmp && apt-get download -qq -o APT::Sandbox::User=root prometheus) \
+			&& dpkg-deb --fsys-tarfile $$tmp/prometheus_*.deb | tar -x -O ./usr/bin/promtool > /usr/local/bin/promtool \
+			&& chmod 755 /usr/local/bin/promtool; rm -rf $$tmp; \
 	fi
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing Chromium (Debian package) for the browser tests"; \
@@ -108,6 +115,11 @@ stack-status: deps
 # The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
 test-stack: deps system-deps
 	$(BIN)/pytest -q tests/stack
+
+# The integration tests marked `e2e` over HTTP through the load balancer of a fresh stack, brought up and destroyed
+# around them (tests/stack/e2e.py; a slice of them runs in tests/stack/test_stack.py).
+test-stack-e2e: deps system-deps
+	$(BIN)/python -m tests.stack.e2e
 
 # A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
 FUZZ_EXAMPLES ?= 200

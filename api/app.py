@@ -40,10 +40,10 @@ from api.controllers.qr import QrController
 from api.controllers.verify import DocumentQrController, VerifyController
 from api.deps import provide_account_service, provide_auth_service, provide_session_service
 from api.errors import exception_handlers
+from api.gauges import PREFIX
 from api.json_guard import json_guard
 from api.limits import cors_for_api, header_limits
 from api.logging import configure_logging
-from api.metrics_listener import register_jobs_gauges
 from api.middleware import access_log_middleware, add_security_headers
 from api.openapi_allow import allow_matches_route
 from api.openapi_swagger import LocalSwaggerPlugin, swagger_csp
@@ -85,7 +85,7 @@ def _compression() -> CompressionConfig:
 
 
 def _metrics() -> PrometheusConfig:
-    return PrometheusConfig(app_name="congdanso", group_path=True, exclude=["/metrics"])
+    return PrometheusConfig(app_name="congdanso", prefix=PREFIX, group_path=True, exclude=["/metrics"])
 
 
 def _header_limits(settings: Settings) -> DefineMiddleware:
@@ -250,7 +250,6 @@ def create_app(
 def app_factory() -> Litestar:
     """Entry point for `uvicorn --factory api.app:app_factory` (each worker builds its own)."""
     app = create_app()
-    register_jobs_gauges(app.state.container.settings)  # /metrics on this port too (once per worker process)
     freeze_startup_heap()
     return app
 

@@ -4,17 +4,25 @@ callers the route policy lets read it.
 
 With several workers each is its own process: prometheus_client's multiprocess mode has every worker write its
 samples to files under `<data dir>/metrics`, and this listener (in the parent process) sums them, so one scrape
-sees the whole service (counters summed, the in-progress gauge as the live sum)."""
+sees the whole service (counters summed, the in-progress gauge as the live sum). The listener also reports the
+database's own gauges (`api.gauges`), read once per scrape in its own thread."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
+from api.gauges import DatabaseGauges
 from api.settings import Settings
+from crypto.clock import SystemClock
+from storage.db import create_db_engine
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -23,19 +31,23 @@ def start_metrics_listener(settings: Settings) -> bool:
     """Serve the metrics on their own port, in a daemon thread of this process; False when none is configured."""
     if settings.metrics_port is None:
         return False
-    registry = REGISTRY
+    registry = CollectorRegistry()
     if settings.workers > 1:
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=str(_fresh_multiprocess_dir(settings)))  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_Forward(REGISTRY))  # this process's own request metrics
+    # One connection of its own (never one of the requests' pool); made at the first scrape.
+    engine = partial(create_db_engine, settings.resolved_database_url, pool_size=1)
+    registry.register(DatabaseGauges(engine, SystemClock()))
     register_jobs_gauges(settings, registry)
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     return True
 
 
-def register_jobs_gauges(settings: Settings, registry: CollectorRegistry = REGISTRY) -> bool:
-    """The job queue's gauges (`jobs.metrics`) on PostgreSQL, once per registry; False on SQLite (no queue)."""
+def register_jobs_gauges(settings: Settings, registry: CollectorRegistry) -> bool:
+    """The job queue's gauges (`jobs.metrics`) on PostgreSQL, once per registry; False on SQLite (no queue). Only on
+    this listener, like the database gauges: a read at scrape time must never run on the API's event loop."""
     from jobs.metrics import JobsCollector
-    from storage.db import create_db_engine
 
     url = settings.resolved_jobs_database_url
     if not url.startswith("postgresql"):
@@ -56,3 +68,13 @@ def _fresh_multiprocess_dir(settings: Settings) -> Path:
     path.mkdir(parents=True, mode=0o700)
     os.environ[MULTIPROC_ENV] = str(path)
     return path
+
+
+class _Forward(Collector):
+    """Another registry's metrics, as part of this one."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()

@@ -175,6 +175,22 @@ class AuditRepository:
     def checkpoint(self, seq: int) -> AuditCheckpoint | None:
         return self.session.get(AuditCheckpoint, seq)
 
+    def latest_checkpoint(self) -> AuditCheckpoint | None:
+        """The checkpoint of the highest `seq` (its primary key), None before the first."""
+        query = select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq).desc()).limit(1)
+        return self.session.exec(query).first()
+
+    def oldest_unsigned_at(self, *, after_seq: int) -> datetime | None:
+        """When the oldest entry no checkpoint covers was recorded (a checkpoint at `after_seq` covers every entry up
+        to it): entry `after_seq + 1` by the unique `seq` index, else the oldest unchained entry by the partial
+        unchained index (entries are chained in time order, so a chained one is always the older). None: all signed."""
+        chained = select(col(AccessLogEntry.at)).where(col(AccessLogEntry.seq) == after_seq + 1)
+        found = self.session.exec(chained).first()
+        if found is not None:
+            return found
+        unchained = select(col(AccessLogEntry.at)).where(col(AccessLogEntry.seq).is_(None))
+        return self.session.exec(unchained.order_by(col(AccessLogEntry.at)).limit(1)).first()
+
     def entries_in_order(self, *, batch: int) -> Iterator[Sequence[Any]]:
         """Every chained entry in `seq` order, streamed (a server-side cursor on PostgreSQL) `batch` rows at a time:
         plain rows of the columns `ROW_COLUMNS` then `prev_hash` and `entry_hash`. `at` comes as the driver gives

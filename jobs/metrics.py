@@ -1,5 +1,5 @@
-"""Two gauges of the queue for /metrics, read from PostgreSQL at each scrape: jobs parked as failed, and how long the
-oldest due job has waited (a worker that is down or cannot keep up shows here first)."""
+"""Two gauges of the queue for the metrics listener, read from PostgreSQL at each scrape: jobs parked as failed, and
+how long the oldest due job has waited (a worker that is down or cannot keep up shows here first)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-FAILED = "cds_jobs_failed"
-OLDEST_QUEUED = "cds_jobs_oldest_queued_seconds"
+FAILED = "congdanso_jobs_failed"  # the prefix of every metric the service exports (api.gauges.PREFIX)
+OLDEST_QUEUED = "congdanso_jobs_oldest_queued_seconds"
 
 # A due job's wait starts when it became due: its retry time, else when it was deferred.
 _QUERY = text(

@@ -47,6 +47,12 @@ class OutboxRepository:
     def get(self, message_id: str) -> OutboxMessage | None:
         return self._session.get(OutboxMessage, message_id)
 
+    def oldest_unsent_at(self) -> datetime | None:
+        """When the oldest message still pending was queued, None when none is. Read through the (status,
+        next_attempt_at) index: its cost follows the pending backlog, never the sent history."""
+        query = select(func.min(col(OutboxMessage.created_at))).where(col(OutboxMessage.status) == PENDING)
+        return self._session.exec(query).one()
+
     def due_ids(self, *, now: datetime, channels: Collection[str], ids: Sequence[str] | None, limit: int) -> list[str]:
         """Ids of pending, unleased messages due by `now`, oldest first (locked rows skipped on PostgreSQL)."""
         query = select(OutboxMessage.id).where(*_claimable(now)).where(col(OutboxMessage.channel).in_(list(channels)))

@@ -26,9 +26,16 @@ DEPLOY_HEADER = "Made by stack.configs, as `python -m stack up` writes it; a tes
 
 
 def haproxy_config(
-    *, bind: str, servers: Sequence[str], socket: Path, header: str = LOCAL_HEADER, docker_dns: bool = False
+    *,
+    bind: str,
+    servers: Sequence[str],
+    socket: Path,
+    metrics_bind: str,
+    header: str = LOCAL_HEADER,
+    docker_dns: bool = False,
 ) -> str:
-    """The load balancer in front of the workers (`servers`: host:port of each)."""
+    """The load balancer in front of the workers (`servers`: host:port of each), and HAProxy's own Prometheus
+    exporter on `metrics_bind` (deploy/prometheus/ scrapes it: the 5xx it answers itself when no worker can)."""
     lines = "\n".join(f"    server app-{n} {address}" for n, address in enumerate(servers, start=1))
     # In containers the workers' names are resolved through Docker's DNS, again when a container comes back.
     dns = "\nresolvers docker\n    nameserver dns 127.0.0.11:53\n" if docker_dns else ""
@@ -56,6 +63,12 @@ defaults
 frontend wallet
     bind {bind}
     default_backend workers
+
+frontend metrics
+    bind {metrics_bind}
+    no log
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+    http-request return status 404
 
 backend workers
     balance roundrobin
@@ -97,15 +110,47 @@ ignore_startup_parameters = extra_float_digits,options
 """
 
 
+def prometheus_config(
+    *, workers: Sequence[str], balancer: str, rules: str, header: str = LOCAL_HEADER, interval: str = "15s"
+) -> str:
+    """Prometheus scraping every worker's metrics listener (`workers`: host:port of each) and HAProxy's exporter, with
+    the alert rules of deploy/prometheus/alerts.yml (`rules`: its path, relative to this file or absolute)."""
+    targets = ", ".join(f'"{target}"' for target in workers)
+    return f"""# {header}
+global:
+  scrape_interval: {interval}
+  evaluation_interval: {interval}
+
+rule_files:
+  - {rules}
+
+scrape_configs:
+  # Each worker's own listener (WALLET_METRICS_PORT): its requests, and the database-wide gauges every worker reports
+  # alike (the rules take their max).
+  - job_name: congdanso
+    static_configs:
+      - targets: [{targets}]
+  # What the balancer answered: its 503s when no worker could take a request never reach a worker's metrics.
+  - job_name: haproxy
+    static_configs:
+      - targets: ["{balancer}"]
+"""
+
+
 def deploy_configs() -> dict[str, str]:
-    """deploy/'s HAProxy and PgBouncer files (Compose service names, standard ports), from the same templates."""
+    """deploy/'s HAProxy, PgBouncer and Prometheus files (Compose service names, standard ports), from the same
+    templates."""
     return {
         "haproxy/haproxy.cfg": haproxy_config(
             bind="*:8000",
             servers=["app-1:8000", "app-2:8000"],
             socket=Path("/var/run/haproxy-admin.sock"),
+            metrics_bind="*:8405",
             header=DEPLOY_HEADER,
             docker_dns=True,
+        ),
+        "prometheus/prometheus.yml": prometheus_config(
+            workers=["app-1:9100", "app-2:9100"], balancer="haproxy:8405", rules="alerts.yml", header=DEPLOY_HEADER
         ),
         "pgbouncer/pgbouncer.ini": pgbouncer_config(
             listen="0.0.0.0",  # noqa: S104 - inside the Compose network

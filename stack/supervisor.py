@@ -28,6 +28,7 @@ STOP_TIMEOUT = 20.0
 WEED = ("weed-master", "weed-volume-1", "weed-volume-2", "weed-filer", "weed-s3")
 # Names of every port the stack listens on besides the load balancer's and the workers'.
 SERVICE_PORTS = ("postgres", "pgbouncer", *(f"{name}{grpc}" for name in WEED for grpc in ("", ".grpc")))
+SERVICE_PORTS += ("haproxy.metrics",)
 
 
 def process_names(workers: int) -> list[str]:
@@ -94,7 +95,7 @@ def destroy(layout: Layout) -> None:
 
 def _choose_ports(state: State, *, workers: int, lb_port: int) -> None:
     """The ports of the last run again when they are free (URLs in scripts keep working); new free ones otherwise."""
-    wanted = [*SERVICE_PORTS, *(f"app-{n}" for n in range(1, workers + 1))]
+    wanted = [*SERVICE_PORTS, *(f"app-{n}{kind}" for n in range(1, workers + 1) for kind in ("", ".metrics"))]
     kept = {name: port for name, port in state.ports.items() if name in wanted and not tcp_open(port)}
     fresh = iter(free_ports(len(wanted) - len(kept), taken={*kept.values(), lb_port}))
     state.ports = {name: kept.get(name) or next(fresh) for name in wanted} | {"haproxy": lb_port}
@@ -231,6 +232,7 @@ def _start_workers(layout: Layout, state: State, env: Mapping[str, str] | None) 
     for name in names:
         port = state.ports[name]
         values = {"WALLET_HOST": "127.0.0.1", "WALLET_PORT": str(port), "WALLET_WORKERS": "1"}
+        values["WALLET_METRICS_PORT"] = str(state.ports[f"{name}.metrics"])  # each its own listener
         worker_env = _app_env(layout, env, **values)
         _record(layout, state, spawn(name, [congdanso, "serve"], port=port, log=layout.log(name), env=worker_env))
     for name in names:
@@ -254,7 +256,8 @@ def _start_jobs(layout: Layout, state: State, env: Mapping[str, str] | None) -> 
 def _start_haproxy(layout: Layout, state: State) -> None:
     workers = [f"127.0.0.1:{state.ports[f'app-{n}']}" for n in range(1, state.workers + 1)]
     bind = f"127.0.0.1:{state.ports['haproxy']}"
-    text = configs.haproxy_config(bind=bind, servers=workers, socket=layout.haproxy_socket)
+    metrics = f"127.0.0.1:{state.ports['haproxy.metrics']}"
+    text = configs.haproxy_config(bind=bind, servers=workers, socket=layout.haproxy_socket, metrics_bind=metrics)
     configs.write_private(layout.haproxy_config, text)
     haproxy = _binary("haproxy")
     command = [haproxy, "-c", "-q", "-f", str(layout.haproxy_config)]
@@ -266,6 +269,16 @@ def _start_haproxy(layout: Layout, state: State) -> None:
     _record(layout, state, process)
     lb = f"http://127.0.0.1:{state.ports['haproxy']}/health"
     wait_until(lambda: http_ok(lb), timeout=START_TIMEOUT, what="the load balancer's /health", log=log)
+    _write_prometheus(layout, state)
+
+
+def _write_prometheus(layout: Layout, state: State) -> None:
+    """A Prometheus configuration for this stack's ports, for an operator's own Prometheus (not started here)."""
+    workers = [f"127.0.0.1:{state.ports[f'app-{n}.metrics']}" for n in range(1, state.workers + 1)]
+    rules = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "alerts.yml"
+    balancer = f"127.0.0.1:{state.ports['haproxy.metrics']}"
+    text = configs.prometheus_config(workers=workers, balancer=balancer, rules=str(rules))
+    configs.write_private(layout.stack_dir / "prometheus.yml", text)
 
 
 def _binary(name: str) -> str:

@@ -88,6 +88,8 @@ def anyio_backend() -> str:
 
 
 def _database_params() -> list[object]:
+    if os.environ.get("WALLET_TEST_BASE_URL"):  # end-to-end mode: the stack's database, run once (integration/conftest)
+        return ["stack"]
     return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -120,6 +122,9 @@ def fresh_database(
 ) -> Iterator[str]:
     """A database of its own for one test: SQLite in a temp folder or a new PostgreSQL database; `migrated` starts
     it from the migrated template (fast), otherwise it is empty."""
+    if request.param == "stack":
+        yield "stack"  # the stack's own database, reached through its API only
+        return
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "wallet.db"
         if migrated:

@@ -1,7 +1,14 @@
-"""An app per test on a real database, with a frozen clock so expiry boundaries are exact."""
+"""An app per test on a real database, with a frozen clock so expiry boundaries are exact.
+
+End-to-end mode (`make test-stack-e2e`, tests/stack/e2e.py): with `WALLET_TEST_BASE_URL` (the load balancer of a
+running stack) and `WALLET_TEST_DATA_DIR` (its data folder, whose dev outbox holds the codes) set, only the tests marked
+`e2e` run, and their wallet speaks HTTP to the stack instead of holding an app in this process. Such a test uses only
+the API and the dev outbox: the injected clock and the app's internals are not there, and touching them fails."""
 
 from __future__ import annotations
 
+import functools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -9,18 +16,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.testing import TestClient
 
 from api.app import create_app
 from api.cli import migrate
+from api.container import Container, build_container
 from api.settings import Settings
 from crypto.clock import FrozenClock
 from tests.factories import e164, last_code, registration
 from tests.seaweed import SeaweedServer
 
 START = datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC)
+E2E_BASE_URL = os.environ.get("WALLET_TEST_BASE_URL")
+E2E_DATA_DIR = os.environ.get("WALLET_TEST_DATA_DIR")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """End-to-end mode keeps the tests marked `e2e` only: the others need the app in this process."""
+    if E2E_BASE_URL is None:
+        return
+    kept = [item for item in items if item.get_closest_marker("e2e") is not None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
 
 
 @dataclass
@@ -102,9 +124,64 @@ def settings_for(tmp_path: Path, database_url: str, **overrides: Any) -> Setting
     return Settings(**values)
 
 
+class InProcessOnly:
+    """Stands for the app or the clock of an in-process wallet in end-to-end mode: any use fails, naming the test's
+    need (such a test is not one to mark `e2e`)."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"an end-to-end test cannot use the in-process {self._what} ({name}): not an e2e test")
+
+
+class StackClock(InProcessOnly):
+    """The stack's time is the wall clock: it can be read, never moved."""
+
+    def __init__(self) -> None:
+        super().__init__("clock")
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class StackApp(InProcessOnly):
+    """The app's stand-in in end-to-end mode: only `state.container`, a container on the stack's own settings in
+    this process, for the operator's side of a test's setup (an agency or officer created as `congdanso agency
+    create` does with the stack's data folder). Every request still goes through the load balancer."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("app")
+        self._settings = settings
+
+    @property
+    def state(self) -> State:
+        return State({"container": _stack_container(self._settings.data_dir)})
+
+
+@functools.cache
+def _stack_container(data_dir: Path) -> Container:
+    return build_container(Settings(data_dir=data_dir))
+
+
+def stack_wallet(**overrides: Any) -> Wallet:
+    """A wallet speaking HTTP to the running stack's load balancer; the stack's own settings (settings.env)."""
+    assert E2E_BASE_URL is not None and E2E_DATA_DIR is not None, "WALLET_TEST_DATA_DIR names the stack's data folder"
+    if overrides:
+        raise AssertionError(f"an end-to-end wallet takes the stack's settings, not {sorted(overrides)}")
+    client: Any = httpx.Client(base_url=E2E_BASE_URL, timeout=30)
+    clock: Any = StackClock()
+    settings = Settings(data_dir=Path(E2E_DATA_DIR))
+    app: Any = StackApp(settings)
+    return Wallet(app, client, clock, settings)
+
+
 @pytest.fixture
 def make_wallet(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Wallet]]:
     clients: list[TestClient[Litestar]] = []
+    if E2E_BASE_URL is not None:
+        yield stack_wallet
+        return
 
     def build(**overrides: Any) -> Wallet:
         settings = settings_for(tmp_path, database_url, **overrides)

@@ -9,7 +9,7 @@ from typing import Any
 from api.deps import container_of
 from identity.accounts import AccountService
 from storage.db import transaction
-from tests.integration.conftest import Wallet
+from tests.integration.conftest import E2E_BASE_URL, Wallet
 from tests.integration.wallet_helpers import auth, full_wallet, upload
 
 _names = itertools.count(1)
@@ -17,6 +17,10 @@ _names = itertools.count(1)
 
 # What the agency a procedure names holds to work its dossiers: read and move them, issue results, see its figures.
 PROCESSING = ("applications:process", "documents:issue", "stats:read")
+
+
+# End-to-end mode: one database for the whole run, where a procedure's agency (a fixed code) is made once.
+_E2E_AGENCIES: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
 def agency_token(wallet: Wallet, code: str, *, scopes: tuple[str, ...] = PROCESSING, name: str | None = None) -> str:
@@ -28,10 +32,13 @@ def agency_tokens(
     wallet: Wallet, code: str, *narrowed: str | None, scopes: tuple[str, ...] = PROCESSING, name: str | None = None
 ) -> list[str]:
     """The new agency `code`'s tokens, one per requested scope string (None: every scope it holds)."""
-    container = container_of(wallet.app.state)
-    with transaction(container.engine) as session:
-        accounts = AccountService(session, container.identity)
-        creds = accounts.create_agency(code, name or f"Cơ quan {code} {next(_names)}", scopes)
+    creds = _E2E_AGENCIES.get((code, scopes)) if E2E_BASE_URL else None
+    if creds is None:
+        container = container_of(wallet.app.state)
+        with transaction(container.engine) as session:
+            accounts = AccountService(session, container.identity)
+            creds = accounts.create_agency(code, name or f"Cơ quan {code} {next(_names)}", scopes)
+        _E2E_AGENCIES[(code, scopes)] = creds
     tokens = []
     for scope in narrowed:
         form = {"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": creds.client_secret}

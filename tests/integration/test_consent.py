@@ -88,6 +88,7 @@ def _approved(agency: Agency, citizen: Citizen, **body: Any) -> dict[str, Any]:
 
 # -- POST /consent-requests ---------------------------------------------------------------------------------------
 class TestCreateRequest:
+    @pytest.mark.e2e
     def test_an_agency_files_a_request_and_follows_it(self, agency: Agency, citizen: Citizen) -> None:
         request_id = agency.requested(citizen.national_id, document_types=["cccd", "diploma"], fields=CCCD_ONLY_NAME)
         assert agency.status(request_id) == {"id": request_id, "status": "pending", "consent_id": None}
@@ -147,6 +148,7 @@ class TestCreateRequest:
         assert citizen.requests()[0]["valid_days"] == 30
         assert consent["valid_until"] == (START + timedelta(days=30)).isoformat().replace("+00:00", "Z")
 
+    @pytest.mark.e2e
     def test_one_pending_request_per_purpose(self, agency: Agency, citizen: Citizen) -> None:
         first = agency.requested(citizen.national_id)
         assert "purpose" in _error_fields(agency.request(citizen.national_id, document_types=["diploma"]))
@@ -170,12 +172,14 @@ class TestCreateRequest:
 
 # -- GET /consent-requests/{id} -----------------------------------------------------------------------------------
 class TestRequestStatus:
+    @pytest.mark.e2e
     def test_another_agency_gets_404(self, wallet: Wallet, agency: Agency, citizen: Citizen) -> None:
         request_id = agency.requested(citizen.national_id)
         other = make_agency(wallet)
         _problem(wallet.get(f"/consent-requests/{request_id}", other.token()), 404, "consent_request_not_found")
         _problem(wallet.get("/consent-requests/nothing", agency.token()), 404, "consent_request_not_found")
 
+    @pytest.mark.e2e
     def test_follows_the_decision(self, agency: Agency, citizen: Citizen) -> None:
         approved, denied = agency.requested(citizen.national_id), agency.requested(citizen.national_id, purpose="B")
         consent = citizen.approved(approved)
@@ -248,6 +252,7 @@ class TestCitizenSeesRequests:
 
 # -- POST /me/consent-requests/{id}/approve -----------------------------------------------------------------------
 class TestApprove:
+    @pytest.mark.e2e
     def test_shares_every_current_document_of_the_requested_types_by_default(
         self, agency: Agency, citizen: Citizen
     ) -> None:
@@ -258,6 +263,7 @@ class TestApprove:
         assert set(listed["document_ids"]) == {citizen.documents["diploma"]["id"], second["id"]}
         assert listed["status"] == "active" and listed["agency"]["code"] == agency.code
 
+    @pytest.mark.e2e
     def test_the_citizen_may_choose_which_documents(self, agency: Agency, citizen: Citizen) -> None:
         citizen.add("diploma2", "diploma", diploma_fields(title="Bằng thạc sĩ"), [])
         chosen = citizen.documents["diploma2"]["id"]
@@ -294,6 +300,7 @@ class TestApprove:
         assert agency.status(request_id)["status"] == "pending"
         assert intruder.consents() == []
 
+    @pytest.mark.e2e
     def test_a_decided_request_cannot_be_decided_again(self, agency: Agency, citizen: Citizen) -> None:
         approved = agency.requested(citizen.national_id)
         citizen.approved(approved)
@@ -354,6 +361,7 @@ class TestFreshFactor:
 
 # -- POST /me/consent-requests/{id}/deny --------------------------------------------------------------------------
 class TestDeny:
+    @pytest.mark.e2e
     def test_a_denied_request_gives_nothing(self, wallet: Wallet, agency: Agency, citizen: Citizen) -> None:
         request_id = agency.requested(citizen.national_id)
         answer = citizen.deny(request_id)
@@ -493,6 +501,7 @@ class TestPull:
         answer = agency.file(consent["id"], cccd["id"], cccd["files"][0]["id"])
         _problem(answer, 403, "consent_required")
 
+    @pytest.mark.e2e
     def test_files_of_an_unrestricted_paper_stream(self, agency: Agency, citizen: Citizen) -> None:
         consent = _approved(agency, citizen, document_types=["diploma"])
         diploma = citizen.documents["diploma"]
@@ -501,6 +510,7 @@ class TestPull:
         assert answer.content == pdf_bytes("diploma")
         assert answer.headers["content-type"].startswith("application/pdf")
 
+    @pytest.mark.e2e
     def test_only_the_approved_documents(self, wallet: Wallet, agency: Agency, citizen: Citizen) -> None:
         consent = _approved(agency, citizen, document_types=["diploma"])
         later = citizen.add("diploma2", "diploma", diploma_fields(title="Bằng thạc sĩ"), [("ts.pdf", pdf_bytes("ts"))])
@@ -646,6 +656,7 @@ class TestTransitionsAreRecorded:
 
 
 class TestAccessLog:
+    @pytest.mark.e2e
     def test_lists_every_agency_pull_and_nothing_of_other_citizens(self, wallet: Wallet, agency: Agency) -> None:
         alice, bob = make_citizen(wallet), make_citizen(wallet)
         ours = _approved(agency, alice, document_types=["cccd", "diploma"])

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import text
 
@@ -205,6 +206,7 @@ def later(wallet: Wallet, minutes: int = 1) -> None:
 
 # -- the catalog -----------------------------------------------------------------------------------------------------
 class TestProcedures:
+    @pytest.mark.e2e
     def test_six_procedures_with_fixed_agencies_in_the_documented_shape(self, wallet: Wallet) -> None:
         page = ok(wallet.get("/procedures"))  # no token
         assert page["next_cursor"] is None
@@ -246,6 +248,7 @@ class TestProcedures:
         assert "choice_labels" in field and "choices" in field
         assert set(schemas["ChoiceLabelPublic"]["properties"]) == {"value", "label", "label_en"}
 
+    @pytest.mark.e2e
     def test_an_unknown_code_is_a_404_problem(self, wallet: Wallet) -> None:
         problem(wallet.get("/procedures/khong_co"), 404, "procedure_not_found")
         citizen = citizen_with_papers(wallet, papers=[])
@@ -256,6 +259,7 @@ class TestProcedures:
 
 # -- prefill -------------------------------------------------------------------------------------------------------
 class TestPrefill:
+    @pytest.mark.e2e
     def test_values_equal_source_paper_fields_for_every_procedure(self, wallet: Wallet) -> None:
         citizen = citizen_with_papers(wallet)
         papers = {t: paper(wallet, citizen.token, i) for t, i in citizen.papers.items()}
@@ -279,6 +283,7 @@ class TestPrefill:
         assert draft["fields"]["child_full_name"] == child["fields"]["full_name"] != citizen.data["full_name"]
         assert draft["missing_fields"] == ["primary_care_facility"]
 
+    @pytest.mark.e2e
     def test_an_empty_wallet_leaves_every_required_field_and_paper_missing(self, wallet: Wallet) -> None:
         citizen = citizen_with_papers(wallet, papers=[])
         for code in AGENCIES:
@@ -466,6 +471,7 @@ class TestReadOnly:
 
 
 class TestPatchValidation:
+    @pytest.mark.e2e
     def test_unknown_fields_and_wrong_values_are_named(self, wallet: Wallet) -> None:
         citizen = citizen_with_papers(wallet, papers=[])
         draft = start(wallet, citizen, "birth_registration")
@@ -717,6 +723,7 @@ class TestDisclosure:
 
 # -- isolation and roles -------------------------------------------------------------------------------------------
 class TestIsolation:
+    @pytest.mark.e2e
     def test_only_the_owner_sees_or_touches_a_dossier(self, wallet: Wallet) -> None:
         owner = citizen_with_papers(wallet, papers=[])
         uploaded(wallet, owner.token, "cccd", cccd(owner))
@@ -779,6 +786,7 @@ class TestIsolation:
         assert ids(citizen.token, status="completed") == []
         assert ids(other.token) == [theirs["id"]]
 
+    @pytest.mark.e2e
     def test_a_draft_can_be_deleted_a_submitted_dossier_neither_deleted_nor_changed(self, wallet: Wallet) -> None:
         citizen = citizen_with_papers(wallet, papers=[])
         uploaded(wallet, citizen.token, "cccd", cccd(citizen))
@@ -837,6 +845,7 @@ class TestRating:
         problem(wallet.post(rating, {"score": 1}, token=citizen.token), 409, "already_rated")
         assert application(wallet, citizen.token, draft["id"])["rating"] == given
 
+    @pytest.mark.e2e
     def test_a_score_must_be_an_integer_from_one_to_five(self, wallet: Wallet) -> None:
         citizen = citizen_with_papers(wallet, papers=[])
         uploaded(wallet, citizen.token, "cccd", cccd(citizen))

@@ -153,7 +153,7 @@ class TestFailingJob:
         starts = [at for kind, at in events if kind == "started"]
         gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(starts)]
         assert gaps[0] >= 0.4 and gaps[1] >= 0.8, gaps  # the wait doubles
-        assert _scrape(container)["cds_jobs_failed"] == 1
+        assert _scrape(container)["congdanso_jobs_failed"] == 1
 
         monkeypatch.setenv("WALLET_DATA_DIR", str(settings.data_dir))
         monkeypatch.setenv("WALLET_DATABASE_URL", settings.resolved_database_url)
@@ -169,7 +169,7 @@ class TestFailingJob:
         assert main(["jobs", "retry", str(job.id)]) == 2  # only a failed job is re-queued
         assert "only a failed job" in capsys.readouterr().err
         scraped = _scrape(container)
-        assert scraped["cds_jobs_failed"] == 0 and scraped["cds_jobs_oldest_queued_seconds"] >= 0
+        assert scraped["congdanso_jobs_failed"] == 0 and scraped["congdanso_jobs_oldest_queued_seconds"] >= 0
 
 
 class TestWhoRunsTheLoops:
@@ -203,9 +203,9 @@ class TestMetricsRegistration:
     def test_the_gauges_join_a_registry_once(self, settings: Settings) -> None:
         registry = CollectorRegistry()
         assert register_jobs_gauges(settings, registry)
-        assert not register_jobs_gauges(settings, registry)  # the listener and a lone worker share one process
+        assert not register_jobs_gauges(settings, registry)  # a second copy is refused, the first stays
         names = {family.name for family in text_string_to_metric_families(generate_latest(registry).decode())}
-        assert names == {"cds_jobs_failed", "cds_jobs_oldest_queued_seconds"}
+        assert names == {"congdanso_jobs_failed", "congdanso_jobs_oldest_queued_seconds"}
 
 
 class TestQueueSchema:

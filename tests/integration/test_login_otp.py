@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pyotp
+import pytest
 
 from tests.factories import e164, last_code, outbox_lines, registration
 from tests.integration.auth_helpers import FIRST_DELAY, enroll, enroll_totp, retry_after, step_up
@@ -22,6 +23,7 @@ def _wrong(code: str) -> str:
 
 
 class TestLogin:
+    @pytest.mark.e2e
     def test_pin_then_sms_code_gives_tokens(self, wallet: Wallet) -> None:
         data, _ = wallet.register()
         challenge = wallet.login(data["national_id"], data["pin"])
@@ -30,6 +32,7 @@ class TestLogin:
         assert tokens.status_code == 200
         assert wallet.get("/me", tokens.json()["access_token"]).status_code == 200
 
+    @pytest.mark.e2e
     def test_unknown_id_and_wrong_pin_answer_alike(self, wallet: Wallet) -> None:
         data, _ = wallet.register()
         unknown = wallet.post("/auth/login", {"national_id": registration()["national_id"], "pin": data["pin"]})
@@ -42,6 +45,7 @@ class TestLogin:
         assert unknown.json()["code"] == "invalid_credentials"
         assert set(unknown.headers) == set(wrong.headers)
 
+    @pytest.mark.e2e
     def test_wrong_pin_sends_no_sms(self, wallet: Wallet) -> None:
         data, _ = wallet.register()
         before = len(outbox_lines(wallet.outbox))
@@ -55,6 +59,7 @@ class TestLogin:
 
 
 class TestOtpCodes:
+    @pytest.mark.e2e
     def test_code_is_single_use(self, wallet: Wallet) -> None:
         data, _ = wallet.register()
         challenge = wallet.login(data["national_id"], data["pin"])
@@ -78,6 +83,7 @@ class TestOtpCodes:
         assert answer.status_code == 401
         assert answer.json()["code"] == "otp_expired"
 
+    @pytest.mark.e2e
     def test_code_is_bound_to_its_challenge(self, wallet: Wallet) -> None:
         data, _ = wallet.register()
         first = wallet.login(data["national_id"], data["pin"])
@@ -100,6 +106,7 @@ class TestOtpCodes:
         assert right.status_code == 401
         assert right.json()["code"] == "otp_attempts_exceeded"
 
+    @pytest.mark.e2e
     def test_four_wrong_codes_still_allow_the_right_one(self, wallet: Wallet) -> None:
         data, _ = wallet.register()
         challenge = wallet.login(data["national_id"], data["pin"])
@@ -108,6 +115,7 @@ class TestOtpCodes:
             _verify(wallet, challenge["challenge_id"], _wrong(code))
         assert _verify(wallet, challenge["challenge_id"], code).status_code == 200
 
+    @pytest.mark.e2e
     def test_unknown_challenge_is_refused(self, wallet: Wallet) -> None:
         answer = _verify(wallet, "01a20f8f-0000-7000-8000-000000000000", "123456")
         assert answer.status_code == 401 and answer.json()["code"] == "otp_invalid"
@@ -164,6 +172,7 @@ class TestTotp:
             assert _verify(wallet, challenge["challenge_id"], too_old).status_code == 401
         assert _verify(wallet, challenge["challenge_id"], totp.at(now + timedelta(seconds=30))).status_code == 200
 
+    @pytest.mark.e2e
     def test_enrolment_gives_a_secret_its_uri_and_a_qr(self, wallet: Wallet) -> None:
         data, tokens = wallet.register()
         body = _enrolment(wallet, tokens, data)

@@ -7,7 +7,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.gauges import OUTBOX_LAG, UNSIGNED_TAIL
 from tests.serve_process import ServeProcess
+
+DB_GAUGES = {OUTBOX_LAG, UNSIGNED_TAIL}
 
 
 def health_requests(metrics_text: str) -> float:
@@ -28,6 +31,9 @@ def test_metrics_are_read_on_their_own_loopback_port(workers: str) -> None:
         assert scrape.status_code == 200
         # every worker's requests are in the one scrape (the waits for health count too)
         assert health_requests(scrape.text) >= 6
+        # the database's gauges, read once by the listener whatever the number of workers
+        gauges = [s for f in text_string_to_metric_families(scrape.text) for s in f.samples if s.name in DB_GAUGES]
+        assert sorted((sample.name, sample.value) for sample in gauges) == [(UNSIGNED_TAIL, 0.0), (OUTBOX_LAG, 0.0)]
 
 
 def test_no_metrics_listener_unless_configured() -> None:

@@ -38,6 +38,7 @@ class TestRegister:
         assert sms["channel"] == "sms" and sms["to"] == e164(data["phone"])
         assert set(sms) >= {"channel", "to", "subject", "body", "sent_at"}
 
+    @pytest.mark.e2e
     def test_verified_registration_gives_tokens_and_a_profile(self, wallet: Wallet) -> None:
         data, tokens = wallet.register(email="an@example.vn")
         assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900 and tokens["citizen_id"]
@@ -50,6 +51,7 @@ class TestRegister:
         assert profile["date_of_birth"] == data["date_of_birth"]
         assert profile["email"] == "an@example.vn"
 
+    @pytest.mark.e2e
     def test_phone_in_international_form_is_normalised(self, wallet: Wallet) -> None:
         _, tokens = wallet.register(phone="+84 912 345 678")
         assert wallet.get("/me", tokens["access_token"]).json()["phone"] == "+84912345678"
@@ -64,6 +66,7 @@ class TestRegister:
         verified = wallet.post("/auth/otp/verify", {"challenge_id": second.json()["challenge_id"], "code": code})
         assert verified.status_code == 200
 
+    @pytest.mark.e2e
     def test_pending_citizen_cannot_log_in(self, wallet: Wallet) -> None:
         data = registration()
         wallet.post("/auth/register", data)
@@ -102,6 +105,7 @@ class TestRegisterValidation:
         _, tokens = wallet.register(dob=dob, sex_for_id="nu", national_id=make_cccd(dob, sex="nu"), sex="nu")
         assert wallet.get("/me", tokens["access_token"]).json()["sex"] == "nu"
 
+    @pytest.mark.e2e
     def test_missing_and_mistyped_fields_are_listed(self, wallet: Wallet) -> None:
         answer = wallet.post("/auth/register", {"national_id": 48095001234, "date_of_birth": "not-a-date"})
         assert answer.status_code == 422

@@ -239,6 +239,7 @@ class TestTypeRecognisedByContent:
         ("png", "no-extension", "text/plain", "no-extension.png"),
     )
 
+    @pytest.mark.e2e
     def test_name_and_declared_type_are_ignored(self, wallet: Wallet) -> None:
         _, token = citizen(wallet)
         for kind, sent_name, declared, expected_name in self.CASES:
@@ -289,6 +290,7 @@ class TestDocumentTypes:
 
 
 class TestListing:
+    @pytest.mark.e2e
     def test_pages_follow_the_cursor_newest_first(self, wallet: Wallet) -> None:
         data, token = citizen(wallet)
         assert wallet.get("/documents", token).json() == {"items": [], "next_cursor": None}
@@ -337,6 +339,7 @@ class TestListing:
 
 
 class TestGetDocument:
+    @pytest.mark.e2e
     def test_reads_back_what_was_created_and_nothing_else(self, wallet: Wallet) -> None:
         _, token = citizen(wallet)
         document = created(send(wallet, token, fields=diploma_fields(), files=[("b.pdf", pdf_bytes(), "x/y")]))
@@ -423,6 +426,7 @@ class TestUpdate:
         assert [v["fields"]["major"] for v in items] == ["Vật lý", "Toán học", "Công nghệ thông tin"]
         assert len(stored_objects(wallet)) == 1
 
+    @pytest.mark.e2e
     def test_refused_updates_leave_the_document_and_the_store_as_they_were(self, wallet: Wallet) -> None:
         _, token = citizen(wallet)
         first = created(send(wallet, token, fields=diploma_fields(), files=[("a.pdf", pdf_bytes(), "x/y")]))
@@ -574,6 +578,7 @@ class TestFileNames:
         ("a" * 300 + ".webp", "webp", "a" * 115 + ".webp"),
     )
 
+    @pytest.mark.e2e
     def test_names_are_made_safe_and_sent_back_safely(self, wallet: Wallet) -> None:
         _, token = citizen(wallet)
         for sent, kind, expected in self.CASES:
@@ -699,6 +704,7 @@ class TestMalformedRequests:
         ("bad header", "multipart/form-data; boundary=xyz", b"--xyz\r\nbroken header line\r\n\r\nvalue\r\n--xyz--\r\n"),
     )
 
+    @pytest.mark.e2e
     @pytest.mark.parametrize("method", ["POST", "PUT"])
     def test_answered_400_malformed_request(self, wallet: Wallet, method: str) -> None:
         _, token = citizen(wallet)

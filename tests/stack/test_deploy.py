@@ -27,11 +27,12 @@ class TestDeployFiles:
     def test_compose_runs_the_stacks_processes(self) -> None:
         compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
         services = compose["services"]
-        assert set(services) == {*process_names(2), "migrate"}
+        assert set(services) == {*process_names(2), "migrate", "prometheus"}
         for worker in ("app-1", "app-2"):
             env = services[worker]["environment"]
             assert env["WALLET_DATABASE_URL"].endswith("@pgbouncer:6432/wallet?prepare_threshold=none")
             assert services[worker]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+            assert env["WALLET_METRICS_PORT"] == "9100"  # what deploy/prometheus/prometheus.yml scrapes
         for volume in ("weed-volume-1", "weed-volume-2"):
             assert "-mserver=weed-master:9333" in services[volume]["command"]
         assert "-defaultReplication=001" in services["weed-master"]["command"]

@@ -6,22 +6,28 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import time
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.container import build_container
 from api.settings import Settings
+from jobs.metrics import FAILED, OLDEST_QUEUED
+from stack.layout import State
 from stack.processes import started_at
 from tests.integration.jobs_helpers import queue_message, sent_with
 from tests.integration.wallet_helpers import cccd_fields, png_bytes
 from tests.stack.conftest import RunningStack
+from tests.stack.e2e import QUICK, run_e2e
 
-# Up (~16 s), the flows, down (~20 s: the filer waits 15 s for its gRPC streams): about a minute here.
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
+# Up (~16 s), the flows and the end-to-end slice (~10 s), down (~20 s: the filer waits 15 s for its gRPC streams):
+# about a minute and a quarter here.
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
 EXPECTED = {"postgres", "pgbouncer", "weed-master", "weed-volume-1", "weed-volume-2", "weed-filer", "weed-s3"}
 EXPECTED |= {"app-1", "app-2", "jobs", "haproxy"}
 
@@ -35,6 +41,10 @@ class TestStack:
         assert all(row["health"] == "up" for row in status.values()), status
         assert_commands_act_on_the_stack(running_stack, status)
         assert_the_job_worker_sends_the_outbox(running_stack)
+        # A slice of the integration tests over HTTP through the balancer (the whole set: make test-stack-e2e).
+        e2e = run_e2e(running_stack, *QUICK)
+        report = e2e.stdout[-3000:] + e2e.stderr[-2000:]
+        assert e2e.returncode == 0 and re.search(rf"\b{len(QUICK)} passed", e2e.stdout), report
         with running_stack.api() as api:
             token = a_citizen_with_a_paper(running_stack, api)
             os.kill(status["app-2"]["pid"], signal.SIGKILL)
@@ -77,6 +87,11 @@ def assert_the_job_worker_sends_the_outbox(running: RunningStack) -> None:
     assert wait_for(lambda: len(sent_with(outbox, message)), lambda sent: sent > 0) == 1
     time.sleep(2.5)  # another tick of the dispatch job: nothing is sent twice
     assert len(sent_with(outbox, message)) == 1
+    # The queue's gauges, for the alert rules (deploy/prometheus/), on each worker's metrics listener.
+    port = State.load(running.layout).ports["app-1.metrics"]
+    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    samples = {s.name: s.value for family in text_string_to_metric_families(scraped) for s in family.samples}
+    assert samples[FAILED] == 0 and samples[OLDEST_QUEUED] >= 0
 
 
 def a_citizen_with_a_paper(running: RunningStack, api: httpx.Client) -> str:

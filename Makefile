@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance seed stack
+PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance seed stack backup
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from api.cli_audit import add_audit_arguments
+from api.cli_backup import add_backup_arguments
 from api.cli_seed import add_seed_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
 from api.key_custody import ConfigurationError, key_module, read_keyring
@@ -290,6 +291,7 @@ def _parser() -> argparse.ArgumentParser:
     add_signing_arguments(keys, rotate)
     add_audit_arguments(commands)
     add_seed_arguments(commands)
+    add_backup_arguments(commands)
     return parser
 
 

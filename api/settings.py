@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         description="database of the throttle counters; default: the main database, or on SQLite a "
         "separate throttle.db beside it (SQLite locks the whole file, and counters commit on their own)",
     )
+    direct_database_url: str | None = Field(
+        default=None,
+        description="the main database without a pooler in between, for `congdanso backup`/`restore` (pg_dump and "
+        "pg_restore set session options PgBouncer in transaction mode would leak); default: the database URL",
+    )
     storage_url: str | None = Field(default=None, description="default: file://<data dir>/blobs")
     keystore_url: str | None = Field(
         default=None,

@@ -128,12 +128,26 @@ def database_url(*, port: int, password: str, database: str) -> str:
 
 
 def settings_env(
-    *, data_dir: Path, lb_port: int, pgbouncer_port: int, db_password: str, s3_port: int, access: str, secret: str
+    *,
+    data_dir: Path,
+    lb_port: int,
+    pgbouncer_port: int,
+    db_password: str,
+    s3_port: int,
+    access: str,
+    secret: str,
+    postgres_port: int | None = None,
 ) -> str:
     """The settings every `congdanso` command run with this data folder takes (the environment still wins)."""
     values = {
         "WALLET_DATABASE_URL": database_url(port=pgbouncer_port, password=db_password, database=DATABASE),
         "WALLET_KEYSTORE_URL": database_url(port=pgbouncer_port, password=db_password, database=KEYS_DATABASE),
+        # pg_dump and pg_restore (`congdanso backup`/`restore`) reach PostgreSQL itself, not through PgBouncer.
+        **(
+            {"WALLET_DIRECT_DATABASE_URL": database_url(port=postgres_port, password=db_password, database=DATABASE)}
+            if postgres_port
+            else {}
+        ),
         "WALLET_STORAGE_URL": f"s3://{BUCKET}?endpoint=127.0.0.1:{s3_port}&secure=false",
         "WALLET_S3_ACCESS_KEY": access,
         "WALLET_S3_SECRET_KEY": secret,

@@ -195,6 +195,7 @@ def _write_settings(layout: Layout, state: State) -> None:
         data_dir=layout.data_dir,
         lb_port=state.ports["haproxy"],
         pgbouncer_port=state.ports["pgbouncer"],
+        postgres_port=state.ports["postgres"],
         db_password=state.db_password,
         s3_port=state.ports["weed-s3"],
         access=state.s3_access_key,

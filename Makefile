@@ -105,9 +105,10 @@ stack-down: deps
 stack-status: deps
 	$(BIN)/python -m stack status
 
-# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
+# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`, bounded there), alone and in
+# full (STACK_TESTS=full: e.g. the restore drill under a longer load).
 test-stack: deps system-deps
-	$(BIN)/pytest -q tests/stack
+	STACK_TESTS=full $(BIN)/pytest -q tests/stack
 
 # A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
 FUZZ_EXAMPLES ?= 200

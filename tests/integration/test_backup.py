@@ -6,6 +6,7 @@ as empty as it found it."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -26,6 +27,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from api.cli import main, migrate
 from api.cli_backup import sources
+from backup import blobs
 from crypto.clock import FrozenClock
 from crypto.keyring import load_keyring, load_or_create_keyring
 from tests.integration.conftest import START, Wallet, settings_for
@@ -198,6 +200,12 @@ class TestBackupRestore:
         assert refused.returncode == 2 and "does not match its SHA-256" in refused.stderr
         assert_still_empty(target)
 
+        damaged = damaged_dump(backup, tmp_path / "damaged")  # hashed as written: broken when it was taken
+        refused = target.cli("restore", str(damaged))
+        assert refused.returncode == 2 and "failed" in refused.stderr
+        assert_still_empty(target)  # the blobs and keys it had written before the database failed are gone again
+        assert anyio.run(blobs.is_empty, sources(open_settings(target)).blob_store)
+
         restored = target.congdanso("restore", str(backup))
         assert restored.returncode == 0, restored.stderr
         assert json.loads(restored.stdout)["blobs"] == 4
@@ -244,6 +252,21 @@ class TestBackupRestore:
         anyio.run(store.put, key, _one(b"not the sealed scan"))
         refused = target.cli("restore", str(backup), "--force")
         assert refused.returncode == 2 and f"blob {key} in the target store differs" in refused.stderr
+
+
+def damaged_dump(backup: Path, copy: Path) -> Path:
+    """A copy of the backup whose database dump lost its second half, the manifest hashing it as it is."""
+    shutil.copytree(backup, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    name = manifest["database"]["file"]
+    content = (copy / name).read_bytes()
+    (copy / name).write_bytes(content[: len(content) // 2])
+    manifest["files"][name] = {
+        "sha256": hashlib.sha256(content[: len(content) // 2]).hexdigest(),
+        "size": len(content) // 2,
+    }
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
 
 
 async def _one(content: bytes) -> AsyncIterator[bytes]:

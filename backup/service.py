@@ -49,6 +49,7 @@ def take_backup(sources: Sources, dest: Path, options: BackupOptions, *, now: da
     """Write a backup into `dest` (a new or empty folder); on failure nothing is left in it."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BackupError(f"{dest} exists and is not an empty folder")
+    made = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         started = now or datetime.now(UTC)
@@ -66,9 +67,21 @@ def take_backup(sources: Sources, dest: Path, options: BackupOptions, *, now: da
         manifest.files.update(blob_files)
         manifest.write(dest)
     except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
+        _remove_partial(dest, folder_too=made)
         raise
     return manifest
+
+
+def _remove_partial(dest: Path, *, folder_too: bool) -> None:
+    """An interrupted backup leaves nothing that could pass for one (the folder itself only if it made it)."""
+    if folder_too:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    for child in dest.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 async def _export_blobs(store: BlobStore, dest: Path, copy: bool) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from storage.blobs.base import BlobStore, BlobStoreError, validate_key
 
 FILE = "blobs.jsonl"
 FOLDER = "blobs"
+CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,58 @@ class BlobEntry:
 
 
 async def export(store: BlobStore, dest: Path, *, copy: bool) -> tuple[dict[str, Any], dict[str, FileEntry]]:
-    """Hash (and copy) every object; returns the manifest's `blobs` section and the copied files' entries."""
+    """Hash (and copy) every object, `CONCURRENCY` at a time; returns the manifest's `blobs` section and the copied
+    files' entries."""
     files: dict[str, FileEntry] = {}
-    count = total = 0
+    totals = [0, 0]
     with (dest / FILE).open("w") as out:
-        async for info in store.list(""):
-            entry = await _read(store, info.key, dest / FOLDER / info.key if copy else None)
+
+        async def one(key: str) -> None:
+            entry = await _read(store, key, dest / FOLDER / key if copy else None)
             out.write(json.dumps({"key": entry.key, "size": entry.size, "sha256": entry.sha256}) + "\n")
             if copy:
                 files[f"{FOLDER}/{entry.key}"] = FileEntry(entry.sha256, entry.size)
-            count, total = count + 1, total + entry.size
-    return {"file": FILE, "objects": count, "bytes": total, "copied": copy}, files
+            totals[0], totals[1] = totals[0] + 1, totals[1] + entry.size
+
+        await _each(_keys(store), one)
+    return {"file": FILE, "objects": totals[0], "bytes": totals[1], "copied": copy}, files
+
+
+async def _keys(store: BlobStore) -> AsyncIterator[str]:
+    async for info in store.list(""):
+        yield info.key
+
+
+async def _listed(entries: list[BlobEntry]) -> AsyncIterator[str]:
+    for entry in entries:
+        yield entry.key
+
+
+async def _each(keys: AsyncIterator[str], work: Callable[[str], Awaitable[None]]) -> None:
+    """`work` on every key, `CONCURRENCY` at once (each blob is a round trip to the store); the first failure stops
+    the rest and is raised as itself."""
+    slots = anyio.Semaphore(CONCURRENCY)
+    failures: list[BaseException] = []
+    async with anyio.create_task_group() as group:
+
+        async def run(key: str) -> None:
+            try:
+                await work(key)
+            except Exception as exc:  # raised again below, as itself, not inside an exception group
+                failures.append(exc)
+                group.cancel_scope.cancel()
+            finally:
+                slots.release()
+
+        try:
+            async for key in keys:
+                await slots.acquire()
+                group.start_soon(run, key)
+        except Exception as exc:  # the listing failed: the same, for the tasks under way
+            failures.append(exc)
+            group.cancel_scope.cancel()
+    if failures:
+        raise failures[0]
 
 
 def read(source: Path) -> list[BlobEntry]:
@@ -74,9 +116,12 @@ async def check_in_store(store: BlobStore, entries: list[BlobEntry]) -> None:
 
 async def upload(store: BlobStore, source: Path, entries: list[BlobEntry], written: list[str]) -> None:
     """Put every copied blob into the target store; `written` collects the keys put (for an undo)."""
-    for entry in entries:
-        await store.put(entry.key, _chunks(source / FOLDER / entry.key))
-        written.append(entry.key)
+
+    async def one(key: str) -> None:
+        written.append(key)  # before the put: a put cut short may still have left the object
+        await store.put(key, _chunks(source / FOLDER / key))
+
+    await _each(_listed(entries), one)
 
 
 async def remove(store: BlobStore, keys: list[str]) -> None:

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
-PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance seed stack jobs
+PACKAGES := api web identity wallet consent forms notify crypto storage audit assurance seed stack jobs backup
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: serve test lint typecheck pytest bench bench-compare profile fuzz deps system-deps test-node-deps i18n clean
@@ -112,9 +112,10 @@ stack-down: deps
 stack-status: deps
 	$(BIN)/python -m stack status
 
-# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
+# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`, bounded there), alone and in
+# full (STACK_TESTS=full: e.g. the restore drill under a longer load).
 test-stack: deps system-deps
-	$(BIN)/pytest -q tests/stack
+	STACK_TESTS=full $(BIN)/pytest -q tests/stack
 
 # The integration tests marked `e2e` over HTTP through the load balancer of a fresh stack, brought up and destroyed
 # around them (tests/stack/e2e.py; a slice of them runs in tests/stack/test_stack.py).

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from api.cli_audit import add_audit_arguments
+from api.cli_backup import add_backup_arguments
 from api.cli_jobs import add_jobs_arguments
 from api.cli_seed import add_seed_arguments
 from api.cli_signing import add_signing_arguments, rotate_signing
@@ -53,8 +54,8 @@ def migrate(settings: Settings) -> None:
         ("throttle", settings.resolved_throttle_url),
         ("keystore", settings.resolved_keystore_url),
     ]
-    if settings.resolved_jobs_database_url.startswith("postgresql"):
-        targets.append(("jobs", settings.resolved_jobs_database_url))  # the job queue: PostgreSQL only
+    if settings.resolved_direct_database_url.startswith("postgresql"):
+        targets.append(("jobs", settings.resolved_direct_database_url))  # the job queue: PostgreSQL only
     for chain, url in targets:
         engine = create_db_engine(url, pool_size=1)
         try:
@@ -297,6 +298,7 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_arguments(commands)
     add_seed_arguments(commands)
     add_jobs_arguments(commands)
+    add_backup_arguments(commands)
     return parser
 
 

@@ -1,5 +1,5 @@
 """`congdanso jobs worker|list|retry`: the background worker on PostgreSQL's job queue, and what an operator sees of
-it. The worker connects to WALLET_JOBS_DATABASE_URL (PostgreSQL directly: LISTEN/NOTIFY does not pass PgBouncer in
+it. The worker connects to WALLET_DIRECT_DATABASE_URL (PostgreSQL directly: LISTEN/NOTIFY does not pass PgBouncer in
 transaction mode), the domain work through the main database URL like the app workers."""
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ def add_jobs_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPar
 def queue(settings: Settings) -> procrastinate.App | None:
     from jobs.queue import Schedule, build_queue
 
-    url = settings.resolved_jobs_database_url
+    url = settings.resolved_direct_database_url
     if not url.startswith("postgresql"):
         print(
-            "error: background jobs need PostgreSQL (WALLET_DATABASE_URL or WALLET_JOBS_DATABASE_URL)", file=sys.stderr
+            "error: background jobs need PostgreSQL (WALLET_DATABASE_URL or WALLET_DIRECT_DATABASE_URL)",
+            file=sys.stderr,
         )
         return None
     schedule = Schedule(

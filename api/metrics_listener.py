@@ -49,7 +49,7 @@ def register_jobs_gauges(settings: Settings, registry: CollectorRegistry) -> boo
     this listener, like the database gauges: a read at scrape time must never run on the API's event loop."""
     from jobs.metrics import JobsCollector
 
-    url = settings.resolved_jobs_database_url
+    url = settings.resolved_direct_database_url
     if not url.startswith("postgresql"):
         return False
     engine = create_db_engine(url, pool_size=1)  # connects at the first scrape

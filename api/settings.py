@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="database of the throttle counters; default: the main database, or on SQLite a "
         "separate throttle.db beside it (SQLite locks the whole file, and counters commit on their own)",
     )
+    direct_database_url: str | None = Field(
+        default=None,
+        description="the main database without a pooler in between: for `congdanso backup`/`restore` (pg_dump and "
+        "pg_restore set session options PgBouncer in transaction mode would leak) and for the job worker's queue "
+        "(LISTEN/NOTIFY does not pass PgBouncer in transaction mode); default: the database URL",
+    )
     storage_url: str | None = Field(default=None, description="default: file://<data dir>/blobs")
     keystore_url: str | None = Field(
         default=None,
@@ -97,11 +103,6 @@ class Settings(BaseSettings):
     # Who runs the periodic work (outbox retries, janitor, audit chain and checkpoints): each app worker in-process
     # (`inline`, the embedded default), or one `congdanso jobs worker` on PostgreSQL's job queue (`external`).
     background: Literal["inline", "external"] = "inline"
-    jobs_database_url: str | None = Field(
-        default=None,
-        description="PostgreSQL the job worker connects to directly (LISTEN/NOTIFY does not pass PgBouncer in "
-        "transaction mode); default: the main database URL",
-    )
     jobs_retry_attempts: int = Field(default=5, ge=1, le=50, description="runs of a failing job before it is parked")
     jobs_retry_seconds: float = Field(default=10, gt=0, description="wait before the first retry; doubles each time")
     sms_gateway_url: str | None = None
@@ -144,7 +145,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _external_needs_postgres(self) -> Settings:
-        if self.background == "external" and self.resolved_jobs_database_url.startswith("sqlite"):
+        if self.background == "external" and self.resolved_direct_database_url.startswith("sqlite"):
             raise ValueError("WALLET_BACKGROUND=external needs PostgreSQL (the job queue lives there)")
         return self
 
@@ -172,8 +173,8 @@ class Settings(BaseSettings):
         return self.keystore_url or f"sqlite:///{(self.data_dir / 'keys' / 'citizen_keys.db').resolve()}"
 
     @property
-    def resolved_jobs_database_url(self) -> str:
-        return self.jobs_database_url or self.resolved_database_url
+    def resolved_direct_database_url(self) -> str:
+        return self.direct_database_url or self.resolved_database_url
 
     @property
     def resolved_storage_url(self) -> str:

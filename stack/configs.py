@@ -186,10 +186,11 @@ def settings_env(
     """The settings every `congdanso` command run with this data folder takes (the environment still wins)."""
     values = {
         "WALLET_DATABASE_URL": database_url(port=pgbouncer_port, password=db_password, database=DATABASE),
-        # The app workers leave the periodic work to the one job worker, which reaches PostgreSQL directly:
-        # LISTEN/NOTIFY does not pass PgBouncer in transaction mode.
+        # The app workers leave the periodic work to the one job worker. It reaches PostgreSQL directly, as do
+        # pg_dump and pg_restore (`congdanso backup`/`restore`): LISTEN/NOTIFY and their session settings do not
+        # pass PgBouncer in transaction mode.
         "WALLET_BACKGROUND": "external",
-        "WALLET_JOBS_DATABASE_URL": database_url(port=postgres_port, password=db_password, database=DATABASE),
+        "WALLET_DIRECT_DATABASE_URL": database_url(port=postgres_port, password=db_password, database=DATABASE),
         "WALLET_KEYSTORE_URL": database_url(port=pgbouncer_port, password=db_password, database=KEYS_DATABASE),
         "WALLET_STORAGE_URL": f"s3://{BUCKET}?endpoint=127.0.0.1:{s3_port}&secure=false",
         "WALLET_S3_ACCESS_KEY": access,

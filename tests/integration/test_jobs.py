@@ -61,7 +61,7 @@ async def _work_for(seconds: float, *workers: asyncio.Task[None]) -> None:
 class TestPeriodicJobs:
     def test_two_workers_run_each_tick_once(self, settings: Settings, container: Container) -> None:
         message = queue_message(container, "một lần")
-        url = settings.resolved_jobs_database_url
+        url = settings.resolved_direct_database_url
 
         async def race() -> None:
             workers = [
@@ -98,7 +98,7 @@ class TestIdempotentDispatch:
         self, settings: Settings, container: Container
     ) -> None:
         message = queue_message(container, "không gửi hai lần")
-        app = build_queue(settings.resolved_jobs_database_url, Schedule())
+        app = build_queue(settings.resolved_direct_database_url, Schedule())
 
         async def run_twice() -> None:
             for tick in (1, 2):
@@ -130,7 +130,7 @@ class TestFailingJob:
         with container.engine.begin() as connection:  # the janitor's first query now fails, every time
             connection.execute(text("ALTER TABLE pending_blob RENAME TO pending_blob_away"))
         schedule = Schedule(janitor=86400, retry_attempts=3, retry_first=timedelta(seconds=0.4))
-        app = build_queue(settings.resolved_jobs_database_url, schedule)
+        app = build_queue(settings.resolved_direct_database_url, schedule)
 
         async def fail() -> None:
             async with app.open_async():
@@ -231,7 +231,7 @@ class TestQueueSchema:
 class TestStalledJob:
     def test_a_dead_workers_job_runs_again(self, settings: Settings, container: Container) -> None:
         message = queue_message(container, "sau khi worker chết")
-        app = build_queue(settings.resolved_jobs_database_url, Schedule())
+        app = build_queue(settings.resolved_direct_database_url, Schedule())
 
         async def die_then_recover() -> int:
             async with app.open_async():

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 OURS = (
     "api", "web", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "seed", "crypto", "storage",
-    "stack", "jobs",
+    "stack", "jobs", "backup",
 )  # fmt: skip
 DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance", "seed")
 
@@ -98,6 +98,24 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         }
     ),
 }
+# backups dump the databases and copy the key store and the blobs through storage and crypto; only api imports it
+FORBIDDEN["backup"] = frozenset(
+    {
+        "api",
+        "web",
+        "identity",
+        "wallet",
+        "consent",
+        "forms",
+        "notify",
+        "audit",
+        "assurance",
+        "seed",
+        "stack",
+        "jobs",
+        "litestar",
+    }
+)
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})
 
 
@@ -229,6 +247,10 @@ class TestDependencyDirection:
     def test_nothing_below_the_edge_imports_the_pages(self, project_edges: list[Edge]) -> None:
         importers = {e.source_package for e in project_edges if e.target_package == "web"}
         assert importers <= {"api", "web"}
+
+    def test_only_api_imports_the_backups(self, project_edges: list[Edge]) -> None:
+        importers = {e.source_package for e in project_edges if e.target_package == "backup"}
+        assert importers <= {"api", "backup"}
 
     def test_domain_packages_never_import_api(self, project_edges: list[Edge]) -> None:
         bad = [e for e in project_edges if e.source_package in DOMAIN and e.target_package == "api"]

@@ -105,9 +105,10 @@ stack-down: deps
 stack-status: deps
 	$(BIN)/python -m stack status
 
-# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone.
+# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`), alone, with the full fault
+# campaign (STACK_FULL=1: four faults under longer load; `make test` runs two, briefly; tests/stack/test_faults.py).
 test-stack: deps system-deps
-	$(BIN)/pytest -q tests/stack
+	STACK_FULL=1 $(BIN)/pytest -q tests/stack
 
 # A longer fuzzing campaign than the one in `make test` (tests/fuzz/): FUZZ_EXAMPLES per operation, caller and mode.
 FUZZ_EXAMPLES ?= 200

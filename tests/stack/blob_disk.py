@@ -16,6 +16,7 @@ from pathlib import Path
 # SeaweedFS's volume servers (`-max=0`) allow one volume per free `-volumeSizeLimitMB` (1 GiB in the stack): the disk
 # must hold a few, since the bucket's collection grows several at once.
 IMAGE_MB = 8192
+MARGIN = 64 * 1024 * 1024
 
 
 def available() -> bool:
@@ -43,17 +44,34 @@ def small_disks(folders: list[Path], work: Path) -> Iterator[list[Path]]:
 
 
 def fill(folders: list[Path]) -> None:
-    """Take every free block of each folder's filesystem."""
+    """Take every free block of each folder's filesystem: fallocate all but a margin (ext4 needs some blocks to map a
+    large file), then write the rest until the filesystem says it is full."""
     for folder in folders:
         stats = os.statvfs(folder)
         free = stats.f_bfree * stats.f_frsize
-        filler = folder / "filler"
-        _run("fallocate", "-l", str(max(free - 4096, 4096)), str(filler))
-        with contextlib.suppress(OSError), (folder / "filler-tail").open("wb") as out:
-            while True:  # whatever fallocate's rounding left
-                out.write(b"\0" * 4096)
-                out.flush()
-                os.fsync(out.fileno())
+        _run("fallocate", "-l", str(max(free - MARGIN, 4096)), str(folder / "filler"))
+        with (folder / "filler-tail").open("wb", buffering=0) as out:
+            for chunk in (b"\0" * 1024 * 1024, b"\0" * 4096) * 3:  # again once flushed: delayed allocation
+                with contextlib.suppress(OSError):
+                    while True:
+                        out.write(chunk)
+                with contextlib.suppress(OSError):
+                    os.fsync(out.fileno())
+        _assert_full(folder)
+
+
+def _assert_full(folder: Path) -> None:
+    """Full as a writer sees it (ext4 keeps a few thousand blocks of its own, which statvfs counts as free)."""
+    probe = folder / "probe"
+    try:
+        with probe.open("wb", buffering=0) as out:
+            out.write(b"\0" * 65536)
+            os.fsync(out.fileno())
+    except OSError:
+        return
+    finally:
+        probe.unlink(missing_ok=True)
+    raise RuntimeError(f"{folder} still takes writes after being filled")
 
 
 def empty(folders: list[Path]) -> None:

@@ -52,6 +52,8 @@ def empty_disks(running: RunningStack) -> None:
 
 
 KILL_WORKER = Fault("kill app worker (SIGKILL)", kill_worker, start("app-2"), hold=3)
+# The same, the worker left dead (a worker's start takes 10-30 s on 2 busy cores): over once the balancer took it out.
+KILL_WORKER_LEFT_DEAD = Fault("kill app worker (SIGKILL), left dead", kill_worker, lambda running: None, hold=3)
 RESTART_POSTGRES = Fault("restart PostgreSQL (stop -m fast, start)", stop("postgres"), start("postgres"), hold=1)
 STOP_VOLUME = Fault("stop a SeaweedFS volume server", stop("weed-volume-2"), start("weed-volume-2"), hold=10)
 FILL_DISK = Fault("blob store disk full", fill_disks, empty_disks, hold=10)
@@ -66,16 +68,35 @@ class Plan:
 
 
 def wait_healthy(running: RunningStack, *, timeout: float = 60) -> float:
-    """Seconds until every process is up and the balancer has both workers in (UP)."""
+    """Seconds until every process is up and the balancer has each worker in (UP), or, for a worker left dead, out
+    (DOWN)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        rows = running.status()
-        if all(
-            r["health"] == "up" and (not r["name"].startswith("app-") or r["balancer"] == "UP") for r in rows.values()
-        ):
+        if all(_settled(row) for row in running.status().values()):
             return time.monotonic() - started
         time.sleep(0.25)
     raise AssertionError(f"the stack did not come back within {timeout} s: {running.status()}")
+
+
+QUIET = 3.0  # seconds without a failed request that say the service is whole again
+QUIET_LIMIT = 150.0
+
+
+def wait_quiet(load: Load, *, limit: float) -> float:
+    """Keep the load running until QUIET seconds pass without an error (a store that marked itself read-only comes
+    back at its next check, not when the fault ends), at most `limit`; returns that moment."""
+    deadline = time.monotonic() + limit
+    while (now := time.monotonic()) < deadline:
+        if load.window(now - QUIET, now)["errors"] == 0:
+            return now
+        time.sleep(0.5)
+    return time.monotonic()
+
+
+def _settled(row: dict[str, Any]) -> bool:
+    if not row["name"].startswith("app-"):
+        return bool(row["health"] == "up")
+    return (row["health"], row["balancer"]) in {("up", "UP"), ("down", "DOWN")}
 
 
 def run_fault(
@@ -91,16 +112,18 @@ def run_fault(
     healthy = wait_healthy(running)
     t2 = time.monotonic()
     time.sleep(plan.after)
-    t3 = time.monotonic()
+    t3 = wait_quiet(load, limit=QUIET_LIMIT)
     load.stop()
     return {
         "fault": fault.name,
         "seconds_down": round(t2 - t1, 1),
         "seconds_to_healthy_after_recovery": round(healthy, 1),
+        "seconds_of_errors_after_recovery": round(max((load.last_error_after(t2) or t2) - t2, 0), 1),
         "before": load.window(t0, t1),
         "during": load.window(t1, t2),
         "after": load.window(t2, t3),
         "during_per_second": load.per_second(t1, t2),
+        "recovered": load.window(t3 - QUIET, t3)["errors"] == 0,
         "checks": checks(running, operator, load),
     }
 
@@ -118,7 +141,7 @@ def checks(running: RunningStack, operator: integrity.Operator, load: Load) -> d
 
 def problems(result: dict[str, Any]) -> list[str]:
     """Everything a fault's checks found wrong, one line each (empty: all held)."""
-    found: list[str] = []
+    found: list[str] = [] if result["recovered"] else [f"errors still {QUIET_LIMIT:.0f} s after recovery"]
     checked = result["checks"]
     found += [f"outbox row not sent: {row}" for row in checked["outbox_left"]]
     blobs = checked["blobs"]
@@ -134,14 +157,13 @@ def problems(result: dict[str, Any]) -> list[str]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    header = f"{'fault':<42} {'before':>14} {'during':>16} {'after':>14} {'down s':>7} {'repeats':>8}"
+    header = f"{'fault':<42} {'before':>14} {'during':>16} {'after':>14} {'down s':>7} {'tail s':>7} {'repeats':>8}"
     lines = [header, "-" * len(header)]
     for r in results:
         cells = [_rate(r[phase]) for phase in ("before", "during", "after")]
         repeats = r["checks"]["notifications"]["sms_repeated_requests"]
-        lines.append(
-            f"{r['fault']:<42} {cells[0]:>14} {cells[1]:>16} {cells[2]:>14} {r['seconds_down']:>7} {repeats:>8}"
-        )
+        down, tail = r["seconds_down"], r["seconds_of_errors_after_recovery"]
+        lines.append(f"{r['fault']:<42} {cells[0]:>14} {cells[1]:>16} {cells[2]:>14} {down:>7} {tail:>7} {repeats:>8}")
     return "\n".join(lines)
 
 

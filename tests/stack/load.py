@@ -58,6 +58,7 @@ class Sample:
     op: str
     status: int  # 0: no answer (connection error, timeout)
     ok: bool
+    error: str = ""  # the client's exception when there was no answer
 
 
 @dataclass
@@ -104,15 +105,15 @@ class Load:
                 except StepFailed:
                     time.sleep(0.05)
 
-    def record(self, op: str, status: int, ok: bool) -> None:
+    def record(self, op: str, status: int, ok: bool, error: str = "") -> None:
         with self._lock:
-            self.samples.append(Sample(time.monotonic(), op, status, ok))
+            self.samples.append(Sample(time.monotonic(), op, status, ok, error))
 
     def call(self, client: httpx.Client, op: str, method: str, path: str, expect: int, **kw: Any) -> httpx.Response:
         try:
             answer = client.request(method, path, **kw)
         except httpx.HTTPError as exc:
-            self.record(op, 0, False)
+            self.record(op, 0, False, type(exc).__name__)
             raise StepFailed(f"{op}: {type(exc).__name__}") from exc
         ok = answer.status_code == expect
         self.record(op, answer.status_code, ok)
@@ -127,10 +128,14 @@ class Load:
         failed = [s for s in inside if not s.ok]
         statuses: dict[str, int] = {}
         for sample in failed:  # "upload 503": what failed and how (0: no answer at all)
-            what = f"{sample.op} {sample.status}"
+            what = f"{sample.op} {sample.status or sample.error}"
             statuses[what] = statuses.get(what, 0) + 1
         rate = len(failed) / len(inside) if inside else 0.0
         return {"requests": len(inside), "errors": len(failed), "error_rate": round(rate, 4), "failed": statuses}
+
+    def last_error_after(self, start: float) -> float | None:
+        with self._lock:
+            return max((s.at for s in self.samples if s.at >= start and not s.ok), default=None)
 
     def per_second(self, start: float, end: float) -> list[float]:
         """The error rate of each second between two instants (the shape of an outage, not just its average)."""

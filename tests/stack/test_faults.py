@@ -24,14 +24,25 @@ from stack.supervisor import destroy
 from tests.factories import e164, make_phone
 from tests.stack import blob_disk
 from tests.stack.conftest import WORKERS, RunningStack
-from tests.stack.faults import FILL_DISK, KILL_WORKER, RESTART_POSTGRES, STOP_VOLUME, Plan, problems, run_fault, table
+from tests.stack.faults import (
+    FILL_DISK,
+    KILL_WORKER,
+    KILL_WORKER_LEFT_DEAD,
+    RESTART_POSTGRES,
+    STOP_VOLUME,
+    Plan,
+    problems,
+    run_fault,
+    table,
+)
 from tests.stack.integrity import Operator
 from tests.stack.load import PROCEDURE, Counterparts, Load
 from tests.stack.sms_gateway import SmsGateway
 from tests.web.server import free_port
 
 FULL = os.environ.get("STACK_FULL") == "1"
-BOUNDED = Plan([KILL_WORKER, RESTART_POSTGRES], threads=4, before=2, after=2)
+GETS = {"qr", "download", "consent_pull", "consent_pull_file"}  # the journeys' steps that only read
+BOUNDED = Plan([RESTART_POSTGRES, KILL_WORKER_LEFT_DEAD], threads=4, before=2, after=2)
 CAMPAIGN = Plan([KILL_WORKER, RESTART_POSTGRES, STOP_VOLUME, FILL_DISK], threads=6, before=8, after=10)
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900 if FULL else 240)]
@@ -44,7 +55,7 @@ def gateway() -> Iterator[SmsGateway]:
 
 
 @pytest.fixture
-def loaded_stack(gateway: SmsGateway) -> Iterator[tuple[RunningStack, bool]]:
+def loaded_stack(gateway: SmsGateway, tmp_path: Path) -> Iterator[tuple[RunningStack, bool]]:
     """A stack whose workers send SMS to `gateway`; in the full campaign, on root, its volume servers on small
     loop-mounted disks (the fill-the-disk fault needs them; elsewhere that fault is left out)."""
     work = Path(tempfile.mkdtemp(prefix="cds-faults-"))
@@ -59,6 +70,8 @@ def loaded_stack(gateway: SmsGateway) -> Iterator[tuple[RunningStack, bool]]:
             assert answer.returncode == 0, answer.stdout + answer.stderr
             yield running, disks
         finally:
+            if running.layout.logs.exists():  # each process's log, kept beside faults.json
+                shutil.copytree(running.layout.logs, tmp_path / "logs", dirs_exist_ok=True)
             if running.layout.state_file.exists():
                 destroy(running.layout)
     shutil.rmtree(work, ignore_errors=True)
@@ -97,6 +110,9 @@ class TestFaultsUnderLoad:
             # The load did real work around each fault, and the service came back: nothing fails once recovered.
             assert result["before"]["requests"] > 20 and result["after"]["requests"] > 20, result
             assert result["before"]["errors"] == 0, result
+        # A killed worker costs no read: the balancer sends a GET its worker died on to the other one.
+        killed = next(result for result in results if result["fault"].startswith("kill"))
+        assert [what for what in killed["during"]["failed"] if what.split()[0] in GETS] == [], killed["during"]
         acked = results[-1]["checks"]["acknowledged"]
         assert (
             acked["papers_acknowledged"] > 0

@@ -69,6 +69,9 @@ class Counterparts:
     agency_id: str
     agency_secret: str
     procedure: dict[str, Any]
+    agency_token: str = ""
+    agency_token_until: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Load:
@@ -223,10 +226,18 @@ class Journey:
         self.check_bytes("consent_pull_file", paper, got.content)
 
     def agency_token(self) -> str:
+        """The agency's token, shared by the journeys and renewed a minute before it expires, as an agency's
+        system does (one per journey would run into the token endpoint's rate limit per client)."""
         counterparts = self.load.counterparts
-        form = {"grant_type": "client_credentials", "client_id": counterparts.agency_id}
-        form["client_secret"] = counterparts.agency_secret
-        return str(self.call("agency_token", "POST", "/oauth/token", 200, data=form).json()["access_token"])
+        with counterparts.lock:
+            if counterparts.agency_token and time.monotonic() < counterparts.agency_token_until:
+                return counterparts.agency_token
+            form = {"grant_type": "client_credentials", "client_id": counterparts.agency_id}
+            form["client_secret"] = counterparts.agency_secret
+            answer = self.call("agency_token", "POST", "/oauth/token", 200, data=form).json()
+            counterparts.agency_token = str(answer["access_token"])
+            counterparts.agency_token_until = time.monotonic() + int(answer["expires_in"]) - 60
+            return counterparts.agency_token
 
     def apply(self, citizen: CitizenRecord) -> None:
         headers = bearer(citizen.token)

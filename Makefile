@@ -112,10 +112,14 @@ stack-down: deps
 stack-status: deps
 	$(BIN)/python -m stack status
 
-# The stack's own tests and deploy/'s checks (tests/stack/, also part of `make test`, bounded there), alone and in
-# full (STACK_TESTS=full: e.g. the restore drill under a longer load).
-test-stack: deps system-deps
-	STACK_TESTS=full $(BIN)/pytest -q tests/stack
+# The production stack's tests in full (`make test` runs each of them bounded): tests/stack/ with STACK_TESTS=full
+# (all four faults under a longer load, the restore drill under more load; tests/stack/test_faults.py,
+# test_restore_drill.py), the PKCS#11 key tests on SoftHSM2, then the end-to-end slice through the balancer.
+HSM_TESTS := tests/unit/crypto/test_keys.py tests/unit/crypto/test_pkcs11_keys.py tests/unit/crypto/test_signing_custody.py \
+	tests/integration/test_hsm_keys.py tests/integration/test_backup_hsm.py
+test-stack: deps system-deps test-node-deps
+	STACK_TESTS=full $(BIN)/pytest -q tests/stack $(HSM_TESTS)
+	$(BIN)/python -m tests.stack.e2e
 
 # The integration tests marked `e2e` over HTTP through the load balancer of a fresh stack, brought up and destroyed
 # around them (tests/stack/e2e.py; a slice of them runs in tests/stack/test_stack.py).

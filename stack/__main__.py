@@ -1,4 +1,4 @@
-"""`python -m stack up|down|status|destroy|render-deploy`: the Makefile's `stack-*` targets, on `WALLET_DATA_DIR`."""
+"""`python -m stack up|down|status|stop|start|destroy|render-deploy` on `WALLET_DATA_DIR` (the `stack-*` targets)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from stack.configs import deploy_configs
 from stack.layout import Layout
 from stack.processes import StackError
+from stack.single import start_one, stop_one
 from stack.status import render, status
 from stack.supervisor import destroy, down, up
 
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("status", help="each process, its pid, port and health (exit 1 if any is not up)")
     show.add_argument("--json", action="store_true")
     commands.add_parser("destroy", help="stop every process and delete the stack's data, keys included")
+    for verb, what in (("stop", "stop one process, the rest left running"), ("start", "start one stopped process")):
+        one = commands.add_parser(verb, help=what)
+        one.add_argument("name", help="a process as `status` lists it: postgres, weed-volume-1, app-2…")
     commands.add_parser("render-deploy", help="write deploy/'s HAProxy and PgBouncer files from stack.configs")
     return parser
 
@@ -55,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "down":
             stopped = down(layout)
             print(f"stopped: {', '.join(stopped) or 'nothing was running'}; data kept in {layout.data_dir}")
+        elif args.command == "stop":
+            stop_one(layout, args.name)
+            print(f"stopped {args.name}")
+        elif args.command == "start":
+            start_one(layout, args.name)
+            print(f"started {args.name}")
         elif args.command == "render-deploy":
             for name, text in deploy_configs().items():
                 (DEPLOY / name).write_text(text)

@@ -106,6 +106,9 @@ pool_mode = transaction
 max_client_conn = 2000
 default_pool_size = 20
 server_reset_query =
+; After PostgreSQL restarts, try it again within a second (the default waits 15 s after a failed connection, and
+; every request answers 503 meanwhile).
+server_login_retry = 1
 ignore_startup_parameters = extra_float_digits,options
 """
 

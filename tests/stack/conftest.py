@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ APP_ENV = {
 class RunningStack:
     data_dir: Path
     port: int
+    extra_env: dict[str, str] = field(default_factory=dict)  # more WALLET_* settings for every process
 
     @property
     def layout(self) -> Layout:
@@ -48,7 +49,7 @@ class RunningStack:
 
     def env(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("WALLET_")}
-        return inherited | APP_ENV | {"WALLET_DATA_DIR": str(self.data_dir)}
+        return inherited | APP_ENV | self.extra_env | {"WALLET_DATA_DIR": str(self.data_dir)}
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """`python -m stack ARGS` as an operator runs it."""

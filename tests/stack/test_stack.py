@@ -57,6 +57,10 @@ class TestStack:
         listed = running_stack.run("status", "--json")  # as an operator's script reads it: degraded, exit 1
         assert listed.returncode == 1
         assert {row["name"]: row["health"] for row in json.loads(listed.stdout)}["app-2"] == "down"
+        restarted = running_stack.run("start", "app-2")  # one process again, the rest untouched
+        assert restarted.returncode == 0, restarted.stderr
+        assert running_stack.status()["app-2"]["health"] == "up"
+        assert running_stack.run("start", "app-2").returncode == 2  # it runs already: a clear refusal
         pids = [row["pid"] for row in running_stack.status().values()]
         stopped = running_stack.run("down")
         assert stopped.returncode == 0, stopped.stderr

@@ -138,6 +138,14 @@ class TestSmsGatewaySender:
         assert headers["Idempotency-Key"] == message_id
         assert "gateway-token" not in repr(sender)
 
+    async def test_a_gateway_without_a_token_gets_no_authorization(self, gateway: Gateway) -> None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await SmsGatewaySender(gateway.url, "", client).send(
+                OutgoingMessage("k", "sms", "+84901234567", None, "b", START)
+            )
+        [(headers, _body)] = gateway.requests
+        assert "Authorization" not in headers and headers["Idempotency-Key"] == "k"
+
     async def test_a_failing_gateway_reschedules_then_delivers(
         self, engine: Engine, key: bytes, clock: FrozenClock, gateway: Gateway
     ) -> None:

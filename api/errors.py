@@ -14,7 +14,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, InternalError, OperationalError
 
 from api.json_guard import MalformedJson
 from api.middleware import request_id_of
@@ -308,6 +308,15 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception
     )
 
 
+def database_internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A driver-side InternalError (no SQLSTATE: the connection's protocol state broke, as psycopg reports
+    "received 2 results from command 'BEGIN'" while PostgreSQL restarts) is the database being unavailable, like a
+    dropped connection; one the server raised (SQLSTATE XX000) is a fault of ours."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) is None:
+        return database_unavailable_handler(request, exc)
+    return internal_error_handler(request, exc)
+
+
 def unstorable_input_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """Input the database refuses to hold (a NUL character, an out-of-range value): the client's fault."""
     return problem(
@@ -344,6 +353,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         OperationalError: database_unavailable_handler,
         DataError: unstorable_input_handler,
         InterfaceError: database_unavailable_handler,
+        InternalError: database_internal_error_handler,
         Exception: internal_error_handler,
     }
 

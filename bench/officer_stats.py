@@ -31,6 +31,7 @@ from bench.harness import record
 from forms.models import Application
 from identity.accounts import AccountService
 from identity.models import Citizen
+from seed.dossiers import timeline
 from storage.db import create_db_engine, transaction
 from tests.factories import make_phone
 from tests.web.server import WebServer
@@ -51,7 +52,6 @@ def _rows(citizen_id: str, count: int, now: datetime) -> Iterator[list[dict[str,
         status = rng.choice(STATUSES)
         submitted = None if status == "draft" else created + timedelta(seconds=rng.randint(20, 1_800))
         decided = submitted + timedelta(hours=rng.randint(1, 300)) if submitted and status in STATUSES[4:] else None
-        fields = rng.randint(6, 14)
         batch.append(
             {
                 "id": f"bench-{n:08d}",
@@ -63,18 +63,7 @@ def _rows(citizen_id: str, count: int, now: datetime) -> Iterator[list[dict[str,
                 "revision": 1,
                 "wrapped_key": b"-",
                 "sealed": b"-",
-                "field_count": fields,
-                "prefilled_count": rng.randint(0, fields),
-                "reused_count": rng.randint(0, 3),
-                "uploaded_count": rng.randint(0, 1),
-                "login_at": submitted - timedelta(seconds=rng.randint(30, 900)) if submitted else None,
-                "created_at": created,
-                "updated_at": decided or submitted or created,
-                "submitted_at": submitted,
-                "decided_at": decided,
-                "due_at": submitted + timedelta(days=rng.randint(8, 12)) if submitted else None,
-                "rating_score": rng.choice([None, None, 3, 4, 5, 5]) if decided else None,
-                "erased": False,
+                **timeline(rng, created=created, submitted=submitted, decided=decided),
             }
         )
         if len(batch) == BATCH:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from api.deps import container_of
@@ -90,11 +91,16 @@ def patch(wallet: Wallet, token: str, application_id: str, body: dict[str, Any])
 
 def asked_values(wallet: Wallet, application: dict[str, Any]) -> dict[str, Any]:
     """A valid value for every missing field, chosen from the field's type in the catalog."""
-    spec = {f["name"]: f for f in procedure(wallet, application["procedure_code"])["fields"]}
-    today = wallet.clock.now().date().isoformat()
-    samples = {"string": "Giá trị bổ sung", "date": today, "int": 1}
+    form = procedure(wallet, application["procedure_code"])
+    return values_for(form, application["missing_fields"], today=wallet.clock.now().date())
+
+
+def values_for(form: dict[str, Any], missing: list[str], *, today: date) -> dict[str, Any]:
+    """A valid value for each of `missing`, chosen from the field's type in the procedure's catalog entry."""
+    spec = {f["name"]: f for f in form["fields"]}
+    samples = {"string": "Giá trị bổ sung", "date": today.isoformat(), "int": 1}
     values: dict[str, Any] = {}
-    for name in application["missing_fields"]:
+    for name in missing:
         kind, choices = spec[name]["type"], spec[name].get("choices") or []
         if kind == "enum":
             values[name] = choices[0]

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from tests.factories import e164, registration
+from tests.integration.forms_helpers import values_for
 from tests.integration.wallet_helpers import cccd_fields, png_bytes
 from tests.stack.sms_gateway import SmsGateway
 
@@ -245,7 +246,9 @@ class Journey:
             "application_start", "POST", "/applications", 201, json={"procedure_code": PROCEDURE}, headers=headers
         ).json()
         if draft["missing_fields"]:
-            values = asked_values(self.load.counterparts.procedure, draft["missing_fields"])
+            values = values_for(
+                self.load.counterparts.procedure, draft["missing_fields"], today=datetime.now(UTC).date()
+            )
             self.call(
                 "application_fill",
                 "PATCH",
@@ -263,19 +266,3 @@ class Journey:
         if content != paper.scan:
             digest = hashlib.sha256(content).hexdigest()[:12]
             self.load.mismatches.append(f"{op}: paper {paper.id} read back {len(content)} bytes ({digest})")
-
-
-def asked_values(procedure: dict[str, Any], missing: list[str]) -> dict[str, Any]:
-    """A valid value for every field the form asks, chosen from the field's type in the catalog."""
-    spec = {f["name"]: f for f in procedure["fields"]}
-    samples = {"string": "Giá trị bổ sung", "date": datetime.now(UTC).date().isoformat(), "int": 1}
-    values: dict[str, Any] = {}
-    for name in missing:
-        kind, choices = spec[name]["type"], spec[name].get("choices") or []
-        if kind == "enum":
-            values[name] = choices[0]
-        elif kind == "list":
-            values[name] = choices[:1] or ["Giá trị"]
-        else:
-            values[name] = samples[kind]
-    return values

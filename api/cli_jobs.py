@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from datetime import timedelta
+from functools import partial
 
 import anyio
 import procrastinate
@@ -32,8 +33,12 @@ def add_jobs_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def queue(settings: Settings) -> procrastinate.App | None:
-    from jobs.queue import Schedule, build_queue
+    url = queue_url(settings)
+    return None if url is None else build(settings, url)
 
+
+def queue_url(settings: Settings) -> str | None:
+    """The queue's PostgreSQL URL, or None (said on stderr) when the service runs on SQLite."""
     url = settings.resolved_direct_database_url
     if not url.startswith("postgresql"):
         print(
@@ -41,6 +46,12 @@ def queue(settings: Settings) -> procrastinate.App | None:
             file=sys.stderr,
         )
         return None
+    return url
+
+
+def build(settings: Settings, url: str) -> procrastinate.App:
+    from jobs.queue import Schedule, build_queue
+
     schedule = Schedule(
         outbox=settings.outbox_interval_seconds,
         janitor=settings.gc_interval_seconds,
@@ -53,16 +64,16 @@ def queue(settings: Settings) -> procrastinate.App | None:
 
 def jobs_worker(settings: Settings, _args: argparse.Namespace) -> int:
     from api.container import build_container
-    from jobs.worker import run_worker
+    from jobs.worker import run_worker_for_good
 
-    app = queue(settings)
-    if app is None:
+    url = queue_url(settings)
+    if url is None:
         return EXIT_REFUSED
     container = build_container(settings)
 
     async def run() -> None:
-        try:
-            await run_worker(app, container.work)
+        try:  # a fresh queue (its own connection pool) after each loss of the database
+            await run_worker_for_good(partial(build, settings, url), container.work)
         finally:
             await container.aclose()
 

@@ -1,8 +1,12 @@
 """The main database, dumped from one consistent snapshot and restored in one transaction.
 
 PostgreSQL: `pg_dump --format=custom` of the server's own major version (a snapshot in one REPEATABLE READ
-transaction; the service keeps running), restored by `pg_restore --single-transaction --exit-on-error`: on any error
-nothing of the dump is left behind. Both speak to the server directly, never through PgBouncer in transaction mode,
+transaction; the service keeps running), the job queue's rows left out (they are the running deployment's state: the
+periodic jobs are deferred again at their next tick). Restored as one transaction: the schema the target's
+`congdanso migrate` made is dropped and the dump's SQL (`pg_restore` to a script, run by `psql --single-transaction`
+with ON_ERROR_STOP) builds it again, so on any error nothing changes. `pg_restore --clean` cannot be used: it drops
+each partition's inherited primary key of the monthly-partitioned tables one by one, which PostgreSQL refuses.
+Both speak to the server directly, never through PgBouncer in transaction mode,
 where their session settings would leak into the service's connections. SQLite: the online backup API, one step.
 """
 
@@ -25,6 +29,7 @@ from storage.migrate import current_revision
 PG_DUMP_FILE = "database.pgdump"
 SQLITE_FILE = "database.sqlite3"
 PG_BINDIRS = Path("/usr/lib/postgresql")
+QUEUE_TABLES = "procrastinate_"
 TIMEOUT = 6 * 3600  # a dump of a province's database takes minutes; never hang for ever
 
 
@@ -80,7 +85,9 @@ def restore(url: str, source: Path, section: dict[str, object]) -> None:
 
 
 def _bookkeeping(name: str) -> bool:
-    return "alembic_version" in name or name.startswith("throttle_")
+    """Tables whose rows a fresh deployment writes by itself: migration versions, throttle counters, the job queue
+    (its worker registers and defers periodic jobs at once) and the janitor's place in its walk of the blobs."""
+    return "alembic_version" in name or name == "janitor_cursor" or name.startswith(("throttle_", QUEUE_TABLES))
 
 
 def _revision(url: str) -> str | None:
@@ -169,12 +176,36 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
 def _pg_dump(url: URL, target: Path) -> str:
     binary, major = _tool(url, "pg_dump")
     args, env = _client_args(url)
-    _run([binary, "--format=custom", "--no-owner", "--no-acl", f"--file={target}", *args], env, "pg_dump")
+    options = ["--format=custom", "--no-owner", "--no-acl", f"--exclude-table-data={QUEUE_TABLES}*"]
+    _run([binary, *options, f"--file={target}", *args], env, "pg_dump")
     return f"pg_dump {major}"
 
 
 def _pg_restore(url: URL, dump_file: Path) -> None:
-    binary, _major = _tool(url, "pg_restore")
+    restore_bin, _major = _tool(url, "pg_restore")
+    psql, _major = _tool(url, "psql")
     args, env = _client_args(url)
-    options = ["--clean", "--if-exists", "--no-owner", "--no-acl", "--single-transaction", "--exit-on-error"]
-    _run([binary, *options, *args, str(dump_file)], env, "pg_restore")
+    script = [restore_bin, "--no-owner", "--no-acl", "--file=-", str(dump_file)]
+    reset = ["--command=DROP SCHEMA public CASCADE", "--command=CREATE SCHEMA public"]
+    apply = [psql, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction", *reset, "--file=-"]
+    try:
+        with subprocess.Popen(script, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as producer:  # noqa: S603
+            assert producer.stdout is not None  # noqa: S101 -- stdout=PIPE above
+            done = subprocess.run(  # noqa: S603
+                [*apply, *args],
+                check=False,
+                env=env,
+                stdin=producer.stdout,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+            producer.stdout.close()
+            made = producer.wait(timeout=TIMEOUT)
+            made_errors = producer.stderr.read().decode(errors="replace") if producer.stderr else ""
+    except subprocess.TimeoutExpired:
+        raise BackupError(f"pg_restore did not finish within {TIMEOUT} s") from None
+    if done.returncode != 0:  # first: a failed psql ends pg_restore's pipe, and that error would hide this one
+        raise BackupError(f"restoring the database failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    if made != 0:
+        raise BackupError(f"pg_restore failed ({made}): {made_errors.strip()[-2000:]}")

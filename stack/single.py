@@ -41,6 +41,8 @@ def start_one(layout: Layout, name: str, env: Mapping[str, str] | None = None) -
         _start_weed(layout, state, name)
     elif name.startswith("app-"):
         _start_worker(layout, state, name, env)
+    elif name == "jobs":
+        supervisor._start_jobs(layout, state, env)
     else:  # haproxy: its configuration is written again from the recorded ports
         supervisor._start_haproxy(layout, state)
 

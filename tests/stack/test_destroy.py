@@ -27,5 +27,5 @@ class TestOneProcess:
             stop_one(Layout.of(tmp_path), "postgres")
         layout = Layout.of(tmp_path)
         State(processes=[Process("postgres", 1, 0, 5432, "log")], workers=2).save(layout)
-        with pytest.raises(StackError, match=r"no process 'app-3'.*app-1, app-2, haproxy"):
+        with pytest.raises(StackError, match=r"no process 'app-3'.*app-1, app-2, jobs, haproxy"):
             start_one(layout, "app-3")

@@ -130,6 +130,10 @@ class TestRestoreDrill:
             restore_began = time.monotonic()
             restored = fresh.congdanso("restore", str(backup))
             assert restored.returncode == 0, restored.stderr
+            # The runbook's next step: the background worker again, since its queue's tables were replaced.
+            for step in ("stop", "start"):
+                done = fresh.run(step, "jobs")
+                assert done.returncode == 0, done.stdout + done.stderr
             print(
                 f"restore drill: backup {backup_seconds:.1f} s under load ({json.loads(taken.stdout)['blobs']}), "
                 f"restore {time.monotonic() - restore_began:.1f} s, {len(load.errors)} load errors"
@@ -138,6 +142,8 @@ class TestRestoreDrill:
             verified = fresh.congdanso("audit", "verify")
             assert verified.returncode == 0 and json.loads(verified.stdout)["ok"], verified.stdout + verified.stderr
             time.sleep(5)  # the fresh stack's dispatchers send what the backup held as pending
+            health = {name: row["health"] for name, row in fresh.status().items()}
+            assert [name for name, state in health.items() if state != "up"] == [], health
             assert_no_message_sent_twice(sent_by_old, outbox_lines(fresh_dir / "outbox.jsonl"), backup_began)
         finally:
             destroy(fresh.layout)

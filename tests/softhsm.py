@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from crypto.pkcs11_token import Pkcs11Config, rescan
 
@@ -66,3 +67,16 @@ class SoftHsm:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def token_settings(config: Pkcs11Config, folder: Path) -> dict[str, Any]:
+    """The service's settings for keys in the token of `config`, its PIN in a file under `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pin_file = folder / "pin"
+    pin_file.write_text(config.pin + "\n")
+    return {
+        "key_provider": "pkcs11",
+        "pkcs11_module": config.module,
+        "pkcs11_token_label": config.token_label,
+        "pkcs11_pin_file": pin_file,
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +17,14 @@ from api.cli import migrate
 from crypto.clock import FrozenClock
 from tests.integration.conftest import Wallet, settings_for
 from tests.integration.test_backup import CONGDANSO, assert_every_paper_reads_back, fill
-
-
-def hsm_settings(softhsm: Any, folder: Path, config: Any) -> dict[str, Any]:
-    folder.mkdir(parents=True, exist_ok=True)
-    pin_file = folder / "pin"
-    pin_file.write_text(config.pin + "\n")
-    return {
-        "key_provider": "pkcs11",
-        "pkcs11_module": config.module,
-        "pkcs11_token_label": config.token_label,
-        "pkcs11_pin_file": pin_file,
-    }
+from tests.softhsm import token_settings
 
 
 def open_wallet(folder: Path, hsm: dict[str, Any]) -> Wallet:
     settings = settings_for(folder, None, **hsm)
     migrate(settings)
-    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    # Whole seconds, rounded up: a clock a fraction before `keys init` made the signing key would find none active.
+    clock = FrozenClock((datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0))
     app = create_app(settings, clock=clock)
     client = TestClient(app)
     client.__enter__()
@@ -55,7 +45,7 @@ def congdanso(softhsm: Any, folder: Path, hsm: dict[str, Any], *args: str) -> su
 class TestBackupWithTheKeysInAToken:
     def test_restores_through_the_same_token_and_refuses_another(self, softhsm: Any, tmp_path: Path) -> None:
         token = softhsm.new_token()
-        source_hsm = hsm_settings(softhsm, tmp_path / "source", token)
+        source_hsm = token_settings(token, tmp_path / "source")
         assert congdanso(softhsm, tmp_path / "source", source_hsm, "keys", "init").returncode == 0
         wallet = open_wallet(tmp_path / "source", source_hsm)
         papers = fill(wallet)
@@ -66,14 +56,14 @@ class TestBackupWithTheKeysInAToken:
         keyring = (tmp_path / "source" / "data" / "keys" / "keyring.json").read_bytes()
 
         # The keyring file names the token's keys (kids and times, no key): with another token, nothing opens.
-        other_hsm = hsm_settings(softhsm, tmp_path / "other", softhsm.new_token())
+        other_hsm = token_settings(softhsm.new_token(), tmp_path / "other")
         (tmp_path / "other" / "data" / "keys").mkdir(parents=True, mode=0o700)
         (tmp_path / "other" / "data" / "keys" / "keyring.json").write_bytes(keyring)
         refused = congdanso(softhsm, tmp_path / "other", other_hsm, "restore", str(backup))
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "do not open with the master keys at hand" in refused.stderr
 
-        target_hsm = hsm_settings(softhsm, tmp_path / "target", token)
+        target_hsm = token_settings(token, tmp_path / "target")
         (tmp_path / "target" / "data" / "keys").mkdir(parents=True, mode=0o700)
         (tmp_path / "target" / "data" / "keys" / "keyring.json").write_bytes(keyring)  # kids and times; no key
         restored = congdanso(softhsm, tmp_path / "target", target_hsm, "restore", str(backup))

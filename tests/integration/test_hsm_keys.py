@@ -20,7 +20,7 @@ from crypto.compact_jws import JwksVerifier
 from crypto.pkcs11_token import Pkcs11Config, Pkcs11Token
 from identity.toolkit import IdentityConfig
 from tests.integration.conftest import Wallet
-from tests.softhsm import USER_PIN
+from tests.softhsm import USER_PIN, token_settings
 
 CONGDANSO = str(Path(sys.executable).with_name("congdanso"))
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -28,15 +28,7 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 @pytest.fixture
 def hsm_settings(softhsm: Any, tmp_path: Path) -> dict[str, Any]:
-    config = softhsm.new_token()
-    pin_file = tmp_path / "pin"
-    pin_file.write_text(config.pin + "\n")
-    return {
-        "key_provider": "pkcs11",
-        "pkcs11_module": config.module,
-        "pkcs11_token_label": config.token_label,
-        "pkcs11_pin_file": pin_file,
-    }
+    return token_settings(softhsm.new_token(), tmp_path)
 
 
 @pytest.fixture

@@ -24,6 +24,12 @@ OURS = (
 DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance", "seed")
 
 # importer package -> packages it must not import (a package never "imports" itself)
+# Every package above crypto and storage, and the web framework: what the operations packages that work only through
+# crypto and storage (or over HTTP) may not import.
+ABOVE_STORAGE = frozenset(
+    {"api", "web", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "seed", "stack", "jobs"}
+    | {"backup", "litestar"}
+)
 FORBIDDEN: dict[str, frozenset[str]] = {
     "crypto": frozenset(
         {
@@ -81,41 +87,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "web": frozenset(),
     "api": frozenset(),
     # the local stack runs the service as processes and speaks to it over HTTP and its settings file only
-    "stack": frozenset(
-        {
-            "api",
-            "jobs",
-            "web",
-            "identity",
-            "wallet",
-            "consent",
-            "forms",
-            "notify",
-            "audit",
-            "assurance",
-            "seed",
-            "litestar",
-        }
-    ),
+    "stack": ABOVE_STORAGE - {"stack"},
+    # backups dump the databases and copy the key store and the blobs through storage and crypto; only api imports it
+    "backup": ABOVE_STORAGE - {"backup"},
 }
-# backups dump the databases and copy the key store and the blobs through storage and crypto; only api imports it
-FORBIDDEN["backup"] = frozenset(
-    {
-        "api",
-        "web",
-        "identity",
-        "wallet",
-        "consent",
-        "forms",
-        "notify",
-        "audit",
-        "assurance",
-        "seed",
-        "stack",
-        "jobs",
-        "litestar",
-    }
-)
 ALLOWED_OURS_FOR_NOTIFY = frozenset({"notify", "crypto", "storage"})
 
 

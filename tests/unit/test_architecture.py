@@ -23,46 +23,17 @@ OURS = (
 )  # fmt: skip
 DOMAIN = ("identity", "notify", "wallet", "consent", "forms", "audit", "assurance", "seed")
 
-# importer package -> packages it must not import (a package never "imports" itself)
 # Every package above crypto and storage, and the web framework: what the operations packages that work only through
 # crypto and storage (or over HTTP) may not import.
 ABOVE_STORAGE = frozenset(
     {"api", "web", "identity", "wallet", "consent", "forms", "notify", "audit", "assurance", "seed", "stack", "jobs"}
     | {"backup", "litestar"}
 )
+# importer package -> packages it must not import (a package never "imports" itself)
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "crypto": frozenset(
-        {
-            "api",
-            "jobs",
-            "identity",
-            "wallet",
-            "consent",
-            "forms",
-            "notify",
-            "audit",
-            "storage",
-            "assurance",
-            "seed",
-            "litestar",
-        }
-    ),
-    "storage": frozenset(
-        {
-            "api",
-            "jobs",
-            "identity",
-            "wallet",
-            "consent",
-            "forms",
-            "notify",
-            "audit",
-            "crypto",
-            "assurance",
-            "seed",
-            "litestar",
-        }
-    ),
+    # crypto and storage know nothing of HTTP or of the domain, nor of each other
+    "crypto": ABOVE_STORAGE | {"storage"},
+    "storage": ABOVE_STORAGE | {"crypto"},
     "identity": frozenset({"api", "jobs", "wallet", "consent", "forms", "assurance", "web", "seed", "litestar"}),
     "notify": frozenset(
         {"api", "jobs", "identity", "wallet", "consent", "forms", "assurance", "web", "seed", "litestar"}

@@ -71,18 +71,25 @@ def outbox_lines(outbox: Path) -> list[dict[str, Any]]:
 CODE_WAIT = 10.0 if os.environ.get("WALLET_TEST_BASE_URL") else 3.0
 
 
+def sms_codes(outbox: Path, *, to: str | None = None) -> list[tuple[int, str]]:
+    """Each OTP sent by SMS (to a given E.164 number, if named), oldest first, with its line's place in the outbox."""
+    found = []
+    for place, line in enumerate(outbox_lines(outbox)):
+        sms = line["channel"] == "sms" and (to is None or line["to"] == to)
+        if sms and (match := re.search(r"\b(\d{6})\b", line["body"])):
+            found.append((place, match.group(1)))
+    return found
+
+
 def last_code(outbox: Path, *, to: str | None = None, wait: float = CODE_WAIT) -> str:
     """The OTP in the newest SMS (to a given E.164 number, if named). Waits up to `wait` seconds for it: a request
     delivers its SMS before answering, unless the app's periodic dispatcher claimed it first and sends it a moment
     later."""
     deadline = time.monotonic() + wait
     while True:
-        for line in reversed(outbox_lines(outbox)):
-            if line["channel"] == "sms" and (to is None or line["to"] == to):
-                match = re.search(r"\b(\d{6})\b", line["body"])
-                if match:
-                    record_marker("OTP code", match.group(1))
-                    return match.group(1)
+        if codes := sms_codes(outbox, to=to):
+            record_marker("OTP code", codes[-1][1])
+            return codes[-1][1]
         if time.monotonic() >= deadline:
             raise AssertionError("no OTP found in the outbox")
         time.sleep(0.02)

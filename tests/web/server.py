@@ -17,7 +17,8 @@ import httpx
 
 from api.cli import migrate
 from api.settings import Settings
-from tests.factories import e164, last_code
+from tests.factories import CODE_WAIT, e164, sms_codes
+from tests.log_audit import record_marker
 
 REPO = Path(__file__).resolve().parents[2]
 HIGH = "100000"
@@ -47,6 +48,7 @@ class WebServer:
             **settings,
         }
         self._process: subprocess.Popen[bytes] | None = None
+        self._given: dict[str, int] = {}  # phone → the outbox line of the code `code_for` gave last
         self._log = self.data_dir.parent / f"{self.data_dir.name}.log"
 
     @property
@@ -54,15 +56,22 @@ class WebServer:
         return self.data_dir / "outbox.jsonl"
 
     def code_for(self, phone: str) -> str:
-        """The newest SMS code sent to `phone` (read from the dev outbox)."""
-        deadline = time.monotonic() + 5
+        """The newest SMS code sent to `phone` (read from the dev outbox).
+
+        A code this method gave before is given again only after `CODE_WAIT` seconds without a newer one: when the
+        app's periodic dispatcher claims a request's SMS, it writes it a moment after the request answered, and the
+        newest line is then still the previous code."""
+        to = e164(phone)
+        deadline = time.monotonic() + CODE_WAIT
         while True:
-            try:
-                return last_code(self.outbox, to=e164(phone))
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+            codes = sms_codes(self.outbox, to=to)
+            if codes and (codes[-1][0] > self._given.get(to, -1) or time.monotonic() > deadline):
+                self._given[to] = codes[-1][0]
+                record_marker("OTP code", codes[-1][1])
+                return codes[-1][1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no OTP sent to {to} in the outbox")
+            time.sleep(0.05)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.base_url}/api/v1", timeout=30)

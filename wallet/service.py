@@ -37,7 +37,7 @@ from wallet.errors import (
 from wallet.files import Claim, IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.quota import Usage
-from wallet.repository import WalletRepository
+from wallet.repository import SealedFile, SealedVersion, WalletRepository
 from wallet.schemas import DocumentPublic, FilePublic, IssuerPublic, VerificationPublic, VersionPublic
 
 MIB = 1024 * 1024
@@ -396,7 +396,7 @@ class WalletService:
         except DecryptionError as exc:
             raise DocumentNotFound() from exc
 
-    def _data_key(self, key: CitizenKey, document: Document, version: DocumentVersion) -> bytes:
+    def _data_key(self, key: CitizenKey, document: Document, version: DocumentVersion | SealedVersion) -> bytes:
         try:
             return key.unwrap_data_key(version.wrapped_data_key, document=document.id, version=version.version)
         except DecryptionError:
@@ -407,12 +407,14 @@ class WalletService:
         except DecryptionError as exc:
             raise DocumentCorrupted() from exc
 
-    def _open_version(self, document: Document, version: DocumentVersion, data_key: bytes) -> dict[str, Any]:
+    def _open_version(
+        self, document: Document, version: DocumentVersion | SealedVersion, data_key: bytes
+    ) -> dict[str, Any]:
         context = fields_context(document.citizen_id, document.id, version.version)
         content: dict[str, Any] = json.loads(_open(data_key, version.sealed, context))
         return content
 
-    def _file_meta(self, document: Document, row: DocumentFile, data_key: bytes) -> dict[str, Any]:
+    def _file_meta(self, document: Document, row: DocumentFile | SealedFile, data_key: bytes) -> dict[str, Any]:
         context = file_meta_context(document.citizen_id, document.id, row.version, row.id)
         meta: dict[str, Any] = json.loads(_open(data_key, row.sealed_meta, context))
         return meta
@@ -445,8 +447,8 @@ class WalletService:
     def _view(
         self,
         document: Document,
-        versions: dict[tuple[str, int], DocumentVersion],
-        files: dict[str, DocumentFile],
+        versions: dict[tuple[str, int], SealedVersion],
+        files: dict[str, SealedFile],
         by_version: dict[int, bytes],
     ) -> DocumentPublic:
         """`by_version`: the data key of each of the document's versions."""
@@ -485,7 +487,7 @@ class WalletService:
         return IssuerPublic(code=document.issuer_code, name=agency.name if agency is not None else document.issuer_code)
 
     def _file_views(
-        self, document: Document, file_ids: list[str], files: dict[str, DocumentFile], data_keys: dict[int, bytes]
+        self, document: Document, file_ids: list[str], files: dict[str, SealedFile], data_keys: dict[int, bytes]
     ) -> list[FilePublic]:
         views = []
         for file_id in file_ids:

@@ -16,10 +16,9 @@ from sqlmodel import Session
 from crypto.clock import Clock
 from forms.agency import acting_agency
 from forms.catalog import Procedure, ProcedureCatalog
-from forms.models import Application
 from forms.procedure import due_after
 from forms.schemas import AgencyPublic, ProcedureStats, StatsReport, StatsTotal
-from forms.stats_sql import TOTAL, Selection, Sums, medians, sums
+from forms.stats_sql import TOTAL, Selection, Sums, figures
 from identity.notices import VIETNAM
 from identity.sessions import Principal
 
@@ -59,9 +58,8 @@ class StatsService:
         start, end = period.bounds()
         selection = Selection([p.code for p in procedures], start, end)
         now = self._clock.now()
-        per_code = sums(self._session, selection, now)
-        to_submit = medians(self._session, selection, Application.login_at, Application.submitted_at)
-        processing = medians(self._session, selection, Application.submitted_at, Application.decided_at)
+        found = figures(self._session, selection, now)
+        per_code, to_submit, processing = found.sums, found.to_submit, found.processing
         items = [
             _procedure(p, per_code.get(p.code, Sums()), to_submit.get(p.code), processing.get(p.code))
             for p in procedures

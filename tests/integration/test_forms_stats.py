@@ -20,7 +20,7 @@ from forms.catalog import ProcedureCatalog
 from forms.models import Application
 from forms.schemas import StatsReport
 from forms.stats import Period, StatsService, longest_span
-from forms.stats_sql import TOTAL, Selection, percentile_medians, portable_medians
+from forms.stats_sql import TOTAL, Selection, portable_figures, postgres_figures
 from identity.models import Citizen
 from identity.notices import VIETNAM
 from identity.sessions import Principal
@@ -218,12 +218,12 @@ def test_the_day_boundary_is_midnight_in_vietnam(engine: Engine) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_percentile_cont_gives_the_portable_medians(engine: Engine) -> None:
-    """PostgreSQL's `percentile_cont(0.5)` and the portable ORDER BY/LIMIT medians, on the same dossiers: groups of
-    0 (absent from both), 1, 40, 41, 57 and 64 rows, the total, a period, and a selection with no dossier at all."""
+def test_one_postgres_scan_gives_the_portable_figures(engine: Engine) -> None:
+    """PostgreSQL's one scan (the sums and `percentile_cont(0.5)`) and the portable queries (grouped sums, ORDER
+    BY/LIMIT medians), on the same dossiers: groups of 0 (absent from both), 1, 40, 41, 57 and 64 rows, the total, a
+    period, and a selection with no dossier at all."""
     codes = [p.code for p in ProcedureCatalog.shipped().all()]
     rows = _seed(engine, codes)
-    spans = [(Application.login_at, Application.submitted_at), (Application.submitted_at, Application.decided_at)]
     selections = [
         Selection(codes),
         Selection(codes, start=NOW - timedelta(days=20)),
@@ -233,14 +233,13 @@ def test_percentile_cont_gives_the_portable_medians(engine: Engine) -> None:
     ]
     with Session(engine) as session:
         for selection in selections:
-            for start, end in spans:
-                percentile = percentile_medians(session, selection, start, end)
-                assert percentile == portable_medians(session, selection, start, end), selection
+            assert postgres_figures(session, selection, NOW) == portable_figures(session, selection, NOW), selection
     with Session(engine) as session:
-        everything = percentile_medians(session, Selection(codes), Application.login_at, Application.submitted_at)
+        everything = postgres_figures(session, Selection(codes), NOW)
     plain = [(r.submitted_at - r.login_at).total_seconds() for r in rows if r.login_at and r.submitted_at]
-    assert everything[TOTAL] == pytest.approx(median(plain), rel=1e-12)
-    assert codes[0] not in everything and len(everything) == len(codes)  # the empty group has no median
+    assert everything.to_submit[TOTAL] == pytest.approx(median(plain), rel=1e-12)
+    assert codes[0] not in everything.to_submit and len(everything.to_submit) == len(codes)  # empty: no median
+    assert codes[0] not in everything.sums and sum(s.started for s in everything.sums.values()) == len(rows)
 
 
 def test_the_longest_span_of_working_days() -> None:

@@ -87,6 +87,7 @@ def seed(env: dict[str, str], dossiers: int) -> dict[str, float]:
     return {
         "scale.seed_seconds": report["seconds"],
         "scale.seed_papers_per_s": report["papers_per_second"],
+        "scale.seed_vacuum_seconds": report["vacuum_seconds"],
         "scale.dossiers": float(report["dossiers"]),
     }
 

@@ -47,6 +47,19 @@ def write(engine: sa.Engine, keystore: sa.Engine, batch: Batch) -> None:
         raise
 
 
+def settle(engine: sa.Engine, keystore: sa.Engine) -> None:
+    """After a load, on PostgreSQL: `VACUUM (ANALYZE)` of every table written, as an operator runs it after a bulk
+    load. Rows that COPY wrote carry no hint bits and no page is marked all-visible: until a vacuum, the first reads
+    of each page write it again, index-only scans visit the heap, the planner guesses the tables' sizes, and
+    autovacuum takes a core for minutes under whatever runs next."""
+    for each, tables in ((engine, [table for table, _ in _MAIN]), (keystore, [citizen_keys])):
+        if each.dialect.name != "postgresql":
+            continue
+        with each.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in tables:
+                connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table.name}"')
+
+
 def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[Row]) -> None:
     if not rows:
         return

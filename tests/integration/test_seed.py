@@ -19,6 +19,7 @@ from forms.models import Application
 from identity.models import Citizen
 from seed.people import papers, profile
 from seed.service import SEED_PIN
+from seed.write import settle
 from storage.db import create_db_engine
 from storage.keystore import citizen_keys
 from tests.factories import last_code
@@ -140,3 +141,26 @@ def test_seeded_fields_are_already_what_validation_returns(first: int) -> None:
     for n in range(first, first + 2_000, 7):
         for kind, fields in papers(profile(n), n, 6):
             assert validate_fields(kind, fields) == fields, (n, kind)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_after_a_load_every_written_table_is_vacuumed_and_analyzed(database_url: str, tmp_path: Any) -> None:
+    """`settle` on PostgreSQL: the tables COPY wrote are vacuumed (hint bits, visibility map) and analyzed; a key
+    store on SQLite is left alone."""
+    engine = create_db_engine(database_url, pool_size=1)
+    keystore = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}", pool_size=1)
+    tables = ("citizen", "document", "document_version", "application")
+    query = sa.text(
+        "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:names)"
+        " AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+    )
+    try:
+        with engine.connect() as connection:
+            assert not list(connection.execute(query, {"names": list(tables)}).scalars())
+        settle(engine, keystore)
+        with engine.connect() as connection:
+            assert sorted(connection.execute(query, {"names": list(tables)}).scalars()) == sorted(tables)
+    finally:
+        engine.dispose()
+        keystore.dispose()

@@ -11,6 +11,20 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id
 
+STATS_COLUMNS = (
+    "submitted_at",
+    "created_at",
+    "login_at",
+    "decided_at",
+    "status",
+    "field_count",
+    "prefilled_count",
+    "reused_count",
+    "uploaded_count",
+    "rating_score",
+    "due_at",
+)
+
 
 class Application(SQLModel, table=True):
     """One dossier (hồ sơ) of one citizen for one procedure."""
@@ -23,11 +37,14 @@ class Application(SQLModel, table=True):
         Index("ix_application_agency_id", "agency_code", "id"),
         Index("ix_application_agency_status_id", "agency_code", "status", "id"),
         Index("ix_application_agency_procedure_id", "agency_code", "procedure_code", "id"),
+        # the statistics (`forms.stats_sql`): on PostgreSQL every column a report reads, so that it scans this index
+        # alone (a tenth of the table's size), already in procedure order (migration 20261212_01)
+        Index("ix_application_stats", "procedure_code", postgresql_include=list(STATS_COLUMNS)),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     citizen_id: str = Field(max_length=36, foreign_key="citizen.id", index=True)
-    procedure_code: str = Field(max_length=64, index=True)
+    procedure_code: str = Field(max_length=64)
     agency_code: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)  # draft | submitted | processing | needs_info | completed | rejected
     dossier_code: str | None = Field(default=None, max_length=64, unique=True)  # given at the first submission

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy
 from sqlalchemy import ScalarSelect
@@ -22,6 +22,46 @@ def held_count_of(citizen_id: SQLCoreOperations[str] | str) -> ScalarSelect[int]
         col(Document.citizen_id) == citizen_id, col(Document.held_at).is_not(None)
     )
     return held.scalar_subquery()
+
+
+class PaperHead(Protocol):
+    """What a paper's view reads of its row: the ORM `Document`, or a `ListedDocument` of the wallet's list."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def citizen_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def provenance(self) -> str: ...
+    @property
+    def issuer_code(self) -> str | None: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def current_version(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+class ListedDocument(NamedTuple):
+    """A paper's row as the wallet's list reads it (`PaperHead`), without the ORM."""
+
+    id: str
+    citizen_id: str
+    type: str
+    source: str
+    provenance: str
+    issuer_code: str | None
+    revoked_at: datetime | None
+    current_version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class SealedVersion(NamedTuple):
@@ -53,6 +93,30 @@ _FILES_OF = sqlalchemy.select(*(col(getattr(DocumentFile, name)) for name in Sea
 )
 
 
+def _page_statement(*, of_type: bool, before: bool) -> sqlalchemy.Select[Any]:
+    """A page of the citizen's visible papers, newest first, each with every one of its versions, in one statement."""
+    ids = sqlalchemy.select(col(Document.id)).where(
+        col(Document.citizen_id) == sqlalchemy.bindparam("citizen"), col(Document.held_at).is_(None)
+    )
+    if of_type:
+        ids = ids.where(col(Document.type) == sqlalchemy.bindparam("type"))
+    if before:
+        ids = ids.where(col(Document.id) < sqlalchemy.bindparam("before"))
+    ids = ids.order_by(col(Document.id).desc()).limit(sqlalchemy.bindparam("limit"))
+    listed = [col(getattr(Document, name)) for name in ListedDocument._fields]
+    versions = [col(getattr(DocumentVersion, name)) for name in SealedVersion._fields[1:]]
+    return (
+        sqlalchemy.select(*listed, *versions)
+        .join(DocumentVersion, col(DocumentVersion.document_id) == col(Document.id))
+        .where(col(Document.id).in_(ids))
+        .order_by(col(Document.id).desc())
+    )
+
+
+_PAGES = {(t, b): _page_statement(of_type=t, before=b) for t in (False, True) for b in (False, True)}
+_LISTED = len(ListedDocument._fields)
+
+
 class WalletRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -78,13 +142,23 @@ class WalletRepository:
         )
         return self.session.exec(query).all()
 
-    def page(self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int) -> Sequence[Document]:
-        query = select(Document).where(Document.citizen_id == citizen_id, col(Document.held_at).is_(None))
+    def page(
+        self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int
+    ) -> tuple[list[ListedDocument], dict[tuple[str, int], SealedVersion]]:
+        """Up to `limit` of the citizen's papers, newest first, and all their versions: one prebuilt statement
+        without ORM rows (the wallet's list is the citizen's most frequent read)."""
+        params: dict[str, object] = {"citizen": citizen_id, "limit": limit}
         if type_code:
-            query = query.where(Document.type == type_code)
+            params["type"] = type_code
         if before:
-            query = query.where(col(Document.id) < before)
-        return self.session.exec(query.order_by(col(Document.id).desc()).limit(limit)).all()
+            params["before"] = before
+        documents: dict[str, ListedDocument] = {}
+        versions: dict[tuple[str, int], SealedVersion] = {}
+        for row in connection_of(self.session).execute(_PAGES[bool(type_code), bool(before)], params):
+            document = documents.setdefault(row[0], ListedDocument._make(row[:_LISTED]))
+            version = SealedVersion(document.id, *row[_LISTED:])
+            versions[document.id, version.version] = version
+        return list(documents.values()), versions
 
     def versions(self, document_id: str) -> Sequence[DocumentVersion]:
         query = select(DocumentVersion).where(DocumentVersion.document_id == document_id)

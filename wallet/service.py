@@ -37,7 +37,7 @@ from wallet.errors import (
 from wallet.files import Claim, IngestedFile, file_context, ingested, open_download, seal_upload
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
 from wallet.quota import Usage
-from wallet.repository import SealedFile, SealedVersion, WalletRepository
+from wallet.repository import PaperHead, SealedFile, SealedVersion, WalletRepository
 from wallet.schemas import DocumentPublic, FilePublic, IssuerPublic, VerificationPublic, VersionPublic
 
 MIB = 1024 * 1024
@@ -323,9 +323,9 @@ class WalletService:
         self, citizen_id: str, *, type_code: str | None, limit: int | None, cursor: str | None
     ) -> tuple[list[DocumentPublic], str | None]:
         size = max(1, min(limit or self._deps.config.page_default, self._deps.config.page_max))
-        rows = list(self._repo.page(citizen_id, type_code=type_code, before=cursor, limit=size + 1))
+        rows, versions = self._repo.page(citizen_id, type_code=type_code, before=cursor, limit=size + 1)
         page = rows[:size]
-        views = self._views(page, self._citizen_key(citizen_id)) if page else []
+        views = self._views(page, self._citizen_key(citizen_id), versions) if page else []
         return views, page[-1].id if len(rows) > size else None
 
     def current(self, citizen_id: str, document_ids: Sequence[str]) -> list[DocumentPublic]:
@@ -396,7 +396,7 @@ class WalletService:
         except DecryptionError as exc:
             raise DocumentNotFound() from exc
 
-    def _data_key(self, key: CitizenKey, document: Document, version: DocumentVersion | SealedVersion) -> bytes:
+    def _data_key(self, key: CitizenKey, document: PaperHead, version: DocumentVersion | SealedVersion) -> bytes:
         try:
             return key.unwrap_data_key(version.wrapped_data_key, document=document.id, version=version.version)
         except DecryptionError:
@@ -408,18 +408,18 @@ class WalletService:
             raise DocumentCorrupted() from exc
 
     def _open_version(
-        self, document: Document, version: DocumentVersion | SealedVersion, data_key: bytes
+        self, document: PaperHead, version: DocumentVersion | SealedVersion, data_key: bytes
     ) -> dict[str, Any]:
         context = fields_context(document.citizen_id, document.id, version.version)
         content: dict[str, Any] = json.loads(_open(data_key, version.sealed, context))
         return content
 
-    def _file_meta(self, document: Document, row: DocumentFile | SealedFile, data_key: bytes) -> dict[str, Any]:
+    def _file_meta(self, document: PaperHead, row: DocumentFile | SealedFile, data_key: bytes) -> dict[str, Any]:
         context = file_meta_context(document.citizen_id, document.id, row.version, row.id)
         meta: dict[str, Any] = json.loads(_open(data_key, row.sealed_meta, context))
         return meta
 
-    def _status(self, document: Document, fields: dict[str, Any]) -> Literal["active", "expired", "revoked"]:
+    def _status(self, document: PaperHead, fields: dict[str, Any]) -> Literal["active", "expired", "revoked"]:
         if document.revoked_at is not None:
             return "revoked"
         return status_for(valid_until(document.type, fields), self._today())
@@ -435,18 +435,26 @@ class WalletService:
         content = self._open_version(document, version, self._data_key(key, document, version))
         return list(content["file_ids"])
 
-    def _views(self, documents: Sequence[Document], key: CitizenKey) -> list[DocumentPublic]:
+    def _views(
+        self,
+        documents: Sequence[PaperHead],
+        key: CitizenKey,
+        versions: dict[tuple[str, int], SealedVersion] | None = None,
+    ) -> list[DocumentPublic]:
+        """`versions`: every version of the documents, when the caller read them already."""
         by_id = {d.id: d for d in documents}
-        versions = self._repo.versions_of(list(by_id))
+        if versions is None:
+            versions = self._repo.versions_of(list(by_id))
         files = self._repo.files_of_documents(list(by_id))
         data_keys: dict[str, dict[int, bytes]] = {doc_id: {} for doc_id in by_id}
         for (doc_id, number), version in versions.items():
-            data_keys[doc_id][number] = self._data_key(key, by_id[doc_id], version)
+            if doc_id in by_id:  # a page's read also returns the versions of the paper after it
+                data_keys[doc_id][number] = self._data_key(key, by_id[doc_id], version)
         return [self._view(d, versions, files, data_keys[d.id]) for d in documents]
 
     def _view(
         self,
-        document: Document,
+        document: PaperHead,
         versions: dict[tuple[str, int], SealedVersion],
         files: dict[str, SealedFile],
         by_version: dict[int, bytes],
@@ -473,12 +481,12 @@ class WalletService:
             verification=self._verification(document),
         )
 
-    def _verification(self, document: Document) -> VerificationPublic | None:
+    def _verification(self, document: PaperHead) -> VerificationPublic | None:
         if document.provenance != "issuer_signed":
             return None
         return verification_of(self._repo.session, document.id, document.current_version, self._deps.verify_url)
 
-    def _issuer(self, document: Document) -> IssuerPublic | None:
+    def _issuer(self, document: PaperHead) -> IssuerPublic | None:
         if document.issuer_code is None:
             return None
         # Read in this request's transaction: a lookup in one of its own would take a second connection while
@@ -487,7 +495,7 @@ class WalletService:
         return IssuerPublic(code=document.issuer_code, name=agency.name if agency is not None else document.issuer_code)
 
     def _file_views(
-        self, document: Document, file_ids: list[str], files: dict[str, SealedFile], data_keys: dict[int, bytes]
+        self, document: PaperHead, file_ids: list[str], files: dict[str, SealedFile], data_keys: dict[int, bytes]
     ) -> list[FilePublic]:
         views = []
         for file_id in file_ids:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy
 from sqlalchemy import ScalarSelect
 from sqlalchemy.sql.elements import SQLCoreOperations
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, and_, col, delete, func, select
 
 from storage.db import connection_of, lock_key
 from wallet.models import Document, DocumentFile, DocumentVersion, PendingBlob
@@ -93,6 +94,15 @@ _FILES_OF = sqlalchemy.select(*(col(getattr(DocumentFile, name)) for name in Sea
 )
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of papers, newest first, with every version and file of each."""
+
+    documents: list[ListedDocument]
+    versions: dict[tuple[str, int], SealedVersion]
+    files: dict[str, SealedFile]
+
+
 def _page_statement(*, of_type: bool, before: bool) -> sqlalchemy.Select[Any]:
     """A page of the citizen's visible papers, newest first, each with every one of its versions, in one statement."""
     ids = sqlalchemy.select(col(Document.id)).where(
@@ -105,16 +115,25 @@ def _page_statement(*, of_type: bool, before: bool) -> sqlalchemy.Select[Any]:
     ids = ids.order_by(col(Document.id).desc()).limit(sqlalchemy.bindparam("limit"))
     listed = [col(getattr(Document, name)) for name in ListedDocument._fields]
     versions = [col(getattr(DocumentVersion, name)) for name in SealedVersion._fields[1:]]
+    files = [col(getattr(DocumentFile, name)) for name in _FILE_COLUMNS]
+    # Each file is sealed under its own version's data key: joined to that version, it comes once.
+    sealed_under = and_(
+        col(DocumentFile.document_id) == col(DocumentVersion.document_id),
+        col(DocumentFile.version) == col(DocumentVersion.version),
+    )
     return (
-        sqlalchemy.select(*listed, *versions)
+        sqlalchemy.select(*listed, *versions, *files)
         .join(DocumentVersion, col(DocumentVersion.document_id) == col(Document.id))
+        .outerjoin(DocumentFile, sealed_under)
         .where(col(Document.id).in_(ids))
         .order_by(col(Document.id).desc())
     )
 
 
+_FILE_COLUMNS = ("id", "sealed_meta")  # a `SealedFile`'s own: its document and version are the row's
 _PAGES = {(t, b): _page_statement(of_type=t, before=b) for t in (False, True) for b in (False, True)}
 _LISTED = len(ListedDocument._fields)
+_FILE_AT = _LISTED + len(SealedVersion._fields) - 1
 
 
 class WalletRepository:
@@ -142,23 +161,24 @@ class WalletRepository:
         )
         return self.session.exec(query).all()
 
-    def page(
-        self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int
-    ) -> tuple[list[ListedDocument], dict[tuple[str, int], SealedVersion]]:
-        """Up to `limit` of the citizen's papers, newest first, and all their versions: one prebuilt statement
-        without ORM rows (the wallet's list is the citizen's most frequent read)."""
+    def page(self, citizen_id: str, *, type_code: str | None, before: str | None, limit: int) -> Page:
+        """Up to `limit` of the citizen's papers, newest first, with all their versions and files: one prebuilt
+        statement without ORM rows (the wallet's list is the citizen's most frequent read)."""
         params: dict[str, object] = {"citizen": citizen_id, "limit": limit}
         if type_code:
             params["type"] = type_code
         if before:
             params["before"] = before
+        found = Page([], {}, {})
         documents: dict[str, ListedDocument] = {}
-        versions: dict[tuple[str, int], SealedVersion] = {}
         for row in connection_of(self.session).execute(_PAGES[bool(type_code), bool(before)], params):
             document = documents.setdefault(row[0], ListedDocument._make(row[:_LISTED]))
-            version = SealedVersion(document.id, *row[_LISTED:])
-            versions[document.id, version.version] = version
-        return list(documents.values()), versions
+            version = SealedVersion(document.id, *row[_LISTED:_FILE_AT])
+            found.versions[document.id, version.version] = version
+            if row[_FILE_AT] is not None:  # a version without files of its own
+                found.files[row[_FILE_AT]] = SealedFile(row[_FILE_AT], document.id, version.version, row[-1])
+        found.documents.extend(documents.values())
+        return found
 
     def versions(self, document_id: str) -> Sequence[DocumentVersion]:
         query = select(DocumentVersion).where(DocumentVersion.document_id == document_id)

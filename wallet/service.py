@@ -323,10 +323,10 @@ class WalletService:
         self, citizen_id: str, *, type_code: str | None, limit: int | None, cursor: str | None
     ) -> tuple[list[DocumentPublic], str | None]:
         size = max(1, min(limit or self._deps.config.page_default, self._deps.config.page_max))
-        rows, versions = self._repo.page(citizen_id, type_code=type_code, before=cursor, limit=size + 1)
-        page = rows[:size]
-        views = self._views(page, self._citizen_key(citizen_id), versions) if page else []
-        return views, page[-1].id if len(rows) > size else None
+        found = self._repo.page(citizen_id, type_code=type_code, before=cursor, limit=size + 1)
+        page = found.documents[:size]
+        views = self._views(page, self._citizen_key(citizen_id), (found.versions, found.files)) if page else []
+        return views, page[-1].id if len(found.documents) > size else None
 
     def current(self, citizen_id: str, document_ids: Sequence[str]) -> list[DocumentPublic]:
         """The current version of each of the given documents that still exists and is the citizen's, in the
@@ -439,13 +439,13 @@ class WalletService:
         self,
         documents: Sequence[PaperHead],
         key: CitizenKey,
-        versions: dict[tuple[str, int], SealedVersion] | None = None,
+        read: tuple[dict[tuple[str, int], SealedVersion], dict[str, SealedFile]] | None = None,
     ) -> list[DocumentPublic]:
-        """`versions`: every version of the documents, when the caller read them already."""
+        """`read`: every version and file of the documents, when the caller read them already."""
         by_id = {d.id: d for d in documents}
-        if versions is None:
-            versions = self._repo.versions_of(list(by_id))
-        files = self._repo.files_of_documents(list(by_id))
+        if read is None:
+            read = self._repo.versions_of(list(by_id)), self._repo.files_of_documents(list(by_id))
+        versions, files = read
         data_keys: dict[str, dict[int, bytes]] = {doc_id: {} for doc_id in by_id}
         for (doc_id, number), version in versions.items():
             if doc_id in by_id:  # a page's read also returns the versions of the paper after it

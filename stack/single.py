@@ -70,8 +70,7 @@ def _start_weed(layout: Layout, state: State, name: str) -> None:
 
 def _start_worker(layout: Layout, state: State, name: str, env: Mapping[str, str] | None) -> None:
     port = state.ports[name]
-    values = {"WALLET_HOST": "127.0.0.1", "WALLET_PORT": str(port), "WALLET_WORKERS": "1"}
-    worker_env = supervisor._app_env(layout, env, **values)
+    worker_env = supervisor.worker_environment(layout, state, name, env)
     congdanso = str(Path(sys.executable).parent / "congdanso")
     log = layout.log(name)
     supervisor._record(layout, state, spawn(name, [congdanso, "serve"], port=port, log=log, env=worker_env))

@@ -226,14 +226,19 @@ def _development_keyring(layout: Layout, env: Mapping[str, str] | None) -> None:
         load_or_create_keyring(layout.data_dir / "keys" / "keyring.json")
 
 
+def worker_environment(layout: Layout, state: State, name: str, env: Mapping[str, str] | None) -> dict[str, str]:
+    """App worker `name`'s environment: one process on its own port and metrics port, behind HAProxy."""
+    values = {"WALLET_HOST": "127.0.0.1", "WALLET_PORT": str(state.ports[name]), "WALLET_WORKERS": "1"}
+    values["WALLET_METRICS_PORT"] = str(state.ports[f"{name}.metrics"])  # each its own listener
+    return _app_env(layout, env, **values)
+
+
 def _start_workers(layout: Layout, state: State, env: Mapping[str, str] | None) -> None:
     congdanso = str(Path(sys.executable).parent / "congdanso")
     names = [f"app-{n}" for n in range(1, state.workers + 1)]
     for name in names:
+        worker_env = worker_environment(layout, state, name, env)
         port = state.ports[name]
-        values = {"WALLET_HOST": "127.0.0.1", "WALLET_PORT": str(port), "WALLET_WORKERS": "1"}
-        values["WALLET_METRICS_PORT"] = str(state.ports[f"{name}.metrics"])  # each its own listener
-        worker_env = _app_env(layout, env, **values)
         _record(layout, state, spawn(name, [congdanso, "serve"], port=port, log=layout.log(name), env=worker_env))
     for name in names:
         wait_until(

@@ -41,6 +41,7 @@ class TestStack:
         assert all(row["health"] == "up" for row in status.values()), status
         assert_commands_act_on_the_stack(running_stack, status)
         assert_the_job_worker_sends_the_outbox(running_stack)
+        assert_the_balancer_bounds_request_heads(running_stack)
         # A slice of the integration tests over HTTP through the balancer (the whole set: make test-stack-e2e).
         e2e = run_e2e(running_stack, *QUICK)
         report = e2e.stdout[-3000:] + e2e.stderr[-2000:]
@@ -77,6 +78,16 @@ def assert_commands_act_on_the_stack(running: RunningStack, status: dict[str, di
     assert f"endpoint=127.0.0.1:{status['weed-s3']['port']}" in settings.resolved_storage_url
     created = running.congdanso("agency", "create", "--code", "STACK", "--name", "Stack agency", "--json")
     assert created.returncode == 0, created.stderr
+
+
+def assert_the_balancer_bounds_request_heads(running: RunningStack) -> None:
+    """A request head within the app's 16 KB bound is served; one over HAProxy's buffer (16 KB) is refused there
+    (400) before a worker reads it, however long it is; both workers stay up."""
+    with running.api() as api:
+        assert api.get("/document-types", headers={"X-Padding": "a" * 12_000}).status_code == 200
+        assert api.get("/document-types", headers={"X-Padding": "a" * 64_000}).status_code == 400
+        assert api.get("/document-types", headers={"X-Padding": "a" * 16_000_000}).status_code == 400
+    assert all(running.status()[name]["health"] == "up" for name in ("app-1", "app-2"))
 
 
 def assert_the_job_worker_sends_the_outbox(running: RunningStack) -> None:

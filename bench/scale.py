@@ -127,6 +127,23 @@ def database_mb(data_dir: Path) -> float:
     return float(size) / 2**20
 
 
+def autovacuum_done(data_dir: Path, *, timeout: float = 900.0) -> float:
+    """Wait until no autovacuum worker runs on the stack's database (or `timeout` passes). After a bulk load
+    PostgreSQL keeps vacuuming and analysing for minutes; a database that grew over years does not. Its seconds."""
+    engine = create_db_engine(Settings(data_dir=data_dir).resolved_database_url, pool_size=1)
+    query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+    began = time.perf_counter()
+    quiet = 0
+    try:
+        while quiet < 3 and time.perf_counter() - began < timeout:  # three quiet looks in a row, a second apart
+            with engine.connect() as connection:
+                quiet = quiet + 1 if connection.execute(query).scalar_one() == 0 else 0
+            time.sleep(1)
+    finally:
+        engine.dispose()
+    return time.perf_counter() - began
+
+
 def written_back() -> float:
     """Wait until the kernel has written the seed's ~11 GB of dirty pages to disk (`sync`): otherwise the first part
     measured shares the two cores with that writeback, not with the service alone. Its seconds."""
@@ -176,6 +193,7 @@ def main() -> None:
             }
             figures["scale.database_mb"] = database_mb(data_dir)
             figures["scale.writeback_seconds"] = written_back()
+            figures["scale.autovacuum_wait_seconds"] = autovacuum_done(data_dir)
             record(figures)
             base_url = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30, trust_env=False) as client:

@@ -104,7 +104,8 @@ class Page:
 
 
 def _page_statement(*, of_type: bool, before: bool) -> sqlalchemy.Select[Any]:
-    """A page of the citizen's visible papers, newest first, each with every one of its versions, in one statement."""
+    """A page of the citizen's visible papers, newest first, each with all its versions and their files, in one
+    statement."""
     ids = sqlalchemy.select(col(Document.id)).where(
         col(Document.citizen_id) == sqlalchemy.bindparam("citizen"), col(Document.held_at).is_(None)
     )

@@ -51,6 +51,7 @@ DOSSIERS_PER_CITIZEN = int(os.environ.get("BENCH_SCALE_DOSSIERS_PER_CITIZEN", "1
 PAPERS = 10
 SIGNED_IN = 64
 CONNECTIONS = (8, 16, 32)
+LIST_RUNS = 3
 # Cheap PIN hashing and per-address limits out of the way: every sign-in comes from 127.0.0.1.
 APP_ENV = {
     "WALLET_ARGON2_TIME_COST": "1",
@@ -107,12 +108,19 @@ def sign_in_all(client: httpx.Client, outbox: OutboxReader) -> tuple[list[int], 
 
 
 def list_loads(base_url: str, tokens: list[str]) -> dict[str, float]:
+    """Each connection count `LIST_RUNS` times: the figures of the run with the median p99, and the highest p99. One
+    5-second window decides nothing on a machine shared with other work; three say how much it moved."""
     url = f"{base_url}/api/v1/documents?limit=50"
     requests = [httpx.Request("GET", url, headers={"Authorization": f"Bearer {token}"}) for token in tokens]
     figures: dict[str, float] = {}
     for connections in CONNECTIONS:
-        result = measured_load(requests, connections, f"GET /documents at {connections} connections")
-        figures |= figures_of(f"scale.list_{connections}c", result)
+        runs = [
+            measured_load(requests, connections, f"GET /documents at {connections} connections ({n + 1})")
+            for n in range(LIST_RUNS)
+        ]
+        runs.sort(key=lambda run: run.p99_ms)
+        figures |= figures_of(f"scale.list_{connections}c", runs[len(runs) // 2])
+        figures[f"scale.list_{connections}c_p99_max_ms"] = runs[-1].p99_ms
     return figures
 
 

@@ -124,31 +124,33 @@ def list_loads(base_url: str, tokens: list[str]) -> dict[str, float]:
     return figures
 
 
-def database_mb(data_dir: Path) -> float:
-    # The service's own engine: it reads the stack's URL (PgBouncer, prepared statements off) as every command does.
+@contextmanager
+def stack_database(data_dir: Path) -> Iterator[sa.Engine]:
+    """The service's own engine: it reads the stack's URL (PgBouncer, prepared statements off) as every command does."""
     engine = create_db_engine(Settings(data_dir=data_dir).resolved_database_url, pool_size=1)
     try:
-        with engine.connect() as connection:
-            size = connection.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one()
+        yield engine
     finally:
         engine.dispose()
+
+
+def database_mb(data_dir: Path) -> float:
+    with stack_database(data_dir) as engine, engine.connect() as connection:
+        size = connection.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one()
     return float(size) / 2**20
 
 
 def autovacuum_done(data_dir: Path, *, timeout: float = 900.0) -> float:
     """Wait until no autovacuum worker runs on the stack's database (or `timeout` passes). After a bulk load
     PostgreSQL keeps vacuuming and analysing for minutes; a database that grew over years does not. Its seconds."""
-    engine = create_db_engine(Settings(data_dir=data_dir).resolved_database_url, pool_size=1)
     query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
     began = time.perf_counter()
     quiet = 0
-    try:
+    with stack_database(data_dir) as engine:
         while quiet < 3 and time.perf_counter() - began < timeout:  # three quiet looks in a row, a second apart
             with engine.connect() as connection:
                 quiet = quiet + 1 if connection.execute(query).scalar_one() == 0 else 0
             time.sleep(1)
-    finally:
-        engine.dispose()
     return time.perf_counter() - began
 
 
